@@ -1,0 +1,449 @@
+"""Shared machinery for every jaxloss loss: reduction, masks, dtypes, validation.
+
+A loss module holds formulas; everything that is the same for all losses lives here:
+
+* :func:`reduce_loss` and :func:`finish`, the ``reduction`` / ``where`` / ``weights`` rule
+  of the API contract (weighted mean, 0 for empty or fully masked batches);
+* :func:`as_float`, :func:`as_labels`, :func:`compute_dtype`, the dtype policy (half
+  precision is computed and returned in float32, float64 stays float64);
+* :func:`hyperparameter`, hyperparameters as Python floats or traced JAX scalars, with
+  range checks whenever the value is concrete;
+* :func:`check_same_shape`, :func:`check_reduction`, trace-time validation with messages
+  that name the function, the argument, what was received and what is allowed;
+* :func:`check_labels`, the hook that :func:`jaxloss.checked` turns into a runtime error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import checkify
+
+Array = jax.Array
+ArrayLike = jax.typing.ArrayLike
+
+REDUCTIONS = ("mean", "sum", "none")
+
+# ---------------------------------------------------------------------------
+# dtypes
+
+
+def compute_dtype(*arrays: Any) -> np.dtype:
+    """The floating dtype a loss computes in: at least float32, float64 kept under x64."""
+    dtypes = [jnp.asarray(a).dtype for a in arrays if a is not None]
+    floats = [d for d in dtypes if jnp.issubdtype(d, jnp.floating)]
+    return jnp.result_type(*floats, jnp.float32) if floats else jnp.dtype(jnp.float32)
+
+
+def as_float(fn: str, arg: str, x: ArrayLike, dtype: Any = None) -> Array:
+    """Converts ``x`` to a floating array; bool/int are allowed only for targets/labels.
+
+    Raises ``TypeError`` naming ``fn`` and ``arg`` for complex or non-numeric inputs.
+    When ``dtype`` is given the array is cast to it (used to upcast half precision).
+    """
+    try:
+        x = jnp.asarray(x)
+    except TypeError as e:
+        raise TypeError(f"{fn}: argument '{arg}' must be an array, got {type(x).__name__}") from e
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise TypeError(
+            f"{fn}: argument '{arg}' must have a real floating dtype, got {x.dtype}"
+        )
+    if dtype is not None and x.dtype != dtype:
+        x = x.astype(dtype)
+    return x
+
+
+def as_logits(fn: str, arg: str, x: ArrayLike) -> Array:
+    """Like :func:`as_float` but integer/bool inputs are rejected (logits, predictions)."""
+    try:
+        x = jnp.asarray(x)
+    except TypeError as e:
+        raise TypeError(f"{fn}: argument '{arg}' must be an array, got {type(x).__name__}") from e
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(
+            f"{fn}: argument '{arg}' must have a floating dtype (float16, bfloat16, float32 or "
+            f"float64), got {x.dtype}"
+        )
+    return x
+
+
+def as_labels(fn: str, arg: str, x: ArrayLike) -> Array:
+    """Integer class labels; float labels raise ``TypeError`` naming the argument."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.integer):
+        raise TypeError(
+            f"{fn}: argument '{arg}' must have an integer dtype (class indices), got {x.dtype}; "
+            f"for one-hot or probability labels use the non-integer variant"
+        )
+    return x
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+
+def check_reduction(fn: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"{fn}: argument 'reduction' must be one of 'mean', 'sum' or 'none', "
+            f"got {reduction!r}"
+        )
+
+
+def check_same_shape(fn: str, a_name: str, a: Array, b_name: str, b: Array) -> None:
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{fn}: arguments '{a_name}' and '{b_name}' must have the same shape, got "
+            f"{a_name}.shape={tuple(a.shape)} and {b_name}.shape={tuple(b.shape)}"
+        )
+
+
+def check_broadcastable(fn: str, arg: str, x: Array, shape: tuple, what: str) -> None:
+    try:
+        out = jnp.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        out = None
+    if out != tuple(shape):
+        raise ValueError(
+            f"{fn}: argument '{arg}' with shape {tuple(x.shape)} must be broadcastable to "
+            f"the {what} shape {tuple(shape)}"
+        )
+
+
+def normalize_axis(fn: str, axis: int, ndim: int, arg: str = "logits") -> int:
+    if not isinstance(axis, int | np.integer):
+        raise TypeError(f"{fn}: argument 'axis' must be a Python int, got {type(axis).__name__}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"{fn}: argument 'axis'={axis} is out of range for '{arg}' with {ndim} dimensions"
+        )
+    return int(axis) % ndim
+
+
+def is_concrete(x: Any) -> bool:
+    """True when ``x`` has a value at trace time (a Python number or a non-traced array)."""
+    if isinstance(x, int | float | np.ndarray | np.generic):
+        return True
+    return isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
+
+
+def static_value(x: Any) -> float | None:
+    """The Python value of a concrete scalar hyperparameter, else ``None``."""
+    if not is_concrete(x):
+        return None
+    arr = np.asarray(x)
+    if arr.ndim != 0:
+        return None
+    return float(arr)
+
+
+def hyperparameter(
+    fn: str,
+    name: str,
+    value: Any,
+    dtype: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> Array:
+    """A numeric hyperparameter as a JAX scalar of ``dtype``, range-checked when concrete.
+
+    Python floats and JAX scalars are both accepted; a traced value skips the check (so
+    ``jax.vmap``/``jax.grad`` over it work and a new value under ``jax.jit`` does not
+    retrace).
+    """
+    if is_concrete(value):
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{fn}: argument '{name}' must be a real number, got {arr.dtype}")
+        bad_low = low is not None and (np.any(arr <= low) if low_open else np.any(arr < low))
+        bad_high = high is not None and (np.any(arr >= high) if high_open else np.any(arr > high))
+        if bad_low or bad_high or np.any(np.isnan(arr)):
+            lo = "" if low is None else f"{'(' if low_open else '['}{low}"
+            hi = "" if high is None else f"{high}{')' if high_open else ']'}"
+            if low is not None and high is not None:
+                allowed = f"in {lo}, {hi}"
+            elif low is not None:
+                allowed = f"{'>' if low_open else '>='} {low}"
+            else:
+                allowed = f"{'<' if high_open else '<='} {high}"
+            got = arr.item() if arr.ndim == 0 else arr.tolist()
+            raise ValueError(f"{fn}: argument '{name}' must be {allowed}, got {got}")
+    return jnp.asarray(value, dtype=dtype)
+
+
+# ---------------------------------------------------------------------------
+# reduction
+
+
+def _mask(fn: str, where: ArrayLike | None, shape: tuple) -> Array | None:
+    if where is None:
+        return None
+    where = jnp.asarray(where)
+    if where.dtype != jnp.bool_:
+        raise TypeError(f"{fn}: argument 'where' must be a boolean mask, got {where.dtype}")
+    check_broadcastable(fn, "where", where, shape, "per-example loss")
+    return jnp.broadcast_to(where, shape)
+
+
+def example_mask(fn: str, where: ArrayLike | None, shape: tuple) -> Array | None:
+    """Validates ``where`` against the per-example shape and broadcasts it there."""
+    return _mask(fn, where, tuple(shape))
+
+
+def mask_inputs(mask: Array | None, *arrays: Array, fill: float = 0.0, axis: int | None = None):
+    """Replaces masked entries of each input by ``fill`` (the inner half of a double where).
+
+    With ``axis`` the mask has the per-example shape and is expanded along that axis of
+    the inputs. Masked inputs then get exactly zero gradient even when they are inf/NaN.
+    """
+    if mask is None:
+        return arrays if len(arrays) != 1 else arrays[0]
+    m = mask if axis is None else jnp.expand_dims(mask, axis)
+    out = tuple(
+        None if a is None else jnp.where(m, a, jnp.asarray(fill, a.dtype)) for a in arrays
+    )
+    return out if len(out) != 1 else out[0]
+
+
+def reduce_loss(
+    values: ArrayLike,
+    reduction: str = "mean",
+    *,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Reduces per-example loss values with the jaxloss rule.
+
+    .. math::
+        \mathrm{mean} = \frac{\sum_i w_i \ell_i}{\sum_i w_i}, \qquad w = \mathrm{weights}
+        \cdot \mathrm{where}
+
+    A plain mean when both ``where`` and ``weights`` are ``None``. An empty batch, or one
+    whose entries are all masked or zero-weighted, gives ``0.0`` with zero gradient, never
+    NaN. Masked entries are ``0`` in the ``"none"`` output and get exactly zero gradient.
+
+    Args:
+      values: per-example losses, any shape.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``values.shape``.
+      weights: non-negative weights broadcastable to ``values.shape``.
+
+    Returns:
+      A scalar for ``"mean"``/``"sum"``; ``values.shape`` for ``"none"``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> float(jaxloss.reduce_loss(jnp.array([1.0, 3.0]), weights=jnp.array([1.0, 3.0])))
+      2.5
+    """
+    values = as_float("reduce_loss", "values", values)
+    return finish("reduce_loss", values, reduction, where, weights)
+
+
+def finish(
+    fn: str,
+    values: Array,
+    reduction: str,
+    where: ArrayLike | None,
+    weights: ArrayLike | None,
+    *,
+    mask: Array | None = None,
+    norm: Array | None = None,
+) -> Array:
+    """Applies ``where``/``weights``/``reduction`` to per-example ``values`` of loss ``fn``.
+
+    ``mask`` is an already validated and broadcast version of ``where`` (from
+    :func:`example_mask`), passed by losses that also used it to sanitize their inputs.
+    ``norm`` (per-example, optional) multiplies the weights of the ``"mean"`` denominator
+    only: the class weight of each target for PyTorch's weighted cross-entropy mean.
+    """
+    check_reduction(fn, reduction)
+    shape = values.shape
+    if mask is None:
+        mask = _mask(fn, where, shape)
+    if weights is not None:
+        weights = jnp.asarray(weights)
+        check_broadcastable(fn, "weights", weights, shape, "per-example loss")
+        if not jnp.issubdtype(weights.dtype, jnp.floating):
+            weights = weights.astype(values.dtype)
+        weights = weights.astype(jnp.promote_types(weights.dtype, values.dtype))
+    if mask is not None:
+        values = jnp.where(mask, values, jnp.zeros((), values.dtype))
+
+    if reduction == "none":
+        if weights is not None:
+            values = values * weights
+            if mask is not None:
+                values = jnp.where(mask, values, jnp.zeros((), values.dtype))
+        return values
+
+    if weights is None and mask is None and norm is None:
+        if reduction == "sum":
+            return jnp.sum(values)
+        if values.size == 0:
+            return jnp.zeros((), values.dtype)
+        return jnp.mean(values)
+
+    if weights is None:
+        w = jnp.ones(shape, values.dtype) if mask is None else mask.astype(values.dtype)
+        num = jnp.sum(values)
+    else:
+        w = jnp.broadcast_to(weights, shape)
+        if mask is not None:
+            w = jnp.where(mask, w, jnp.zeros((), w.dtype))
+        num = jnp.sum(values * w)
+    if reduction == "sum":
+        return num
+    den = jnp.sum(w if norm is None else w * norm)
+    positive = den > 0
+    return jnp.where(positive, num / jnp.where(positive, den, 1), jnp.zeros((), num.dtype))
+
+
+# ---------------------------------------------------------------------------
+# runtime label checks (jaxloss.checked)
+
+_CHECKING = threading.local()
+
+
+def _checking() -> bool:
+    return getattr(_CHECKING, "on", False)
+
+
+@contextlib.contextmanager
+def _checks_enabled():
+    prev = _checking()
+    _CHECKING.on = True
+    try:
+        yield
+    finally:
+        _CHECKING.on = prev
+
+
+def check_labels(fn: str, valid: Array, labels: Array, num_classes: int) -> None:
+    """Under :func:`jaxloss.checked`, fails at run time naming the first invalid label.
+
+    Outside ``checked`` this does nothing: invalid labels then give a NaN loss for their
+    example, which is the documented behaviour.
+    """
+    if not _checking() or valid.size == 0:
+        return
+    flat = jnp.ravel(valid)
+    first = jnp.argmin(flat)
+    index = jnp.stack(jnp.unravel_index(first, valid.shape)) if valid.ndim else first
+    checkify.check(
+        jnp.all(flat),
+        f"{fn}: label out of range [0, {num_classes}) at position {{index}}: {{value}}",
+        index=index,
+        value=jnp.ravel(labels)[first],
+    )
+
+
+def checked(fn: Callable) -> Callable:
+    """Wraps ``fn`` so that out-of-range integer labels raise instead of giving NaN.
+
+    Built on :mod:`jax.experimental.checkify`: the wrapped function runs with the label
+    checks of every jaxloss loss it calls switched on, and raises
+    ``jax.experimental.checkify.JaxRuntimeError`` naming the loss and the first offending
+    position (a multi-index into the labels array) and its value.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> f = jaxloss.checked(jaxloss.softmax_cross_entropy_with_integer_labels)
+      >>> f(jnp.zeros((2, 3)), jnp.array([0, 3]))  # doctest: +SKIP
+      JaxRuntimeError: ... label out of range [0, 3) at position [1]: 3
+    """
+
+    def flagged(*args, **kwargs):
+        with _checks_enabled():
+            return fn(*args, **kwargs)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        # Keyword options (reduction, ignore_index, ...) are closed over as static values;
+        # positional data arrays are traced.
+        err, out = checkify.checkify(
+            functools.partial(flagged, **kwargs), errors=checkify.user_checks
+        )(*args)
+        err.throw()
+        return out
+
+    return wrapper
+
+
+def prod(shape) -> int:
+    return math.prod(int(s) for s in shape)
+
+
+# ---------------------------------------------------------------------------
+# input preparation shared by the loss families
+
+
+def elementwise_inputs(
+    fn: str,
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    where: ArrayLike | None,
+    *,
+    names: tuple[str, str] = ("predictions", "targets"),
+    fill: float = 0.0,
+    target_fill: float | None = None,
+):
+    """Prepares the two same-shape inputs of an elementwise loss.
+
+    Returns ``(predictions, targets, mask)``: both inputs in the compute dtype (float32
+    for half precision), shapes checked, and masked entries replaced by ``fill`` (and
+    ``target_fill``, default ``fill``) so that they get exactly zero gradient.
+    """
+    p = as_logits(fn, names[0], predictions)
+    t = as_float(fn, names[1], targets)
+    check_same_shape(fn, names[0], p, names[1], t)
+    dtype = compute_dtype(p, t)
+    p, t = p.astype(dtype), t.astype(dtype)
+    mask = example_mask(fn, where, p.shape)
+    if mask is not None:
+        p = mask_inputs(mask, p, fill=fill)
+        t = mask_inputs(mask, t, fill=fill if target_fill is None else target_fill)
+    return p, t, mask
+
+
+def distribution_inputs(
+    fn: str,
+    logits: ArrayLike,
+    labels: ArrayLike,
+    where: ArrayLike | None,
+    axis: int,
+    *,
+    names: tuple[str, str] = ("logits", "labels"),
+    fill: float = 0.0,
+    label_fill: float = 0.0,
+):
+    """Prepares ``[..., C, ...]`` inputs of a loss that reduces over ``axis``.
+
+    Returns ``(logits, labels, mask, axis)`` with both arrays in the compute dtype,
+    ``axis`` normalized, and ``mask`` (or ``None``) of the per-example shape (``axis``
+    dropped). Masked examples have their inputs replaced by ``fill``/``label_fill``.
+    """
+    x = as_logits(fn, names[0], logits)
+    y = as_float(fn, names[1], labels)
+    check_same_shape(fn, names[0], x, names[1], y)
+    axis = normalize_axis(fn, axis, x.ndim, names[0])
+    dtype = compute_dtype(x, y)
+    x, y = x.astype(dtype), y.astype(dtype)
+    example_shape = x.shape[:axis] + x.shape[axis + 1 :]
+    mask = example_mask(fn, where, example_shape)
+    if mask is not None:
+        x = mask_inputs(mask, x, fill=fill, axis=axis)
+        y = mask_inputs(mask, y, fill=label_fill, axis=axis)
+    return x, y, mask, axis

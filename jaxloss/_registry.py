@@ -1,0 +1,193 @@
+"""The loss registry: names, aliases, metadata, and the frozen :class:`Loss` object."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class LossInfo:
+    """Metadata of one registered loss (used by the catalogue, docs and tests)."""
+
+    name: str
+    fn: Callable
+    family: str
+    inputs: str
+    optax: str | None = None
+    torch: str | None = None
+    keras: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def hyperparameters(self) -> tuple[str, ...]:
+        """Keyword-only option names, ``reduction``/``where``/``weights`` excluded."""
+        params = inspect.signature(self.fn).parameters.values()
+        return tuple(
+            p.name
+            for p in params
+            if p.kind is p.KEYWORD_ONLY and p.name not in ("reduction", "where", "weights")
+        )
+
+
+_REGISTRY: dict[str, LossInfo] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(
+    *,
+    family: str,
+    inputs: str,
+    optax: str | None = None,
+    torch: str | None = None,
+    keras: str | None = None,
+    aliases: tuple[str, ...] = (),
+    name: str | None = None,
+) -> Callable[[Callable], Callable]:
+    """Decorator that records a loss function under its ``__name__`` (or ``name``)."""
+
+    def deco(fn: Callable) -> Callable:
+        key = name or fn.__name__
+        if key in _REGISTRY or key in _ALIASES:
+            raise RuntimeError(f"jaxloss: loss {key!r} registered twice")
+        _REGISTRY[key] = LossInfo(key, fn, family, inputs, optax, torch, keras, tuple(aliases))
+        for alias in aliases:
+            _ALIASES[alias] = key
+        return fn
+
+    return deco
+
+
+def names() -> list[str]:
+    """Sorted canonical names of every registered loss (aliases excluded).
+
+    Example:
+      >>> import jaxloss
+      >>> "huber_loss" in jaxloss.names()
+      True
+    """
+    return sorted(_REGISTRY)
+
+
+def aliases() -> dict[str, str]:
+    """Mapping of every alias to its canonical name."""
+    return dict(sorted(_ALIASES.items()))
+
+
+def info(name: str) -> LossInfo:
+    """The :class:`LossInfo` of a canonical name or alias."""
+    key = _ALIASES.get(name, name)
+    if key not in _REGISTRY:
+        choices = list(_REGISTRY) + list(_ALIASES)
+        close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(
+            f"jaxloss.get: unknown loss {name!r}{hint} (jaxloss.names() lists all "
+            f"{len(_REGISTRY)} losses)"
+        )
+    return _REGISTRY[key]
+
+
+def _freeze(value: Any) -> Any:
+    """Hashable, JSON-friendly form of a hyperparameter value."""
+    if isinstance(value, str | bool | int | float) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        raise TypeError("jaxloss.Loss: dict-valued hyperparameters are not supported")
+    arr = np.asarray(value)
+    if arr.dtype.kind in "biuf":
+        return arr.item() if arr.ndim == 0 else _freeze(arr.tolist())
+    raise TypeError(
+        f"jaxloss.Loss: hyperparameter values must be numbers, strings, None or arrays, "
+        f"got {type(value).__name__}"
+    )
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclasses.dataclass(frozen=True, init=False)
+class Loss:
+    """A registered loss with some of its options bound: frozen, hashable, serializable.
+
+    Call it with the remaining arguments of the loss function. Because it is hashable it
+    can be a static argument of ``jax.jit`` or a static field of a Flax/Equinox module.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> loss = jaxloss.get("huber", delta=0.5)
+      >>> float(loss(jnp.array([2.0]), jnp.array([0.0])))
+      0.875
+      >>> jaxloss.Loss.from_config(loss.config()) == loss
+      True
+    """
+
+    name: str
+    hyperparameters: tuple[tuple[str, Any], ...]
+
+    def __init__(self, name: str, **hyperparameters: Any):
+        entry = info(name)
+        allowed = set(entry.hyperparameters) | {"reduction", "where", "weights"}
+        unknown = sorted(set(hyperparameters) - allowed)
+        if unknown:
+            raise TypeError(
+                f"jaxloss.get: loss {entry.name!r} has no option {', '.join(map(repr, unknown))}; "
+                f"its options are {', '.join(sorted(allowed))}"
+            )
+        frozen = tuple(sorted((k, _freeze(v)) for k, v in hyperparameters.items()))
+        object.__setattr__(self, "name", entry.name)
+        object.__setattr__(self, "hyperparameters", frozen)
+
+    @property
+    def fn(self) -> Callable:
+        return _REGISTRY[self.name].fn
+
+    @property
+    def info(self) -> LossInfo:
+        return _REGISTRY[self.name]
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        bound = dict(self.hyperparameters)
+        bound.update(kwargs)
+        return self.fn(*args, **bound)
+
+    def config(self) -> dict[str, Any]:
+        """Plain JSON-serializable data: ``{"name": ..., "hyperparameters": {...}}``."""
+        hyper = {k: _thaw(v) for k, v in self.hyperparameters}
+        return {"name": self.name, "hyperparameters": hyper}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        """Rebuilds a :class:`Loss` from :meth:`config` output (also after a JSON trip)."""
+        if not isinstance(config, dict) or "name" not in config:
+            raise ValueError(
+                f"jaxloss.Loss.from_config: expected a dict with a 'name' key, got {config!r}"
+            )
+        return cls(config["name"], **dict(config.get("hyperparameters", {})))
+
+    def __repr__(self) -> str:
+        opts = "".join(f", {k}={v!r}" for k, v in self.hyperparameters)
+        return f"jaxloss.Loss({self.name!r}{opts})"
+
+
+def get(name: str, **hyperparameters: Any) -> Loss:
+    """Looks a loss up by canonical name or alias and binds ``hyperparameters``.
+
+    Raises ``ValueError`` listing the closest names when ``name`` is unknown.
+
+    Example:
+      >>> import jaxloss
+      >>> jaxloss.get("mse").name
+      'squared_error'
+    """
+    return Loss(name, **hyperparameters)

@@ -1,0 +1,46 @@
+"""Input factories for the registry-wide tests (tests/test_all_losses.py).
+
+Each module here defines ``CASES: dict[str, Case]`` for the losses of one family. A
+``Case`` makes valid inputs for a loss whose per-example loss shape is ``batch``; the
+generic tests use it for jit/vmap/reduction/mask/dtype/sharding checks over every
+registered loss. Every loss in ``jaxloss.names()`` must have a case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from collections.abc import Callable
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """``make(rng, batch) -> (args, kwargs)``.
+
+    ``args`` are NumPy arrays (float32 for floats); ``kwargs`` are hyperparameters.
+    ``batch`` is the per-example loss shape (``reduction="none"`` output shape).
+    ``diff`` lists the positions of the floating args that the loss is differentiated
+    by in the generic gradient checks (default: the first).
+    ``batch_axes`` says, for each arg, which of its axes holds the leading batch axis
+    (``None``: the arg is shared, not batched) for the vmap test; default all 0.
+    ``smooth``: False for losses with kinks at random points (hinge...), which are then
+    skipped by finite-difference gradient checks at random points.
+    """
+
+    make: Callable[[np.random.Generator, tuple[int, ...]], tuple[tuple, dict]]
+    diff: tuple[int, ...] = (0,)
+    batch_axes: tuple[int | None, ...] | None = None
+    smooth: bool = True
+
+
+def all_cases() -> dict[str, Case]:
+    out: dict[str, Case] = {}
+    for mod in pkgutil.iter_modules(__path__):
+        cases = importlib.import_module(f"{__name__}.{mod.name}").CASES
+        dup = set(out) & set(cases)
+        assert not dup, f"cases defined twice: {dup}"
+        out.update(cases)
+    return out

@@ -1,0 +1,203 @@
+"""Checks that hold for every registered loss, driven by the factories in tests/cases/.
+
+Each loss gets: a case (so nothing is left untested), eager == jit, vmap equivalence,
+the reduction/where/weights algebra, exact zero gradient for masked entries holding
+inf/NaN, 0 for fully masked and empty batches, the dtype policy, the errors shared by
+every loss, and a registry round trip.
+"""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxloss
+from tests.cases import all_cases
+
+CASES = all_cases()
+NAMES = jaxloss.names()
+BATCH = (3, 4)
+
+
+def _make(name, batch=BATCH, seed=0):
+    args, kwargs = CASES[name].make(np.random.default_rng(seed), batch)
+    return tuple(jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in args), kwargs
+
+
+def _fn(name):
+    return getattr(jaxloss, name)
+
+
+def test_every_loss_has_a_case():
+    assert sorted(set(NAMES) - set(CASES)) == []
+    assert sorted(set(CASES) - set(NAMES)) == []
+
+
+def test_every_name_and_alias_is_exported():
+    for name in NAMES:
+        assert getattr(jaxloss, name) is jaxloss.info(name).fn
+    for alias, canonical in jaxloss.aliases().items():
+        assert getattr(jaxloss, alias) is getattr(jaxloss, canonical), alias
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_none_shape_and_finite(name):
+    args, kwargs = _make(name)
+    out = _fn(name)(*args, **kwargs, reduction="none")
+    assert out.shape == BATCH
+    assert np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jit_matches_eager(name):
+    args, kwargs = _make(name)
+    f = lambda *a: _fn(name)(*a, **kwargs, reduction="none")
+    np.testing.assert_allclose(jax.jit(f)(*args), f(*args), rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vmap_matches_loop(name):
+    case = CASES[name]
+    args, kwargs = _make(name)
+    axes = case.batch_axes or (0,) * len(args)
+    f = lambda *a: _fn(name)(*a, **kwargs, reduction="none")
+    batched = jax.vmap(f, in_axes=axes)(*args)
+    for i in range(BATCH[0]):
+        sliced = [a if ax is None else jnp.take(a, i, axis=ax) for a, ax in zip(args, axes)]
+        np.testing.assert_allclose(batched[i], f(*sliced), rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reduction_algebra(name):
+    args, kwargs = _make(name)
+    f = _fn(name)
+    values = np.asarray(f(*args, **kwargs, reduction="none"), np.float64)
+    rng = np.random.default_rng(1)
+    w = rng.uniform(0.1, 2.0, size=BATCH).astype(np.float32)
+    m = rng.random(BATCH) < 0.6
+    m[0, 0] = True
+    tol = dict(rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(f(*args, **kwargs, reduction="sum"), values.sum(), **tol)
+    np.testing.assert_allclose(f(*args, **kwargs), values.mean(), **tol)
+    np.testing.assert_allclose(
+        f(*args, **kwargs, weights=w), (w * values).sum() / w.sum(), **tol
+    )
+    np.testing.assert_allclose(f(*args, **kwargs, where=m), values[m].mean(), **tol)
+    np.testing.assert_allclose(
+        f(*args, **kwargs, where=m, weights=w, reduction="sum"), (w * values)[m].sum(), **tol
+    )
+    none = f(*args, **kwargs, where=m, weights=w, reduction="none")
+    np.testing.assert_allclose(none, np.where(m, w * values, 0), **tol)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_masked_entries_get_zero_gradient_even_when_nonfinite(name):
+    case = CASES[name]
+    args, kwargs = _make(name)
+    m = np.ones(BATCH, bool)
+    m[1, 2] = False
+    i = case.diff[0]
+    x = np.asarray(args[i]).copy()
+    # Poison the masked example's slice of the differentiated input with inf and NaN.
+    assert x.shape[: len(BATCH)] == BATCH, "cases put the batch axes first"
+    idx = (1, 2)
+    poisoned = x.copy()
+    poisoned[idx] = np.inf
+    if poisoned[idx].ndim:
+        poisoned[idx].flat[0] = np.nan
+
+    def loss(v):
+        a = list(args)
+        a[i] = v
+        return _fn(name)(*a, **kwargs, where=m)
+
+    value = loss(jnp.asarray(poisoned))
+    np.testing.assert_allclose(value, loss(jnp.asarray(x)), rtol=1e-5, atol=1e-6)
+    g = np.asarray(jax.grad(loss)(jnp.asarray(poisoned)))
+    assert np.all(np.isfinite(g))
+    assert np.all(g[idx] == 0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fully_masked_and_zero_weighted_give_zero(name):
+    case = CASES[name]
+    args, kwargs = _make(name)
+    i = case.diff[0]
+
+    def loss(v, **extra):
+        a = list(args)
+        a[i] = v
+        return _fn(name)(*a, **kwargs, **extra)
+
+    none_mask = np.zeros(BATCH, bool)
+    for extra in (dict(where=none_mask), dict(weights=np.zeros(BATCH, np.float32))):
+        assert float(loss(args[i], **extra)) == 0.0
+        g = np.asarray(jax.grad(lambda v, extra=extra: loss(v, **extra))(args[i]))
+        assert np.all(g == 0), extra
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_empty_batch_gives_zero(name):
+    args, kwargs = _make(name, batch=(0,))
+    assert float(_fn(name)(*args, **kwargs)) == 0.0
+    assert float(_fn(name)(*args, **kwargs, reduction="sum")) == 0.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+def test_half_precision_computes_in_float32(name, dtype):
+    args, kwargs = _make(name)
+    floats = [i for i, a in enumerate(args) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)]
+    half = tuple(
+        a.astype(dtype) if i in floats else a for i, a in enumerate(args)
+    )
+    out = _fn(name)(*half, **kwargs, reduction="none")
+    assert out.dtype == jnp.float32
+    # Same as float32 evaluation of the rounded inputs.
+    rounded = tuple(a.astype(jnp.float32) if i in floats else a for i, a in enumerate(half))
+    ref = _fn(name)(*rounded, **kwargs, reduction="none")
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float64_stays_float64(name):
+    with jax.enable_x64(True):
+        args, kwargs = _make(name)
+        args = tuple(
+            a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
+            for a in args
+        )
+        assert _fn(name)(*args, **kwargs).dtype == jnp.float64
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unknown_reduction_is_rejected(name):
+    args, kwargs = _make(name)
+    with pytest.raises(ValueError, match=rf"{name}: argument 'reduction' must be one of"):
+        _fn(name)(*args, **kwargs, reduction="avg")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_where_shape_is_rejected(name):
+    args, kwargs = _make(name)
+    with pytest.raises(ValueError, match="'where'.*broadcastable"):
+        _fn(name)(*args, **kwargs, where=np.ones((7,), bool))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_registry_loss_roundtrip_and_call(name):
+    args, kwargs = _make(name)
+    loss = jaxloss.get(name, **kwargs)
+    again = jaxloss.Loss.from_config(json.loads(json.dumps(loss.config())))
+    assert again == loss and hash(again) == hash(loss)
+    np.testing.assert_allclose(again(*args), _fn(name)(*args, **kwargs), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loss_is_a_static_argument(name):
+    args, kwargs = _make(name)
+    loss = jaxloss.get(name, **kwargs)
+    out = jax.jit(lambda fn, *a: fn(*a), static_argnums=0)(loss, *args)
+    np.testing.assert_allclose(out, _fn(name)(*args, **kwargs), rtol=2e-5, atol=1e-6)
