@@ -1,0 +1,977 @@
+"""Regression losses: elementwise functions of a prediction and a target.
+
+Every loss here is elementwise (``reduction="none"`` keeps the input shape) except
+:func:`cosine_similarity` and :func:`cosine_distance`, which compare vectors along
+``axis`` and drop it. Small constants that keep a logarithm or a division finite are
+always called ``epsilon``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import xlogy
+
+from jaxloss import _core as core
+from jaxloss._core import Array, ArrayLike
+from jaxloss._registry import register
+
+__all__ = [
+    "squared_error",
+    "mse",
+    "l2_loss",
+    "absolute_error",
+    "mae",
+    "huber_loss",
+    "smooth_l1_loss",
+    "log_cosh",
+    "absolute_percentage_error",
+    "mape",
+    "squared_logarithmic_error",
+    "msle",
+    "quantile_loss",
+    "pinball_loss",
+    "poisson_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "cosine_similarity",
+    "cosine_distance",
+]
+
+_LOG2 = math.log(2.0)
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _static_bool(fn: str, name: str, value) -> bool:
+    """A structural on/off switch: must be a Python bool, never a traced value."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(
+        f"{fn}: argument '{name}' must be a Python bool (it selects the formula at trace "
+        f"time), got {type(value).__name__}"
+    )
+
+
+def _safe_reciprocal(x: Array) -> Array:
+    """``1/x`` where ``x > 0``, else ``0``; the gradient is finite everywhere (double where)."""
+    positive = x > 0
+    return jnp.where(positive, 1.0 / jnp.where(positive, x, jnp.ones_like(x)), jnp.zeros_like(x))
+
+
+def _xlogy(x: Array, y: Array) -> Array:
+    """``x * log(y)``, ``0`` where ``x == 0``, with finite gradients also at ``x = y = 0``.
+
+    ``jax.scipy.special.xlogy`` already gives the value ``0`` there, but its derivative
+    with respect to ``y`` is ``x / y = 0 / 0``; ``y`` is replaced by ``1`` in that case.
+    """
+    both_zero = (x == 0) & (y == 0)
+    return xlogy(x, jnp.where(both_zero, jnp.ones_like(y), y))
+
+
+@jax.custom_jvp
+def _abs(x: Array) -> Array:
+    """``|x|`` whose derivative at ``0`` is ``sign(0) = 0`` (jnp.abs gives 1 there)."""
+    return jnp.abs(x)
+
+
+@_abs.defjvp
+def _abs_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return jnp.abs(x), jnp.sign(x) * dx
+
+
+# ---------------------------------------------------------------------------
+# squared and absolute errors
+
+
+@register(
+    family="regression",
+    inputs="values",
+    optax="optax.losses.squared_error",
+    torch="torch.nn.functional.mse_loss",
+    keras="keras.losses.MeanSquaredError",
+    aliases=("mse",),
+)
+def squared_error(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Squared error, elementwise.
+
+    .. math::
+        \ell_i = (\hat y_i - y_i)^2
+
+    Args:
+      predictions: predictions, any shape, floating.
+      targets: targets of the same shape.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> float(jaxloss.squared_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 0.0])))
+      2.5
+
+    Equivalent to ``optax.losses.squared_error`` (``reduction="none"``),
+    ``torch.nn.functional.mse_loss`` and ``keras.losses.MeanSquaredError`` (no axis mean).
+    """
+    fn = "squared_error"
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    return core.finish(fn, jnp.square(p - t), reduction, where, weights, mask=mask)
+
+
+mse = squared_error
+
+
+@register(family="regression", inputs="values", optax="optax.losses.l2_loss")
+def l2_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Half the squared error, elementwise (the form whose gradient is the residual).
+
+    .. math::
+        \ell_i = \tfrac12 (\hat y_i - y_i)^2
+
+    Args:
+      predictions: predictions, any shape, floating.
+      targets: targets of the same shape.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> float(jaxloss.l2_loss(jnp.array([1.0, 2.0]), jnp.array([0.0, 0.0])))
+      1.25
+
+    Equivalent to ``optax.losses.l2_loss`` (``reduction="none"``); ``0.5 *
+    torch.nn.functional.mse_loss``.
+    """
+    fn = "l2_loss"
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    return core.finish(fn, 0.5 * jnp.square(p - t), reduction, where, weights, mask=mask)
+
+
+@register(
+    family="regression",
+    inputs="values",
+    torch="torch.nn.functional.l1_loss",
+    keras="keras.losses.MeanAbsoluteError",
+    aliases=("mae",),
+)
+def absolute_error(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Absolute error, elementwise.
+
+    .. math::
+        \ell_i = |\hat y_i - y_i|
+
+    Args:
+      predictions: predictions, any shape, floating.
+      targets: targets of the same shape.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> float(jaxloss.absolute_error(jnp.array([1.0, -2.0]), jnp.array([0.0, 0.0])))
+      1.5
+
+    Note:
+      At a zero residual the gradient is ``0`` (the subgradient ``sign(0)``, as in
+      PyTorch; ``jnp.abs`` alone would give ``1``).
+
+    Equivalent to ``torch.nn.functional.l1_loss`` and ``keras.losses.MeanAbsoluteError``
+    (no axis mean).
+    """
+    fn = "absolute_error"
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    return core.finish(fn, _abs(p - t), reduction, where, weights, mask=mask)
+
+
+mae = absolute_error
+
+
+# ---------------------------------------------------------------------------
+# robust losses
+
+
+@register(
+    family="regression",
+    inputs="values",
+    optax="optax.losses.huber_loss",
+    torch="torch.nn.functional.huber_loss",
+    keras="keras.losses.Huber",
+)
+def huber_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    delta: ArrayLike = 1.0,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Huber loss: quadratic for small residuals, linear with slope ``delta`` beyond.
+
+    .. math::
+        \ell_i = \begin{cases} \tfrac12 r_i^2 & |r_i| \le \delta \\
+        \delta\,(|r_i| - \tfrac12\delta) & \text{otherwise} \end{cases}, \qquad
+        r_i = \hat y_i - y_i
+
+    Args:
+      predictions: predictions, any shape, floating.
+      targets: targets of the same shape.
+      delta: where the loss turns from quadratic to linear, ``>= 0``; a Python float or
+        a JAX scalar (traced values work under ``jit``/``vmap``/``grad``).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Raises:
+      ValueError: if a concrete ``delta`` is negative.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])
+      >>> jaxloss.huber_loss(p, t, reduction="none").tolist()
+      [0.125, 2.5]
+
+    Note:
+      Computed branch-free as ``0.5 * m**2 + delta * (|r| - m)`` with
+      ``m = min(|r|, delta)``, so ``delta = 0`` gives the constant ``0`` (not NaN) and the
+      gradient with respect to ``delta`` is defined everywhere. ``smooth_l1_loss`` is the
+      same curve divided by its threshold.
+
+    Equivalent to ``optax.losses.huber_loss`` (``reduction="none"``),
+    ``torch.nn.functional.huber_loss`` and ``keras.losses.Huber`` (no axis mean).
+    """
+    fn = "huber_loss"
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    delta = core.hyperparameter(fn, "delta", delta, p.dtype, low=0.0)
+    abs_r = _abs(p - t)
+    quad = jnp.minimum(abs_r, delta)
+    values = 0.5 * jnp.square(quad) + delta * (abs_r - quad)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(family="regression", inputs="values", torch="torch.nn.functional.smooth_l1_loss")
+def smooth_l1_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    beta: ArrayLike = 1.0,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Smooth L1 loss (PyTorch form): L1 with the corner below ``beta`` rounded off.
+
+    .. math::
+        \ell_i = \begin{cases} \tfrac12 r_i^2 / \beta & |r_i| < \beta \\
+        |r_i| - \tfrac12\beta & \text{otherwise} \end{cases}, \qquad r_i = \hat y_i - y_i
+
+    Args:
+      predictions: predictions, any shape, floating.
+      targets: targets of the same shape.
+      beta: width of the quadratic zone, ``>= 0``; a Python float or a JAX scalar.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Raises:
+      ValueError: if a concrete ``beta`` is negative.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])
+      >>> jaxloss.smooth_l1_loss(p, t, reduction="none").tolist()
+      [0.125, 2.5]
+
+    Note:
+      ``beta = 0`` is exactly the absolute error: the quadratic branch (the only one that
+      divides by ``beta``) is selected only where ``|r| < beta`` and its input is
+      sanitized elsewhere, so neither the value nor any gradient (also with respect to
+      ``beta``) divides by zero. For ``beta > 0`` it equals
+      ``huber_loss(delta=beta) / beta``.
+
+    Equivalent to ``torch.nn.functional.smooth_l1_loss``.
+    """
+    fn = "smooth_l1_loss"
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    beta = core.hyperparameter(fn, "beta", beta, p.dtype, low=0.0)
+    abs_r = _abs(p - t)
+    inside = abs_r < beta  # never true when beta == 0
+    # Double where: the division only ever sees beta where beta > |r| >= 0.
+    safe_beta = jnp.where(inside, beta, jnp.ones_like(abs_r))
+    values = jnp.where(inside, 0.5 * jnp.square(abs_r) / safe_beta, abs_r - 0.5 * beta)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(
+    family="regression",
+    inputs="values",
+    optax="optax.losses.log_cosh",
+    keras="keras.losses.LogCosh",
+)
+def log_cosh(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Logarithm of the hyperbolic cosine of the residual, elementwise.
+
+    .. math::
+        \ell_i = \log\cosh(r_i) = |r_i| + \log(1 + e^{-2|r_i|}) - \log 2, \qquad
+        r_i = \hat y_i - y_i
+
+    About ``r**2 / 2`` for small residuals and ``|r| - log 2`` for large ones; its
+    gradient is ``tanh(r)``.
+
+    Args:
+      predictions: predictions, any shape, floating.
+      targets: targets of the same shape.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> v = jaxloss.log_cosh(jnp.array([0.0, 1e4]), jnp.array([0.0, 0.0]), reduction="none")
+      >>> [round(float(x), 3) for x in v]
+      [0.0, 9999.307]
+
+    Note:
+      Finite for any finite residual (no ``cosh`` overflow: ``|r| = 1e4`` gives
+      ``1e4 - log 2``), with gradient ``tanh(r)`` (``+-1`` at huge residuals). For
+      ``|r| < 1`` the value is computed as ``log1p(2 sinh(r/2)**2)``, which keeps full
+      relative precision for tiny residuals where ``|r| + log1p(exp(-2|r|)) - log 2``
+      would cancel to ``0``.
+
+    Equivalent to ``optax.losses.log_cosh`` (``reduction="none"``) and
+    ``keras.losses.LogCosh`` (no axis mean).
+    """
+    fn = "log_cosh"
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    r = p - t
+    abs_r = jnp.abs(r)
+    small = abs_r < 1.0
+    # Both branches are the same analytic function; the inner where keeps sinh's
+    # argument small in the unused branch so that its gradient stays finite.
+    half = 0.5 * jnp.where(small, r, jnp.zeros_like(r))
+    near = jnp.log1p(2.0 * jnp.square(jnp.sinh(half)))
+    far = abs_r + jnp.log1p(jnp.exp(-2.0 * abs_r)) - _LOG2
+    values = jnp.where(small, near, far)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+# ---------------------------------------------------------------------------
+# relative and logarithmic errors
+
+
+@register(
+    family="regression",
+    inputs="values",
+    keras="keras.losses.MeanAbsolutePercentageError",
+    aliases=("mape",),
+)
+def absolute_percentage_error(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    epsilon: ArrayLike = 1e-7,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Absolute error as a percentage of the target, elementwise.
+
+    .. math::
+        \ell_i = 100\,\frac{|\hat y_i - y_i|}{\max(|y_i|, \epsilon)}
+
+    Args:
+      predictions: predictions, any shape, floating.
+      targets: targets of the same shape.
+      epsilon: floor of the denominator ``|y|``, ``> 0`` (Keras' ``backend.epsilon()``
+        by default).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Raises:
+      ValueError: if a concrete ``epsilon`` is not positive.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([1.5, 3.0]), jnp.array([2.0, 4.0])
+      >>> jaxloss.absolute_percentage_error(p, t, reduction="none").tolist()
+      [25.0, 25.0]
+
+    Note:
+      A zero target gives ``100 * |p| / epsilon``: finite but huge (``1e9 * |p|`` at
+      the default); mask such entries with ``where`` when the percentage is undefined.
+
+    Equivalent to ``keras.losses.MeanAbsolutePercentageError`` (no axis mean).
+    """
+    fn = "absolute_percentage_error"
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0, low_open=True)
+    values = 100.0 * _abs(p - t) / jnp.maximum(jnp.abs(t), epsilon)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+mape = absolute_percentage_error
+
+
+@register(
+    family="regression",
+    inputs="values",
+    keras="keras.losses.MeanSquaredLogarithmicError",
+    aliases=("msle",),
+)
+def squared_logarithmic_error(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    epsilon: ArrayLike = 1e-7,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Squared difference of ``log(1 + x)`` of prediction and target, elementwise.
+
+    .. math::
+        \ell_i = \bigl(\log(1 + \max(\hat y_i, \epsilon)) - \log(1 + \max(y_i,
+        \epsilon))\bigr)^2
+
+    For non-negative quantities whose relative error matters (counts, prices).
+
+    Args:
+      predictions: predictions, any shape, floating; meant to be ``>= 0``.
+      targets: targets of the same shape, meant to be ``>= 0``.
+      epsilon: floor applied to both inputs before the logarithm, ``>= 0``.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Raises:
+      ValueError: if a concrete ``epsilon`` is negative.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([3.0, 0.0]), jnp.array([0.0, 0.0])
+      >>> [round(x, 4) for x in jaxloss.msle(p, t, reduction="none").tolist()]
+      [1.9218, 0.0]
+
+    Note:
+      Clipping: inputs below ``epsilon`` (in particular negative predictions) are
+      replaced by ``epsilon``, as Keras does; such predictions get a zero gradient. The
+      logarithms use ``log1p``, accurate for small values.
+
+    Equivalent to ``keras.losses.MeanSquaredLogarithmicError`` (no axis mean; Keras
+    always uses ``epsilon = 1e-7``).
+    """
+    fn = "squared_logarithmic_error"
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0)
+    diff = jnp.log1p(jnp.maximum(p, epsilon)) - jnp.log1p(jnp.maximum(t, epsilon))
+    return core.finish(fn, jnp.square(diff), reduction, where, weights, mask=mask)
+
+
+msle = squared_logarithmic_error
+
+
+@register(family="regression", inputs="values", aliases=("pinball_loss",))
+def quantile_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    quantile: ArrayLike = 0.5,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Quantile (pinball) loss: its minimizer is the ``quantile`` of the targets.
+
+    .. math::
+        \ell_i = \max(q\,r_i,\ (q - 1)\,r_i), \qquad r_i = y_i - \hat y_i
+
+    Under-prediction (``r > 0``) costs ``q`` per unit, over-prediction ``1 - q``.
+
+    Args:
+      predictions: predictions, any shape, floating.
+      targets: targets of the same shape.
+      quantile: ``q`` in the open interval ``(0, 1)``; a Python float or a JAX scalar
+        (``jax.vmap`` over an array of quantiles works).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Raises:
+      ValueError: if a concrete ``quantile`` is not in ``(0, 1)``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([0.0, 0.0]), jnp.array([2.0, -2.0])
+      >>> jaxloss.quantile_loss(p, t, quantile=0.75, reduction="none").tolist()
+      [1.5, 0.5]
+
+    Note:
+      ``quantile = 0.5`` is half the absolute error. At a zero residual the gradient is
+      the average of the two slopes, ``(2q - 1) / 2`` with respect to the target.
+
+    Equivalent to the pinball loss of scikit-learn's ``mean_pinball_loss`` (``alpha``
+    there) and TensorFlow Addons' ``PinballLoss``.
+    """
+    fn = "quantile_loss"
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    q = core.hyperparameter(
+        fn, "quantile", quantile, p.dtype, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    r = t - p
+    values = jnp.maximum(q * r, (q - 1.0) * r)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+pinball_loss = quantile_loss
+
+
+# ---------------------------------------------------------------------------
+# likelihood losses
+
+
+@register(family="regression", inputs="values", keras="keras.losses.Poisson")
+def poisson_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    epsilon: ArrayLike = 1e-7,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Poisson loss on a predicted rate (the Poisson NLL without its constant).
+
+    .. math::
+        \ell_i = \hat y_i - y_i \log(\hat y_i + \epsilon)
+
+    Args:
+      predictions: predicted rates ``>= 0``, any shape, floating.
+      targets: observed counts (``>= 0``) of the same shape.
+      epsilon: added to the rate inside the logarithm, ``>= 0``.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Raises:
+      ValueError: if a concrete ``epsilon`` is negative.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([1.0, 2.0]), jnp.array([0.0, 2.0])
+      >>> [round(x, 4) for x in jaxloss.poisson_loss(p, t, reduction="none").tolist()]
+      [1.0, 0.6137]
+
+    Note:
+      A zero target contributes ``0 * log(...) = 0`` (``xlogy``), with a finite gradient,
+      even when the rate is ``0`` and ``epsilon = 0``. A zero rate with a positive target
+      gives ``-t log(epsilon)`` (``+inf`` when ``epsilon = 0``). The loss can be negative.
+      For a log-rate input use :func:`poisson_nll_loss`.
+
+    Equivalent to ``keras.losses.Poisson`` (no axis mean) and Axon's
+    ``Axon.Losses.poisson``; ``torch.nn.functional.poisson_nll_loss(log_input=False)``
+    uses ``epsilon = 1e-8``.
+    """
+    fn = "poisson_loss"
+    # Masked entries become rate 1, count 0: finite value and gradient for any epsilon.
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where, fill=1.0, target_fill=0.0)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0)
+    values = p - _xlogy(t, p + epsilon)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(family="regression", inputs="values", torch="torch.nn.functional.poisson_nll_loss")
+def poisson_nll_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    log_input: bool = True,
+    full: bool = False,
+    epsilon: ArrayLike = 1e-8,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Poisson negative log-likelihood (PyTorch form), elementwise.
+
+    .. math::
+        \ell_i = \begin{cases} e^{\hat y_i} - y_i \hat y_i & \text{log\_input} \\
+        \hat y_i - y_i \log(\hat y_i + \epsilon) & \text{otherwise} \end{cases}
+        \;+\; [\text{full}]\,[y_i > 1]\,\bigl(y_i \log y_i - y_i + \tfrac12\log(2\pi
+        y_i)\bigr)
+
+    Args:
+      predictions: log-rates (``log_input=True``) or rates ``>= 0``, any shape, floating.
+      targets: observed counts (``>= 0``) of the same shape.
+      log_input: static Python bool: whether ``predictions`` are log-rates.
+      full: static Python bool: add the Stirling approximation of ``log(y!)`` (only for
+        targets above 1, where it is meaningful).
+      epsilon: added to the rate inside the logarithm when ``log_input=False``, ``>= 0``.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Raises:
+      TypeError: if ``log_input`` or ``full`` is not a Python bool.
+      ValueError: if a concrete ``epsilon`` is negative.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([0.0, 0.0]), jnp.array([0.0, 3.0])
+      >>> [round(x, 4) for x in jaxloss.poisson_nll_loss(p, t, reduction="none").tolist()]
+      [1.0, 1.0]
+      >>> v = jaxloss.poisson_nll_loss(p, t, full=True, reduction="none")
+      >>> [round(x, 4) for x in v.tolist()]
+      [1.0, 2.7641]
+
+    Note:
+      With ``log_input=True`` the value is ``exp(input) - y * input``, which overflows to
+      ``+inf`` only for log-rates above ~88 (float32). With ``log_input=False`` a zero
+      target contributes nothing from the logarithm (``xlogy``). The Stirling term is
+      computed on a sanitized target, so targets ``<= 1`` (including ``0``) get no term and
+      no NaN gradient.
+
+    Equivalent to ``torch.nn.functional.poisson_nll_loss`` (``eps`` there is
+    ``epsilon`` here).
+    """
+    fn = "poisson_nll_loss"
+    log_input = _static_bool(fn, "log_input", log_input)
+    full = _static_bool(fn, "full", full)
+    fill = 0.0 if log_input else 1.0
+    p, t, mask = core.elementwise_inputs(
+        fn, predictions, targets, where, fill=fill, target_fill=0.0
+    )
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0)
+    if log_input:
+        values = jnp.exp(p) - t * p
+    else:
+        values = p - _xlogy(t, p + epsilon)
+    if full:
+        above = t > 1.0
+        t_safe = jnp.where(above, t, jnp.ones_like(t))
+        stirling = t_safe * jnp.log(t_safe) - t_safe + 0.5 * jnp.log(2.0 * jnp.pi * t_safe)
+        values = values + jnp.where(above, stirling, jnp.zeros_like(stirling))
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(family="regression", inputs="values", torch="torch.nn.functional.gaussian_nll_loss")
+def gaussian_nll_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    variance: ArrayLike,
+    *,
+    full: bool = False,
+    epsilon: ArrayLike = 1e-6,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Gaussian negative log-likelihood with a predicted mean and variance, elementwise.
+
+    .. math::
+        \ell_i = \tfrac12\Bigl(\log v_i + \frac{(\hat y_i - y_i)^2}{v_i}\Bigr)
+        + [\text{full}]\,\tfrac12\log(2\pi), \qquad v_i = \max(\sigma^2_i, \epsilon)
+
+    Args:
+      predictions: predicted means, any shape, floating.
+      targets: targets of the same shape.
+      variance: predicted variances ``>= 0``, broadcastable to ``predictions.shape`` (one
+        per element, a trailing axis of size 1 for one variance per row, or a scalar).
+      full: static Python bool: add the constant ``0.5 * log(2 pi)``.
+      epsilon: floor of the variance, ``>= 0``.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient (also in ``variance``).
+      weights: non-negative weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Raises:
+      ValueError: if ``variance`` does not broadcast to ``predictions.shape``, or a
+        concrete ``epsilon`` is negative.
+      TypeError: if ``full`` is not a Python bool.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t, v = jnp.array([0.0, 2.0]), jnp.array([0.0, 0.0]), jnp.array([1.0, 4.0])
+      >>> [round(x, 4) for x in jaxloss.gaussian_nll_loss(p, t, v, reduction="none").tolist()]
+      [0.0, 1.1931]
+
+    Note:
+      Variances below ``epsilon`` (including ``0`` and negative values, which cannot be
+      rejected at trace time) are clamped to ``epsilon``; the clamped entries get a zero
+      gradient with respect to ``variance`` (the gradient of the function computed).
+      PyTorch instead clamps in place under ``no_grad``, which passes the gradient
+      evaluated at ``epsilon`` straight through to the variance.
+
+    Equivalent to ``torch.nn.functional.gaussian_nll_loss`` (``reduction="none"``; its
+    ``eps`` is ``epsilon`` here). PyTorch also accepts a variance with one dimension
+    fewer than the input; here pass ``variance[..., None]`` for that.
+    """
+    fn = "gaussian_nll_loss"
+    full = _static_bool(fn, "full", full)
+    p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
+    v = core.as_float(fn, "variance", variance)
+    try:
+        shape = jnp.broadcast_shapes(v.shape, p.shape)
+    except ValueError:
+        shape = None
+    if shape != p.shape:
+        raise ValueError(
+            f"{fn}: argument 'variance' with shape {tuple(v.shape)} must be broadcastable to "
+            f"'predictions' shape {tuple(p.shape)} (for one variance per row of a "
+            f"[..., D] input, give variance the shape [..., 1])"
+        )
+    dtype = core.compute_dtype(p, v)
+    p, t = p.astype(dtype), t.astype(dtype)
+    v = jnp.broadcast_to(v.astype(dtype), p.shape)
+    v = core.mask_inputs(mask, v, fill=1.0)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, dtype, low=0.0)
+    # Plain where (not maximum): below the floor the variance gets exactly zero gradient.
+    v = jnp.where(v < epsilon, epsilon, v)
+    values = 0.5 * (jnp.log(v) + jnp.square(p - t) / v)
+    if full:
+        values = values + _HALF_LOG_2PI
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+# ---------------------------------------------------------------------------
+# cosine
+
+
+def _inverse_norm(x: Array, axis: int, epsilon: Array) -> Array:
+    """``1 / max(||x||, epsilon)`` along ``axis`` (``0`` for a zero vector when epsilon=0).
+
+    Double where: the square root only sees norms above the floor, so the gradient at a
+    zero (or tiny) vector is exactly zero through the norm, never ``inf * 0``.
+    """
+    sq = jnp.sum(jnp.square(x), axis=axis)
+    above = sq > jnp.square(epsilon)
+    norm = jnp.where(above, jnp.sqrt(jnp.where(above, sq, jnp.ones_like(sq))), epsilon)
+    return _safe_reciprocal(norm)
+
+
+def _cosine(fn, predictions, targets, axis, epsilon, where):
+    x, y, mask, axis = core.distribution_inputs(
+        fn, predictions, targets, where, axis, names=("predictions", "targets")
+    )
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, x.dtype, low=0.0)
+    dot = jnp.sum(x * y, axis=axis)
+    return dot * _inverse_norm(x, axis, epsilon) * _inverse_norm(y, axis, epsilon), mask
+
+
+@register(
+    family="regression",
+    inputs="embeddings",
+    optax="optax.losses.cosine_similarity",
+    torch="torch.nn.functional.cosine_similarity",
+)
+def cosine_similarity(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    axis: int = -1,
+    epsilon: ArrayLike = 1e-8,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Cosine similarity of predicted and target vectors (a similarity: higher is closer).
+
+    .. math::
+        s = \frac{\langle \hat y, y\rangle}{\max(\|\hat y\|, \epsilon)\,
+        \max(\|y\|, \epsilon)}
+
+    Use :func:`cosine_distance` (``1 - s``) as a loss to minimize.
+
+    Args:
+      predictions: vectors ``[..., D, ...]`` with ``D`` along ``axis``, floating.
+      targets: vectors of the same shape.
+      axis: static int, the vector axis (dropped from the output).
+      epsilon: floor of each vector norm, ``>= 0``.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to the per-example shape (``axis`` dropped);
+        masked examples are excluded and get zero gradient.
+      weights: non-negative weights broadcastable to the per-example shape.
+
+    Returns:
+      A scalar, or the input shape without ``axis`` for ``reduction="none"``; float32
+      for half precision inputs.
+
+    Raises:
+      ValueError: if a concrete ``epsilon`` is negative or ``axis`` is out of range.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+      >>> t = jnp.array([[0.0, 1.0], [2.0, 2.0], [1.0, 0.0]])
+      >>> [round(x, 4) for x in jaxloss.cosine_similarity(p, t, reduction="none").tolist()]
+      [0.0, 1.0, 0.0]
+
+    Note:
+      Each norm is floored at ``epsilon``, so a zero vector has similarity ``0``. The
+      gradient with respect to a zero vector ``x`` is ``y / (||y|| epsilon)``: finite, at
+      most ``1/epsilon`` per element (``1e8`` at the default); a larger ``epsilon``
+      bounds it further. With ``epsilon = 0`` a zero vector still gives ``0`` and a zero
+      gradient. Vectors whose squared norm overflows the dtype are not supported.
+
+    Equivalent to ``optax.losses.cosine_similarity`` (``reduction="none"``) and
+    ``torch.nn.functional.cosine_similarity(dim=axis, eps=epsilon)``. optax's ``epsilon``
+    floors the *squared* norm: optax ``epsilon=e**2`` matches ``epsilon=e`` here (optax's
+    default ``0`` gives NaN for zero vectors). ``keras.losses.CosineSimilarity`` returns
+    ``-s``.
+    """
+    fn = "cosine_similarity"
+    values, mask = _cosine(fn, predictions, targets, axis, epsilon, where)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(
+    family="regression",
+    inputs="embeddings",
+    optax="optax.losses.cosine_distance",
+)
+def cosine_distance(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    axis: int = -1,
+    epsilon: ArrayLike = 1e-8,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Cosine distance ``1 - cosine_similarity``, per vector (a loss in ``[0, 2]``).
+
+    .. math::
+        \ell = 1 - \frac{\langle \hat y, y\rangle}{\max(\|\hat y\|, \epsilon)\,
+        \max(\|y\|, \epsilon)}
+
+    Args:
+      predictions: vectors ``[..., D, ...]`` with ``D`` along ``axis``, floating.
+      targets: vectors of the same shape.
+      axis: static int, the vector axis (dropped from the output).
+      epsilon: floor of each vector norm, ``>= 0``.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to the per-example shape (``axis`` dropped);
+        masked examples are excluded and get zero gradient.
+      weights: non-negative weights broadcastable to the per-example shape.
+
+    Returns:
+      A scalar, or the input shape without ``axis`` for ``reduction="none"``; float32
+      for half precision inputs.
+
+    Raises:
+      ValueError: if a concrete ``epsilon`` is negative or ``axis`` is out of range.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+      >>> t = jnp.array([[0.0, 1.0], [2.0, 2.0], [1.0, 0.0]])
+      >>> [round(x, 4) for x in jaxloss.cosine_distance(p, t, reduction="none").tolist()]
+      [1.0, 0.0, 1.0]
+
+    Note:
+      Each norm is floored at ``epsilon``, so a zero vector has similarity ``0``. The
+      gradient with respect to a zero vector ``x`` is ``y / (||y|| epsilon)``: finite, at
+      most ``1/epsilon`` per element (``1e8`` at the default); a larger ``epsilon``
+      bounds it further. With ``epsilon = 0`` a zero vector still gives ``0`` and a zero
+      gradient. Vectors whose squared norm overflows the dtype are not supported.
+
+    Equivalent to ``optax.losses.cosine_distance`` (``reduction="none"``; see
+    :func:`cosine_similarity` for optax's ``epsilon``) and to
+    ``1 - torch.nn.functional.cosine_similarity``.
+    """
+    fn = "cosine_distance"
+    values, mask = _cosine(fn, predictions, targets, axis, epsilon, where)
+    return core.finish(fn, 1.0 - values, reduction, where, weights, mask=mask)
