@@ -1,0 +1,202 @@
+"""Binary classification losses: one independent yes/no decision per entry."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _core as core
+from jaxloss._core import Array, ArrayLike
+from jaxloss._registry import register
+
+__all__ = ["binary_cross_entropy", "sigmoid_binary_cross_entropy"]
+
+
+def _smooth_binary_labels(fn: str, labels: Array, label_smoothing) -> Array:
+    """``y * (1 - ls) + 0.5 * ls``; skipped statically when ``label_smoothing`` is 0."""
+    ls = core.hyperparameter(
+        fn, "label_smoothing", label_smoothing, labels.dtype, low=0.0, high=1.0, high_open=True
+    )
+    if core.static_value(label_smoothing) == 0.0:
+        return labels
+    return labels * (1 - ls) + 0.5 * ls
+
+
+def _elementwise_weight(fn: str, name: str, value, like: Array) -> Array:
+    """A non-negative scalar or array weight that broadcasts to ``like.shape``."""
+    w = core.hyperparameter(fn, name, value, like.dtype, low=0.0)
+    core.check_broadcastable(fn, name, w, like.shape, "probabilities/logits")
+    return w
+
+
+@register(
+    family="classification",
+    inputs="probabilities",
+    torch="torch.nn.functional.binary_cross_entropy",
+    keras="keras.losses.BinaryCrossentropy",
+)
+def binary_cross_entropy(
+    probabilities: ArrayLike,
+    labels: ArrayLike,
+    *,
+    epsilon: float | ArrayLike = 1e-7,
+    positive_weight: float | ArrayLike = 1.0,
+    negative_weight: float | ArrayLike = 1.0,
+    label_smoothing: float | ArrayLike = 0.0,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Binary cross-entropy of probabilities, elementwise.
+
+    .. math::
+        \ell_i = -\bigl(w_+ \, y_i \log p_i + w_- \, (1 - y_i) \log(1 - p_i)\bigr),
+        \qquad y_i \leftarrow y_i (1 - \alpha) + \tfrac{\alpha}{2}
+
+    where :math:`w_+` is ``positive_weight``, :math:`w_-` is ``negative_weight`` and
+    :math:`\alpha` is ``label_smoothing``. For logits use
+    :func:`sigmoid_binary_cross_entropy`, which is more accurate.
+
+    Args:
+      probabilities: predicted probabilities of the positive class, any shape, floating,
+        values in ``[0, 1]``.
+      labels: targets of the same shape, in ``[0, 1]`` (hard 0/1 labels or soft labels);
+        float, integer or bool (cast to the compute dtype).
+      epsilon: lower bound, in ``(0, 1)``, applied to :math:`p` and to :math:`1 - p`
+        before taking logs.
+      positive_weight: non-negative weight of the positive (label 1) term; a scalar or an
+        array broadcastable to ``probabilities.shape`` (e.g. per class).
+      negative_weight: non-negative weight of the negative (label 0) term, same form.
+      label_smoothing: :math:`\alpha \in [0, 1)`; labels move towards 0.5.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``probabilities.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to ``probabilities.shape``.
+
+    Returns:
+      A scalar, or ``probabilities.shape`` for ``reduction="none"``; float32 for half
+      precision inputs, float64 for float64 inputs.
+
+    Note:
+      :math:`p` and :math:`1 - p` are each clipped below at ``epsilon``, so each term is
+      at most :math:`-\log(\epsilon) \approx 16.1` for the default. A probability of
+      exactly 0 or 1 that disagrees with its label gives this finite value and a zero
+      gradient (the clip is flat there); one that agrees gives loss 0 and a finite
+      gradient. The clip has gradient 1 at and above ``epsilon`` and 0 below it.
+      Probabilities outside ``[0, 1]`` are not valid inputs.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p = jnp.array([0.8, 0.3])
+      >>> y = jnp.array([1.0, 0.0])
+      >>> [round(v, 4) for v in jaxloss.binary_cross_entropy(p, y, reduction="none").tolist()]
+      [0.2231, 0.3567]
+      >>> round(float(jaxloss.binary_cross_entropy(jnp.array([0.0]), jnp.array([1.0]))), 4)
+      16.1181
+
+    Equivalent to ``torch.nn.functional.binary_cross_entropy`` (with ``weight`` split into
+    the two class weights; PyTorch clamps each log at -100 instead of clipping at
+    ``epsilon``) and to ``keras.losses.BinaryCrossentropy`` followed by no mean over the
+    last axis (Keras averages over it, and clips :math:`p` to
+    :math:`[\epsilon, 1 - \epsilon]`). ``positive_weight``/``negative_weight`` are Axon's
+    ``positive_weights``/``negative_weights``; Axon's per-row output is
+    ``jnp.mean(..., axis=-1)`` of ``reduction="none"``.
+    """
+    fn = "binary_cross_entropy"
+    p, y, mask = core.elementwise_inputs(
+        fn, probabilities, labels, where, names=("probabilities", "labels"), fill=0.5
+    )
+    eps = core.hyperparameter(
+        fn, "epsilon", epsilon, p.dtype, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    w_pos = _elementwise_weight(fn, "positive_weight", positive_weight, p)
+    w_neg = _elementwise_weight(fn, "negative_weight", negative_weight, p)
+    y = _smooth_binary_labels(fn, y, label_smoothing)
+    # Clip with a where (gradient 1 above the bound, 0 below), not jnp.clip, whose
+    # gradient is halved at the bound itself (p == 1 would get half its gradient).
+    q = 1 - p
+    log_p = jnp.log(jnp.where(p < eps, eps, p))
+    log_q = jnp.log(jnp.where(q < eps, eps, q))
+    values = -(w_pos * y * log_p + w_neg * (1 - y) * log_q)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(
+    family="classification",
+    inputs="logits",
+    optax="optax.losses.sigmoid_binary_cross_entropy",
+    torch="torch.nn.functional.binary_cross_entropy_with_logits",
+    keras="keras.losses.BinaryCrossentropy",
+)
+def sigmoid_binary_cross_entropy(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    pos_weight: ArrayLike | None = None,
+    label_smoothing: float | ArrayLike = 0.0,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Binary cross-entropy of logits (sigmoid applied inside), elementwise.
+
+    .. math::
+        \ell_i = -\bigl(w \, y_i \log \sigma(x_i) + (1 - y_i) \log \sigma(-x_i)\bigr),
+        \qquad y_i \leftarrow y_i (1 - \alpha) + \tfrac{\alpha}{2}
+
+    with :math:`w` = ``pos_weight`` (1 when ``None``) and :math:`\log\sigma` computed as
+    ``jax.nn.log_sigmoid`` (stable for any finite logit).
+
+    Args:
+      logits: real-valued scores, any shape, floating.
+      labels: targets of the same shape in ``[0, 1]``; float, integer or bool.
+      pos_weight: ``None`` or non-negative weight of the positive term, a scalar or an
+        array broadcastable to ``logits.shape`` (e.g. shape ``[C]`` for one weight per
+        class); > 1 raises recall, < 1 raises precision.
+      label_smoothing: :math:`\alpha \in [0, 1)`; labels move towards 0.5.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``logits.shape``; masked entries are excluded
+        and get zero gradient (also when their logits are inf/NaN).
+      weights: non-negative sample weights broadcastable to ``logits.shape``.
+
+    Returns:
+      A scalar, or ``logits.shape`` for ``reduction="none"``; float32 for half precision
+      inputs, float64 for float64 inputs.
+
+    Note:
+      A logit of ``+inf`` with label exactly 1, or ``-inf`` with label exactly 0, gives
+      loss exactly 0 and gradient exactly 0 (the vanishing ``0 * log 0`` term is removed
+      with a double ``where``, so no NaN appears in the value or the gradient). An
+      infinite logit that disagrees with its label (or any infinite logit with
+      ``label_smoothing > 0``) gives ``inf``, the true value.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([2.0, -1.0, jnp.inf])
+      >>> y = jnp.array([1.0, 0.0, 1.0])
+      >>> loss = jaxloss.sigmoid_binary_cross_entropy(x, y, reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.1269, 0.3133, 0.0]
+
+    Equivalent to ``optax.losses.sigmoid_binary_cross_entropy`` (``reduction="none"``;
+    optax has no ``pos_weight``/``label_smoothing`` and gives NaN at the infinite
+    logits above), ``torch.nn.functional.binary_cross_entropy_with_logits`` (same
+    ``pos_weight``; its ``weight`` is ``weights`` here) and
+    ``keras.losses.BinaryCrossentropy(from_logits=True)`` without its mean over the last
+    axis (Keras's ``label_smoothing`` is the same).
+    """
+    fn = "sigmoid_binary_cross_entropy"
+    x, y, mask = core.elementwise_inputs(fn, logits, labels, where, names=("logits", "labels"))
+    y = _smooth_binary_labels(fn, y, label_smoothing)
+    # -log sigmoid(x) = softplus(-x) and -log sigmoid(-x) = softplus(x). Each term is a
+    # label weight times a softplus that is +inf at an infinite logit whose label agrees,
+    # where the label weight is 0. Both the term and the logit fed to softplus are
+    # replaced there (double where), so neither 0 * inf nor its gradient appears.
+    skip_pos = (y == 0) & (x == -jnp.inf)
+    skip_neg = (y == 1) & (x == jnp.inf)
+    zero = jnp.zeros((), x.dtype)
+    pos = jnp.where(skip_pos, zero, y * jax.nn.softplus(-jnp.where(skip_pos, zero, x)))
+    neg = jnp.where(skip_neg, zero, (1 - y) * jax.nn.softplus(jnp.where(skip_neg, zero, x)))
+    if pos_weight is not None:
+        pos = _elementwise_weight(fn, "pos_weight", pos_weight, x) * pos
+    return core.finish(fn, pos + neg, reduction, where, weights, mask=mask)

@@ -1,0 +1,155 @@
+"""Tests of the divergences (jaxloss/_divergence.py).
+
+References are float64 NumPy code written from the formulas in the docstrings.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from jax.test_util import check_grads
+
+import jaxloss
+
+
+def ref_kl(log_p, t, axis=-1):
+    log_p, t = np.asarray(log_p, np.float64), np.asarray(t, np.float64)
+    terms = np.zeros_like(t)
+    pos = t > 0
+    terms[pos] = t[pos] * (np.log(t[pos]) - log_p[pos])
+    return terms.sum(axis=axis)
+
+
+def _log_softmax(z, axis=-1):
+    z = z - z.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+def _distributions(seed, batch=(4,), num_classes=5, dtype=np.float32, spread=2.0):
+    rng = np.random.default_rng(seed)
+    log_p = _log_softmax(rng.normal(size=batch + (num_classes,)))
+    t = np.exp(_log_softmax(spread * rng.normal(size=batch + (num_classes,))))
+    return log_p.astype(dtype), t.astype(dtype)
+
+
+class TestKLDivergence:
+    def test_matches_reference_and_optax(self):
+        log_p, t = _distributions(0, (3, 4))
+        out = jaxloss.kl_divergence(log_p, t, reduction="none")
+        assert out.shape == (3, 4) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_kl(log_p, t), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out, optax.losses.kl_divergence(log_p, t), rtol=1e-5, atol=1e-6)
+
+    @pytest.mark.parametrize("axis", [0, 1, -3])
+    def test_axis(self, axis):
+        log_p, t = _distributions(1, (3, 2))
+        log_p, t = np.moveaxis(log_p, -1, axis), np.moveaxis(t, -1, axis)
+        out = jaxloss.kl_divergence(log_p, t, axis=axis, reduction="none")
+        np.testing.assert_allclose(out, ref_kl(log_p, t, axis), rtol=1e-5, atol=1e-6)
+
+    def test_jit_matches_eager(self):
+        log_p, t = _distributions(2)
+        f = lambda a, b: jaxloss.kl_divergence(a, b, reduction="none")
+        np.testing.assert_allclose(jax.jit(f)(log_p, t), f(log_p, t), rtol=1e-6)
+
+    def test_axon_example(self):
+        # Axon.Losses.kl_divergence takes probabilities and clips targets and predictions
+        # to [1e-7, 1], so an all-zero target row gives it -3.08e-6 where the exact value
+        # (ours, nothing clipped) is 0. The first row has no zero-target term that matters
+        # and agrees; the second is checked against the exact value instead.
+        y_true = np.array([[0, 1], [0, 0]], np.uint8)
+        y_pred = np.array([[0.6, 0.4], [0.4, 0.6]], np.float32)
+        out = jaxloss.kl_divergence(np.log(y_pred), y_true, reduction="none")
+        np.testing.assert_allclose(out[0], 0.916289210319519, rtol=1e-5)
+        np.testing.assert_allclose(out[0], np.log(1 / 0.4), rtol=1e-6)
+        assert float(out[1]) == 0.0
+
+    def test_zero_targets_and_minus_inf_log_predictions(self):
+        # A masked class (-inf log-prediction) with target 0 contributes exactly 0.
+        log_p = jnp.array([[0.0, -jnp.inf, -jnp.inf], [np.log(0.5), np.log(0.5), -jnp.inf]])
+        t = jnp.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+        out = jaxloss.kl_divergence(log_p, t, reduction="none")
+        np.testing.assert_array_equal(out, [0.0, 0.0])
+        g_logp, g_t = jax.grad(
+            lambda a, b: jaxloss.kl_divergence(a, b, reduction="sum"), argnums=(0, 1)
+        )(log_p, t)
+        assert np.all(np.isfinite(g_logp)) and np.all(np.isfinite(g_t))
+        # d/dlog_p = -t; zero-target entries get exactly 0 for both arguments.
+        np.testing.assert_allclose(g_logp, -t)
+        np.testing.assert_array_equal(g_t[t == 0], 0.0)
+        # d/dt = log t + 1 - log p where t > 0.
+        pos = np.asarray(t) > 0
+        expected = np.log(np.asarray(t)[pos]) + 1 - np.asarray(log_p)[pos]
+        np.testing.assert_allclose(g_t[pos], expected, rtol=1e-6, atol=1e-6)
+
+    def test_one_hot_integer_targets(self):
+        log_p, _ = _distributions(3)
+        labels = np.random.default_rng(3).integers(0, 5, size=4)
+        one_hot = np.eye(5, dtype=np.int32)[labels]
+        out = jaxloss.kl_divergence(log_p, one_hot, reduction="none")
+        np.testing.assert_allclose(out, -log_p[np.arange(4), labels], rtol=1e-6)
+
+    def test_minus_inf_where_target_positive_is_inf(self):
+        out = jaxloss.kl_divergence(
+            jnp.array([[0.0, -jnp.inf]]), jnp.array([[0.5, 0.5]]), reduction="none"
+        )
+        np.testing.assert_array_equal(out, [np.inf])
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            # Targets well away from 0, so finite differences stay inside the domain.
+            log_p, t = _distributions(4, (3,), dtype=np.float64, spread=0.5)
+            assert t.min() > 0.05
+            f = lambda a, b: jaxloss.kl_divergence(a, b)
+            check_grads(f, (log_p, t), order=2, modes=["rev"], eps=1e-4)
+            # The gradient matches the closed form.
+            g_logp, g_t = jax.grad(
+                lambda a, b: jaxloss.kl_divergence(a, b, reduction="sum"), argnums=(0, 1)
+            )(log_p, t)
+            np.testing.assert_allclose(g_logp, -t, rtol=1e-12)
+            np.testing.assert_allclose(g_t, np.log(t) + 1 - log_p, rtol=1e-12, atol=1e-12)
+
+    @given(
+        z=hnp.arrays(np.float64, (3, 4), elements=st.floats(-10, 10)),
+        w=hnp.arrays(np.float64, (3, 4), elements=st.floats(-10, 10)),
+        drop=hnp.arrays(np.bool_, (3, 4)),
+    )
+    def test_non_negative_on_distributions(self, z, w, drop):
+        log_p = _log_softmax(z).astype(np.float32)
+        w = np.where(drop, -np.inf, w)
+        w[:, 0] = 0.0  # keep each row a distribution
+        t = np.exp(_log_softmax(w)).astype(np.float32)
+        out = np.asarray(jaxloss.kl_divergence(log_p, t, reduction="none"))
+        assert np.all(out >= -1e-6)
+        # KL(t || t) == 0.
+        self_kl = jaxloss.kl_divergence(_log_softmax(w).astype(np.float32), t, reduction="none")
+        np.testing.assert_allclose(self_kl, 0.0, atol=1e-6)
+
+    def test_shape_mismatch(self):
+        with pytest.raises(
+            ValueError,
+            match=r"kl_divergence: arguments 'log_predictions' and 'targets' must have the same "
+            r"shape, got log_predictions.shape=\(2, 3\) and targets.shape=\(3,\)",
+        ):
+            jaxloss.kl_divergence(np.zeros((2, 3), np.float32), np.ones(3) / 3)
+
+    def test_integer_log_predictions(self):
+        with pytest.raises(
+            TypeError, match="kl_divergence: argument 'log_predictions'.*floating dtype"
+        ):
+            jaxloss.kl_divergence(np.zeros((2, 3), np.int32), np.ones((2, 3)) / 3)
+
+    def test_axis_out_of_range(self):
+        log_p, t = _distributions(5)
+        with pytest.raises(ValueError, match=r"kl_divergence: argument 'axis'=-3 is out of range"):
+            jaxloss.kl_divergence(log_p, t, axis=-3)
+
+
+def test_registry_metadata():
+    info = jaxloss.info("kl_divergence")
+    assert info.family == "divergence" and info.optax == "optax.losses.kl_divergence"
+    assert info.hyperparameters == ("axis",)
