@@ -38,6 +38,41 @@ class LossInfo:
 _REGISTRY: dict[str, LossInfo] = {}
 _ALIASES: dict[str, str] = {}
 
+# Names under which other libraries (the seed documents Kaun, TorchLean, Axon,
+# scirs2-neural, mpneuralnetwork, and PyTorch/Keras) know a loss. ``get`` resolves them;
+# they are not exported as attributes (the contract's aliases are).
+FOREIGN_NAMES: dict[str, str] = {
+    "mean_squared_error": "squared_error",
+    "MeanSquaredError": "squared_error",
+    "MSE": "squared_error",
+    "mean_absolute_error": "absolute_error",
+    "l1_loss": "absolute_error",
+    "huber": "huber_loss",
+    "Huber": "huber_loss",
+    "smooth_l1": "smooth_l1_loss",
+    "logcosh": "log_cosh",
+    "log_cosh_loss": "log_cosh",
+    "poisson": "poisson_loss",
+    "cosine_similarity_loss": "cosine_distance",
+    "cross_entropy": "softmax_cross_entropy_with_integer_labels",
+    "CrossEntropyLoss": "softmax_cross_entropy",
+    "CategoricalCrossEntropy": "softmax_cross_entropy",
+    "BinaryCrossEntropy": "sigmoid_binary_cross_entropy",
+    "binary_cross_entropy_with_logits": "sigmoid_binary_cross_entropy",
+    "hinge": "hinge_loss",
+    "categorical_hinge": "categorical_hinge_loss",
+    "soft_margin": "soft_margin_loss",
+    "kl_div": "kl_divergence",
+    "focal": "sigmoid_focal_loss",
+    "FocalLoss": "softmax_focal_loss",
+    "margin_ranking": "margin_ranking_loss",
+    "connectionist_temporal_classification": "ctc_loss",
+    "ctc": "ctc_loss",
+    "ContrastiveLoss": "contrastive_loss",
+    "TripletLoss": "triplet_margin_loss",
+    "triplet": "triplet_margin_loss",
+}
+
 
 def register(
     *,
@@ -81,9 +116,9 @@ def aliases() -> dict[str, str]:
 
 def info(name: str) -> LossInfo:
     """The :class:`LossInfo` of a canonical name or alias."""
-    key = _ALIASES.get(name, name)
+    key = _ALIASES.get(name) or FOREIGN_NAMES.get(name, name)
     if key not in _REGISTRY:
-        choices = list(_REGISTRY) + list(_ALIASES)
+        choices = list(_REGISTRY) + list(_ALIASES) + list(FOREIGN_NAMES)
         close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ValueError(
@@ -182,6 +217,9 @@ class Loss:
 
 def get(name: str, **hyperparameters: Any) -> Loss:
     """Looks a loss up by canonical name or alias and binds ``hyperparameters``.
+
+    Names other libraries use (``"mean_squared_error"``, ``"huber"``,
+    ``"categorical_hinge"``, ``"CrossEntropyLoss"``, ...) resolve too.
 
     Raises ``ValueError`` listing the closest names when ``name`` is unknown.
 
