@@ -165,10 +165,11 @@ def sigmoid_binary_cross_entropy(
 
     Note:
       A logit of ``+inf`` with label exactly 1, or ``-inf`` with label exactly 0, gives
-      loss exactly 0 and gradient exactly 0 (the vanishing ``0 * log 0`` term is removed
-      with a double ``where``, so no NaN appears in the value or the gradient). An
-      infinite logit that disagrees with its label (or any infinite logit with
-      ``label_smoothing > 0``) gives ``inf``, the true value.
+      loss exactly 0 and gradient exactly 0: logits are clipped to
+      ``+-finfo(dtype).max / 4`` before the (branch-free) formula, so no ``inf - inf``
+      appears in the value or the gradient. An infinite logit that disagrees with its
+      label (or any infinite logit with ``label_smoothing > 0``) therefore gives a huge
+      finite loss (about ``8.5e37`` in float32) instead of ``inf``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -188,15 +189,21 @@ def sigmoid_binary_cross_entropy(
     fn = "sigmoid_binary_cross_entropy"
     x, y, mask = core.elementwise_inputs(fn, logits, labels, where, names=("logits", "labels"))
     y = _smooth_binary_labels(fn, y, label_smoothing)
-    # -log sigmoid(x) = softplus(-x) and -log sigmoid(-x) = softplus(x). Each term is a
-    # label weight times a softplus that is +inf at an infinite logit whose label agrees,
-    # where the label weight is 0. Both the term and the logit fed to softplus are
-    # replaced there (double where), so neither 0 * inf nor its gradient appears.
-    skip_pos = (y == 0) & (x == -jnp.inf)
-    skip_neg = (y == 1) & (x == jnp.inf)
-    zero = jnp.zeros((), x.dtype)
-    pos = jnp.where(skip_pos, zero, y * jax.nn.softplus(-jnp.where(skip_pos, zero, x)))
-    neg = jnp.where(skip_neg, zero, (1 - y) * jax.nn.softplus(jnp.where(skip_neg, zero, x)))
-    if pos_weight is not None:
-        pos = _elementwise_weight(fn, "pos_weight", pos_weight, x) * pos
-    return core.finish(fn, pos + neg, reduction, where, weights, mask=mask)
+    # Clipping makes +-inf logits finite, so the branch-free forms below never meet
+    # inf - inf; clip's gradient is 0 there, which is the exact gradient when the label
+    # agrees (loss 0 at the limit).
+    bound = jnp.finfo(x.dtype).max / 4
+    x = jnp.clip(x, -bound, bound)
+    # softplus(-x) = log(1 + exp(-|x|)) + max(-x, 0), written so that its derivative at
+    # x = 0 is exactly -1/2.
+    log_term = jnp.log1p(jnp.exp(-jnp.abs(x)))
+    if pos_weight is None:
+        # -y log s(x) - (1-y) log s(-x) = max(x, 0) - x*y + log(1 + exp(-|x|)):
+        # accurate for agreeing labels on both sides.
+        values = jnp.where(x >= 0, x, 0) - x * y + log_term
+    else:
+        # PyTorch's form: (1-y) x + (1 + (w-1) y) softplus(-x).
+        w = _elementwise_weight(fn, "pos_weight", pos_weight, x)
+        softplus_neg = log_term + jnp.where(x < 0, -x, 0)
+        values = (1 - y) * x + (1 + (w - 1) * y) * softplus_neg
+    return core.finish(fn, values, reduction, where, weights, mask=mask)

@@ -319,14 +319,15 @@ class TestSigmoidBinaryCrossEntropy:
         g = jax.jit(jax.grad(lambda x: f(x, ys)))(xs)
         assert np.all(g[:4] == 0) and np.isfinite(g[4]) and g[4] != 0
 
-    def test_infinite_logits_that_disagree_give_inf(self):
+    def test_infinite_logits_that_disagree_give_huge_finite_loss(self):
         out = jaxloss.sigmoid_binary_cross_entropy(
             jnp.array([jnp.inf, -jnp.inf, jnp.inf]),
             jnp.array([0.0, 1.0, 1.0]),
             label_smoothing=0.1,
             reduction="none",
         )
-        np.testing.assert_array_equal(out, [np.inf, np.inf, np.inf])
+        # Logits are clipped to +-finfo.max/4 (documented): huge, finite, never NaN.
+        assert np.all(np.isfinite(out)) and np.all(np.asarray(out) > 1e36)
 
     def test_gradients(self):
         with jax.enable_x64(True):
