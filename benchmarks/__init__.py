@@ -1,0 +1,1 @@
+"""Benchmark scripts of jaxloss (not part of the installed package)."""

@@ -1,0 +1,163 @@
+"""Small timing utilities shared by the benchmark scripts.
+
+Usage from another script::
+
+    from benchmarks._timing import machine_info, time_interleaved, median, ...
+
+``time_interleaved`` runs the candidates alternately in one process, so slow drift of the
+machine (frequency scaling, a neighbour's load) hits every candidate alike; compare the
+medians of its samples, never single runs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+
+
+def _version(module: str) -> str | None:
+    try:
+        mod = __import__(module)
+    except ImportError:
+        return None
+    return getattr(mod, "__version__", None)
+
+
+def machine_info() -> dict[str, Any]:
+    """What the numbers were measured on: host, CPU count, library versions, device, date."""
+    uname = platform.uname()
+    try:
+        usable_cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable_cpus = os.cpu_count()
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = None
+    device = jax.devices()[0]
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "system": f"{uname.system} {uname.release} {uname.machine}",
+        "node": uname.node,
+        "processor": platform.processor() or uname.machine,
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable_cpus,
+        "load_average": load,
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "jaxlib": _version("jaxlib"),
+        "optax": _version("optax"),
+        "numpy": _version("numpy"),
+        "backend": jax.default_backend(),
+        "device_kind": device.device_kind,
+        "device_count": jax.device_count(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
+
+
+def machine_line(info: Mapping[str, Any]) -> str:
+    """One line naming the machine, for the head of a printed table."""
+    return (
+        f"{info['processor']} ({info['system']}), {info['cpu_count']} CPUs "
+        f"({info['usable_cpus']} usable, load {info['load_average']}), "
+        f"device {info['device_kind']} [{info['backend']}], jax {info['jax']}, "
+        f"jaxlib {info['jaxlib']}, optax {info['optax']}, {info['date']}"
+    )
+
+
+def time_once(fn: Callable, args: Sequence[Any]) -> float:
+    """Seconds for one call of ``fn(*args)``, waiting for the result to be ready."""
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    return time.perf_counter() - start
+
+
+def time_interleaved(
+    fns: Mapping[str, Callable],
+    args: Sequence[Any],
+    repeats: int,
+    *,
+    warmup: int = 1,
+) -> dict[str, list[float]]:
+    """Times every function in ``fns`` on the same ``args``, interleaved.
+
+    Each function is first called ``warmup`` times (compilation, caches). Then, ``repeats``
+    times, each function runs once, in the given order on even rounds and reversed on odd
+    ones, so neither always goes first. Returns ``{name: [seconds, ...]}`` with
+    ``repeats`` samples per name.
+    """
+    if repeats < 1:
+        raise ValueError(f"time_interleaved: repeats must be >= 1, got {repeats}")
+    names = list(fns)
+    for _ in range(warmup):
+        for name in names:
+            jax.block_until_ready(fns[name](*args))
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        order = names if r % 2 == 0 else names[::-1]
+        for name in order:
+            samples[name].append(time_once(fns[name], args))
+    return samples
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub markdown table; columns whose cells all look numeric are right-aligned."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, c in enumerate(row):
+            widths[i] = max(widths[i], len(c))
+
+    def numeric(i: int) -> bool:
+        col = [row[i] for row in cells if row[i] not in ("", "-")]
+        return bool(col) and all(_is_number(c) for c in col)
+
+    right = [numeric(i) for i in range(len(headers))]
+
+    def fmt(row: Sequence[str]) -> str:
+        cols = zip(row, widths, right, strict=True)
+        return "| " + " | ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in cols) + " |"
+
+    rule = (
+        "|"
+        + "|".join(
+            "-" * (w + 1) + ":" if r else "-" * (w + 2) for w, r in zip(widths, right, strict=True)
+        )
+        + "|"
+    )
+    return "\n".join([fmt(list(headers)), rule, *(fmt(row) for row in cells)])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.rstrip("x%"))
+    except ValueError:
+        return False
+    return True
+
+
+def write_json(path: str | os.PathLike, payload: Any) -> Path:
+    """Writes ``payload`` as indented JSON, creating the parent folders; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr, flushed at once."""
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,29 @@
+"""Smoke test of the loss benchmark script: it runs, and writes the rows it promises.
+
+Never asserts on speed: timings on shared test machines are noise.
+"""
+
+import json
+
+from benchmarks import bench_losses
+
+NAMES = ["squared_error", "softmax_cross_entropy_with_integer_labels"]
+
+
+def test_bench_losses_quick_writes_json(tmp_path, capsys):
+    out = tmp_path / "results" / "losses.json"
+    payload = bench_losses.main(
+        ["--quick", "--repeats", "2", "--only", ",".join(NAMES), "--json", str(out)]
+    )
+    data = json.loads(out.read_text())
+    assert data == json.loads(json.dumps(payload))
+    assert [row["name"] for row in data["rows"]] == NAMES
+    for row in data["rows"]:
+        assert row["jaxloss_ms"] > 0 and row["optax_ms"] > 0 and row["ratio"] > 0
+        assert len(row["jaxloss_samples_ms"]) == len(row["optax_samples_ms"]) == 2
+        assert all(t > 0 for t in row["jaxloss_samples_ms"] + row["optax_samples_ms"])
+        assert row["values_agree"] and row["grads_agree"]
+    assert data["errors"] == {}
+    assert data["machine"]["jax"] and data["machine"]["device_kind"]
+    printed = capsys.readouterr().out
+    assert "| loss" in printed and NAMES[0] in printed
