@@ -163,6 +163,11 @@ def hyperparameter(
     ``jax.vmap``/``jax.grad`` over it work and a new value under ``jax.jit`` does not
     retrace).
     """
+    if not (is_concrete(value) or isinstance(value, jax.core.Tracer)):
+        raise TypeError(
+            f"{fn}: argument '{name}' must be a real number or a JAX scalar, got "
+            f"{type(value).__name__}"
+        )
     if is_concrete(value):
         arr = np.asarray(value)
         if arr.dtype.kind not in "biuf":

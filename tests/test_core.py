@@ -84,6 +84,11 @@ class TestHyperparameters:
         with pytest.raises(ValueError, match=r"must be >= 0.0, got -2.0"):
             f(jnp.float32(-2.0), low=0.0)  # concrete JAX scalars are checked too
 
+    def test_non_numbers_are_rejected(self):
+        with pytest.raises(TypeError, match=r"f: argument 'margin' must be a real number or a "
+                           r"JAX scalar, got str"):
+            core.hyperparameter("f", "margin", "1", jnp.float32)
+
     def test_traced_values_skip_the_check(self):
         out = jax.jit(lambda v: core.hyperparameter("f", "d", v, jnp.float32, low=0.0))(-1.0)
         assert float(out) == -1.0
