@@ -24,6 +24,8 @@ from jaxloss._binary import *  # isort: skip
 from jaxloss._classification import *  # isort: skip
 from jaxloss._divergence import *  # isort: skip
 from jaxloss._margin import *  # isort: skip
+from jaxloss._metric import *  # isort: skip
+from jaxloss._ranking import *  # isort: skip
 from jaxloss._regression import *  # isort: skip
 
 __version__ = "0.1.0"
