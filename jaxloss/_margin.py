@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import register
 
-__all__ = ["hinge_loss", "categorical_hinge_loss", "soft_margin_loss"]
+__all__ = [
+    "hinge_loss",
+    "categorical_hinge_loss",
+    "soft_margin_loss",
+    "squared_hinge_loss",
+    "multiclass_hinge_loss",
+    "multi_margin_loss",
+    "perceptron_loss",
+    "multiclass_perceptron_loss",
+    "multilabel_soft_margin_loss",
+]
 
 
 @register(
@@ -67,7 +78,9 @@ def hinge_loss(
     x, y, mask = core.elementwise_inputs(
         fn, predictions, labels, where, names=("predictions", "labels")
     )
-    return core.finish(fn, jax.nn.relu(1 - y * x), reduction, where, weights, mask=mask)
+    margin = 1 - y * x
+    values = jnp.where(margin > 0, margin, 0)  # relu with gradient 0 at the kink
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
 @register(
@@ -182,3 +195,461 @@ def soft_margin_loss(
         fn, predictions, labels, where, names=("predictions", "labels")
     )
     return core.finish(fn, jax.nn.softplus(-y * x), reduction, where, weights, mask=mask)
+
+
+# ---------------------------------------------------------------------------
+# helpers shared by the integer-label losses (also used by jaxloss/_sparsemax.py)
+
+
+def _integer_label_inputs(
+    fn: str, scores: ArrayLike, labels: ArrayLike, where: ArrayLike | None, axis: int
+):
+    """Prepares ``[..., C, ...]`` scores and integer labels of shape ``[...]``.
+
+    Returns ``(x, safe_labels, in_range, mask)``: the scores in the compute dtype with the
+    class axis moved last and masked examples replaced by 0, labels clipped into range
+    (out-of-range ones replaced by 0; the caller turns their loss into NaN with
+    ``in_range``), and the per-example mask (or ``None``). Registers the label check of
+    :func:`jaxloss.checked`; masked examples are not checked.
+    """
+    x = core.as_logits(fn, "scores", scores)
+    y = core.as_labels(fn, "labels", labels)
+    axis = core.normalize_axis(fn, axis, x.ndim, "scores")
+    example_shape = x.shape[:axis] + x.shape[axis + 1 :]
+    if y.shape != example_shape:
+        raise ValueError(
+            f"{fn}: argument 'labels' must have the shape of 'scores' without axis {axis}, "
+            f"got scores.shape={tuple(x.shape)} and labels.shape={tuple(y.shape)}"
+        )
+    x = x.astype(core.compute_dtype(x))
+    num_classes = x.shape[axis]
+    mask = core.example_mask(fn, where, example_shape)
+    x = core.mask_inputs(mask, x, axis=axis)
+    x = jnp.moveaxis(x, axis, -1)
+    in_range = (y >= 0) & (y < num_classes)
+    core.check_labels(fn, in_range if mask is None else in_range | ~mask, y, num_classes)
+    return x, jnp.where(in_range, y, 0), in_range, mask
+
+
+def _gaps_to_true_class(x: Array, safe_labels: Array):
+    """``x_c - x_y`` over the last axis, exactly 0 at ``c = y``, and the ``c = y`` mask.
+
+    The true-class entry is a constant 0 (a where, not ``x_y - x_y``), so an infinite
+    true score whose label agrees gives finite gaps there and no NaN in the gradient.
+    """
+    is_true = jnp.arange(x.shape[-1]) == safe_labels[..., None]
+    x_true = jnp.take_along_axis(x, safe_labels[..., None], axis=-1)
+    return jnp.where(is_true, jnp.zeros((), x.dtype), x - x_true), is_true
+
+
+def _per_class_weights(fn: str, class_weights, num_classes: int, dtype) -> Array | None:
+    if class_weights is None:
+        return None
+    cw = core.as_float(fn, "class_weights", class_weights, dtype)
+    if cw.shape != (num_classes,):
+        raise ValueError(
+            f"{fn}: argument 'class_weights' must have shape ({num_classes},) (one weight per "
+            f"class), got {tuple(cw.shape)}"
+        )
+    return cw
+
+
+# ---------------------------------------------------------------------------
+# binary (labels in {-1, +1})
+
+
+@register(
+    family="margin",
+    inputs="logits",
+    keras="keras.losses.SquaredHinge",
+)
+def squared_hinge_loss(
+    predictions: ArrayLike,
+    labels: ArrayLike,
+    *,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Squared hinge loss of real-valued scores and labels in {-1, +1}, elementwise.
+
+    .. math::
+        \ell_i = \max(0,\ 1 - y_i x_i)^2
+
+    Args:
+      predictions: real-valued scores (decision values), any shape, floating.
+      labels: targets of the same shape with values -1 or +1; float, integer or bool is
+        cast. Labels in {0, 1} are NOT converted: map them with ``2 * labels - 1`` first.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs, float64 for float64 inputs.
+
+    Note:
+      Unlike :func:`hinge_loss` the gradient is continuous: it is
+      :math:`-2 y \max(0, 1 - y x)`, which is 0 at :math:`y x = 1`. A score of ``+-inf``
+      whose sign agrees with its label gives loss 0 and gradient 0; one that disagrees
+      gives ``inf``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([0.5, 2.0, 0.3])
+      >>> y = jnp.array([1.0, 1.0, -1.0])
+      >>> [round(v, 4) for v in jaxloss.squared_hinge_loss(x, y, reduction="none").tolist()]
+      [0.25, 0.0, 1.69]
+
+    Equivalent to ``keras.losses.SquaredHinge`` without its mean over the last axis
+    (Keras also converts {0, 1} labels to {-1, +1}; this function does not).
+    """
+    fn = "squared_hinge_loss"
+    x, y, mask = core.elementwise_inputs(
+        fn, predictions, labels, where, names=("predictions", "labels")
+    )
+    values = jnp.square(jnp.maximum(1 - y * x, 0))
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(
+    family="margin",
+    inputs="logits",
+    optax="optax.losses.perceptron_loss",
+)
+def perceptron_loss(
+    predictions: ArrayLike,
+    labels: ArrayLike,
+    *,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Binary perceptron loss of real-valued scores and labels in {-1, +1}, elementwise.
+
+    .. math::
+        \ell_i = \max(0,\ -y_i x_i)
+
+    The hinge loss without a margin: only misclassified scores are penalized.
+
+    Args:
+      predictions: real-valued scores, any shape, floating.
+      labels: targets of the same shape with values -1 or +1; float, integer or bool.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``predictions.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to ``predictions.shape``.
+
+    Returns:
+      A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
+      precision inputs, float64 for float64 inputs.
+
+    Note:
+      The gradient at the kink :math:`x = 0` is 0 (the subgradient of ``jax.nn.relu``).
+      A score of ``+-inf`` whose sign agrees with its label gives loss 0 and gradient 0;
+      one that disagrees gives ``inf``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([0.5, -2.0, 0.3])
+      >>> y = jnp.array([1.0, 1.0, -1.0])
+      >>> jaxloss.perceptron_loss(x, y, reduction="none")
+      Array([0. , 2. , 0.3], dtype=float32)
+
+    Equivalent to ``optax.losses.perceptron_loss(predictor_outputs, targets)``
+    (``reduction="none"``).
+    """
+    fn = "perceptron_loss"
+    x, y, mask = core.elementwise_inputs(
+        fn, predictions, labels, where, names=("predictions", "labels")
+    )
+    return core.finish(fn, jax.nn.relu(-y * x), reduction, where, weights, mask=mask)
+
+
+# ---------------------------------------------------------------------------
+# multiclass (integer labels)
+
+
+@register(
+    family="margin",
+    inputs="logits",
+    optax="optax.losses.multiclass_hinge_loss",
+)
+def multiclass_hinge_loss(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Multiclass (Crammer-Singer) hinge loss of class scores and integer labels.
+
+    .. math::
+        \ell = \max_c \bigl(x_c + [c \ne y]\bigr) - x_y
+             = \max\Bigl(0,\ \max_{c \ne y} (1 + x_c - x_y)\Bigr)
+
+    The true score must exceed every other score by a margin of 1; only the largest
+    violation counts (compare :func:`multi_margin_loss`, which sums them).
+
+    Args:
+      scores: class scores ``[..., C, ...]``, floating.
+      labels: integer class indices, the shape of ``scores`` without ``axis``.
+      axis: the class axis (static).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask over examples (the shape of ``labels``); masked examples are
+        excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to the shape of ``labels``.
+
+    Returns:
+      A scalar, or the shape of ``labels`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Note:
+      A label outside ``[0, C)`` gives NaN for its example (never a silent wrap of ``-1``
+      to the last class); wrap the call in :func:`jaxloss.checked` to raise an error
+      naming the position instead. Ties in the maximum share its gradient equally. A
+      ``-inf`` score of a wrong class is ignored (loss and gradient finite); a ``+inf``
+      true score gives loss 0 and gradient 0.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[0.2, 0.5, 0.9], [2.0, 0.5, -1.0]])
+      >>> loss = jaxloss.multiclass_hinge_loss(x, jnp.array([2, 0]), reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.6, 0.0]
+
+    Equivalent to ``optax.losses.multiclass_hinge_loss(scores, labels)``
+    (``reduction="none"``; optax supports only the last axis and wraps a label ``-1``).
+    """
+    fn = "multiclass_hinge_loss"
+    x, safe_labels, in_range, mask = _integer_label_inputs(fn, scores, labels, where, axis)
+    gaps, is_true = _gaps_to_true_class(x, safe_labels)
+    values = jnp.max(jnp.where(is_true, gaps, gaps + 1), axis=-1)
+    values = jnp.where(in_range, values, jnp.nan)
+    return core.finish(fn, values, reduction, None, weights, mask=mask)
+
+
+@register(
+    family="margin",
+    inputs="logits",
+    optax="optax.losses.multiclass_perceptron_loss",
+)
+def multiclass_perceptron_loss(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Multiclass perceptron loss of class scores and integer labels.
+
+    .. math::
+        \ell = \max_c x_c - x_y
+
+    Zero when the true class has the largest score; :func:`multiclass_hinge_loss`
+    without the margin.
+
+    Args:
+      scores: class scores ``[..., C, ...]``, floating.
+      labels: integer class indices, the shape of ``scores`` without ``axis``.
+      axis: the class axis (static).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask over examples (the shape of ``labels``); masked examples are
+        excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to the shape of ``labels``.
+
+    Returns:
+      A scalar, or the shape of ``labels`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Note:
+      A label outside ``[0, C)`` gives NaN for its example; wrap the call in
+      :func:`jaxloss.checked` to raise an error instead. Ties in the maximum share its
+      gradient equally (as ``jnp.max`` does), so the gradient at equal scores is
+      :math:`1/C - [c = y]`, as in optax. ``-inf`` scores of wrong classes are ignored;
+      a ``+inf`` true score gives loss 0 and gradient 0.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[0.2, 0.5, 0.9], [2.0, 0.5, -1.0]])
+      >>> loss = jaxloss.multiclass_perceptron_loss(x, jnp.array([1, 0]), reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.4, 0.0]
+
+    Equivalent to ``optax.losses.multiclass_perceptron_loss(scores, labels)``
+    (``reduction="none"``; optax supports only the last axis).
+    """
+    fn = "multiclass_perceptron_loss"
+    x, safe_labels, in_range, mask = _integer_label_inputs(fn, scores, labels, where, axis)
+    gaps, _ = _gaps_to_true_class(x, safe_labels)
+    values = jnp.where(in_range, jnp.max(gaps, axis=-1), jnp.nan)
+    return core.finish(fn, values, reduction, None, weights, mask=mask)
+
+
+@register(
+    family="margin",
+    inputs="logits",
+    torch="torch.nn.functional.multi_margin_loss",
+)
+def multi_margin_loss(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    p: int = 1,
+    margin: float | Array = 1.0,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Multiclass (Weston-Watkins) margin loss of class scores and integer labels.
+
+    .. math::
+        \ell = \frac{1}{C} \sum_{c \ne y} w_y \max(0,\ m - x_y + x_c)^p
+
+    Every wrong class whose score comes within the margin :math:`m` of the true score
+    contributes (compare :func:`multiclass_hinge_loss`, which keeps only the largest).
+
+    Args:
+      scores: class scores ``[..., C, ...]``, floating.
+      labels: integer class indices, the shape of ``scores`` without ``axis``.
+      p: the power, ``1`` or ``2`` (a static Python int).
+      margin: :math:`m`, any real number (a Python float or a JAX scalar).
+      class_weights: optional ``[C]`` weights; the weight :math:`w_y` of each example's
+        TRUE class scales its loss (PyTorch's ``weight``).
+      axis: the class axis (static).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``. With ``class_weights``
+        the ``"mean"`` still divides by the number of examples (by ``sum(weights)``
+        when ``weights``/``where`` are given), NOT by the summed class weights: this is
+        what PyTorch's ``multi_margin_loss`` does, unlike its ``cross_entropy``.
+      where: boolean mask over examples (the shape of ``labels``); masked examples are
+        excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to the shape of ``labels``.
+
+    Returns:
+      A scalar, or the shape of ``labels`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Raises:
+      ValueError: ``p`` is not 1 or 2, or ``class_weights`` does not have shape ``[C]``.
+
+    Note:
+      The division is by the number of classes :math:`C` (the true class included), as
+      in PyTorch. A label outside ``[0, C)`` gives NaN for its example; wrap the call
+      in :func:`jaxloss.checked` to raise an error instead. The gradient at a kink
+      (:math:`m - x_y + x_c = 0`) is 0. A ``-inf`` score of a wrong class contributes 0
+      with zero gradient; a ``+inf`` true score gives loss 0 and gradient 0.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[0.1, 0.2, 0.4, 0.8]])
+      >>> round(float(jaxloss.multi_margin_loss(x, jnp.array([3]))), 4)
+      0.325
+      >>> loss = jaxloss.multi_margin_loss(x, jnp.array([3]), p=2, reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.1525]
+
+    Equivalent to ``torch.nn.functional.multi_margin_loss(input, target, p, margin,
+    weight)``, including its ``"mean"`` (``class_weights`` is PyTorch's ``weight``;
+    PyTorch supports only the class axis 1 of a 2-D input).
+    """
+    fn = "multi_margin_loss"
+    if isinstance(p, bool) or not isinstance(p, int | np.integer) or p not in (1, 2):
+        raise ValueError(f"{fn}: argument 'p' must be 1 or 2 (a Python int), got {p!r}")
+    x, safe_labels, in_range, mask = _integer_label_inputs(fn, scores, labels, where, axis)
+    num_classes = x.shape[-1]
+    m = core.hyperparameter(fn, "margin", margin, x.dtype)
+    cw = _per_class_weights(fn, class_weights, num_classes, x.dtype)
+    gaps, is_true = _gaps_to_true_class(x, safe_labels)
+    violation = jax.nn.relu(gaps + m)
+    if p == 2:
+        violation = jnp.square(violation)
+    values = jnp.sum(jnp.where(is_true, jnp.zeros((), x.dtype), violation), axis=-1)
+    values = values / num_classes
+    if cw is not None:
+        values = cw[safe_labels] * values
+    values = jnp.where(in_range, values, jnp.nan)
+    return core.finish(fn, values, reduction, None, weights, mask=mask)
+
+
+# ---------------------------------------------------------------------------
+# multi-label
+
+
+@register(
+    family="margin",
+    inputs="logits",
+    torch="torch.nn.functional.multilabel_soft_margin_loss",
+)
+def multilabel_soft_margin_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Multi-label soft margin loss: the class-averaged sigmoid cross-entropy, per example.
+
+    .. math::
+        \ell = -\frac{1}{C} \sum_c w_c \bigl(y_c \log \sigma(x_c)
+               + (1 - y_c) \log \sigma(-x_c)\bigr)
+
+    Args:
+      logits: ``[..., C, ...]`` one independent score per class, floating.
+      labels: multi-hot targets of the same shape, in ``[0, 1]`` (float, integer or
+        bool is cast; soft labels are allowed).
+      class_weights: optional ``[C]`` per-class weights :math:`w_c` (PyTorch's
+        ``weight``); the division is by :math:`C` regardless.
+      axis: the class axis (static).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask over examples (the shape of ``logits`` without ``axis``);
+        masked examples are excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to the per-example shape.
+
+    Returns:
+      A scalar, or the shape of ``logits`` without ``axis`` for ``reduction="none"``;
+      float32 for half precision inputs.
+
+    Note:
+      Computed as :math:`y \operatorname{softplus}(-x) + (1 - y) \operatorname{softplus}(x)`,
+      stable for every finite logit. A logit of ``+inf`` with label exactly 1, or
+      ``-inf`` with label exactly 0, contributes exactly 0 with zero gradient (the
+      vanishing term is removed with a double ``where``); an infinite logit that
+      disagrees with its label gives ``inf``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[2.0, -1.0, 0.0]])
+      >>> y = jnp.array([[1.0, 0.0, 1.0]])
+      >>> loss = jaxloss.multilabel_soft_margin_loss(x, y, reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.3778]
+
+    Equivalent to ``torch.nn.functional.multilabel_soft_margin_loss(input, target,
+    weight)`` (same ``"mean"`` over examples; PyTorch supports only the last axis).
+    """
+    fn = "multilabel_soft_margin_loss"
+    x, y, mask, axis = core.distribution_inputs(fn, logits, labels, where, axis)
+    x, y = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
+    cw = _per_class_weights(fn, class_weights, x.shape[-1], x.dtype)
+    zero = jnp.zeros((), x.dtype)
+    # y * softplus(-x) is 0 * inf at x = -inf, y = 0, and (1 - y) * softplus(x) is 0 * inf
+    # at x = +inf, y = 1: both the term and the logit fed to softplus are replaced there.
+    skip_pos = (y == 0) & (x == -jnp.inf)
+    skip_neg = (y == 1) & (x == jnp.inf)
+    pos = jnp.where(skip_pos, zero, y * jax.nn.softplus(-jnp.where(skip_pos, zero, x)))
+    neg = jnp.where(skip_neg, zero, (1 - y) * jax.nn.softplus(jnp.where(skip_neg, zero, x)))
+    terms = pos + neg
+    if cw is not None:
+        terms = terms * cw
+    values = jnp.mean(terms, axis=-1)
+    return core.finish(fn, values, reduction, None, weights, mask=mask)

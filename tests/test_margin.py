@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from jax.experimental import checkify
 from jax.test_util import check_grads
 
 import jaxloss
@@ -330,3 +331,619 @@ def test_registry_metadata():
     assert jaxloss.info("hinge_loss").optax == "optax.losses.hinge_loss"
     assert jaxloss.info("soft_margin_loss").torch == "torch.nn.functional.soft_margin_loss"
     assert jaxloss.info("categorical_hinge_loss").hyperparameters == ("axis",)
+
+
+# ---------------------------------------------------------------------------
+# references and inputs of the losses added after the first three
+
+
+def ref_squared_hinge(x, y):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return np.maximum(0.0, 1.0 - y * x) ** 2
+
+
+def ref_perceptron(x, y):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return np.maximum(0.0, -y * x)
+
+
+def _rows(x, labels, axis):
+    """Iterates (index, score row, label) over a [..., C, ...] array with the class axis."""
+    x = np.moveaxis(np.asarray(x, np.float64), axis, -1)
+    labels = np.asarray(labels)
+    for idx in np.ndindex(labels.shape):
+        yield idx, x[idx], int(labels[idx])
+
+
+def ref_multiclass_hinge(x, labels, axis=-1):
+    out = np.empty(np.shape(labels))
+    for idx, row, y in _rows(x, labels, axis):
+        # Crammer-Singer: the largest margin violation of a wrong class, or 0.
+        out[idx] = max([0.0] + [1.0 + row[c] - row[y] for c in range(row.size) if c != y])
+    return out
+
+
+def ref_multiclass_perceptron(x, labels, axis=-1):
+    out = np.empty(np.shape(labels))
+    for idx, row, y in _rows(x, labels, axis):
+        out[idx] = row.max() - row[y]
+    return out
+
+
+def ref_multi_margin(x, labels, p=1, margin=1.0, class_weights=None, axis=-1):
+    out = np.empty(np.shape(labels))
+    for idx, row, y in _rows(x, labels, axis):
+        w = 1.0 if class_weights is None else float(class_weights[y])
+        total = 0.0
+        for c in range(row.size):
+            if c != y:
+                total += w * max(0.0, margin - row[y] + row[c]) ** p
+        out[idx] = total / row.size
+    return out
+
+
+def ref_multilabel_soft_margin(x, y, class_weights=None, axis=-1):
+    x = np.moveaxis(np.asarray(x, np.float64), axis, -1)
+    y = np.moveaxis(np.asarray(y, np.float64), axis, -1)
+    sig = 1.0 / (1.0 + np.exp(-x))
+    terms = -(y * np.log(sig) + (1.0 - y) * np.log(1.0 - sig))
+    if class_weights is not None:
+        terms = terms * np.asarray(class_weights, np.float64)
+    return terms.mean(-1)
+
+
+def _int_class_scores(seed, batch=(4,), num_classes=5, scale=1.5):
+    rng = np.random.default_rng(seed)
+    x = (scale * rng.normal(size=batch + (num_classes,))).astype(np.float32)
+    return x, rng.integers(0, num_classes, size=batch).astype(np.int32)
+
+
+def _away_from_class_kinks(x, labels, margin):
+    """Asserts every gap x_c - x_y (c != y) is away from -margin and from other gaps."""
+    x = np.asarray(x, np.float64)
+    gaps = x - np.take_along_axis(x, labels[..., None], -1)
+    others = np.where(np.eye(x.shape[-1], dtype=bool)[labels], np.nan, gaps)
+    assert np.all(np.isnan(others) | (np.abs(others + margin) > 1e-2))
+
+
+# ---------------------------------------------------------------------------
+# squared_hinge_loss
+
+
+class TestSquaredHingeLoss:
+    def test_matches_reference(self):
+        x, y = _scores(10)
+        out = jaxloss.squared_hinge_loss(x, y, reduction="none")
+        assert out.shape == x.shape and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_squared_hinge(x, y), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            jaxloss.squared_hinge_loss(x, y), ref_squared_hinge(x, y).mean(), rtol=1e-5
+        )
+
+    def test_jit_matches_eager(self):
+        x, y = _scores(11)
+        f = lambda x, y: jaxloss.squared_hinge_loss(x, y, reduction="none")
+        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
+
+    def test_keras_form_is_the_last_axis_mean(self):
+        # keras.losses.SquaredHinge averages the elementwise values over the last axis.
+        x, y = _scores(12, (2, 3))
+        values = jaxloss.squared_hinge_loss(x, y, reduction="none")
+        np.testing.assert_allclose(
+            jnp.mean(values, -1), ref_squared_hinge(x, y).mean(-1), rtol=1e-5
+        )
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            x, y = _scores(13)
+            x = _away_from_kinks(x.astype(np.float64), y.astype(np.float64))
+            f = lambda x: jaxloss.squared_hinge_loss(x, y, reduction="sum")
+            check_grads(f, (x,), order=1, modes=["rev"], eps=1e-3)
+            np.testing.assert_allclose(
+                jax.grad(f)(x), -2 * y * np.maximum(0.0, 1 - y * x), rtol=1e-12
+            )
+            # The gradient is continuous: 0 at the kink y * x == 1.
+            g = jax.grad(
+                lambda x: jaxloss.squared_hinge_loss(x, jnp.array([1.0, -1.0]), reduction="sum")
+            )
+            np.testing.assert_array_equal(g(jnp.array([1.0, -1.0])), [0.0, 0.0])
+
+    def test_infinite_scores(self):
+        x = jnp.array([jnp.inf, -jnp.inf, jnp.inf])
+        y = jnp.array([1.0, -1.0, -1.0])
+        np.testing.assert_array_equal(
+            jaxloss.squared_hinge_loss(x, y, reduction="none"), [0.0, 0.0, np.inf]
+        )
+        g = jax.grad(lambda x: jaxloss.squared_hinge_loss(x, y[:2], reduction="sum"))(x[:2])
+        np.testing.assert_array_equal(g, [0.0, 0.0])
+
+    @given(
+        x=hnp.arrays(np.float32, (6,), elements=st.floats(-1e3, 1e3, width=32)),
+        y=hnp.arrays(np.float32, (6,), elements=st.sampled_from([-1.0, 1.0])),
+    )
+    def test_non_negative_and_above_hinge_squared(self, x, y):
+        out = np.asarray(jaxloss.squared_hinge_loss(x, y, reduction="none"))
+        assert np.all(out >= 0)
+        hinge = np.asarray(jaxloss.hinge_loss(x, y, reduction="none"), np.float64)
+        np.testing.assert_allclose(out, hinge**2, rtol=1e-5)
+
+    def test_shape_mismatch(self):
+        with pytest.raises(
+            ValueError,
+            match=r"squared_hinge_loss: arguments 'predictions' and 'labels' must have the same "
+            r"shape, got predictions.shape=\(3,\) and labels.shape=\(2,\)",
+        ):
+            jaxloss.squared_hinge_loss(np.zeros(3, np.float32), np.ones(2))
+
+    def test_integer_predictions(self):
+        with pytest.raises(
+            TypeError, match="squared_hinge_loss: argument 'predictions'.*floating dtype"
+        ):
+            jaxloss.squared_hinge_loss(np.zeros(3, np.int32), np.ones(3))
+
+
+# ---------------------------------------------------------------------------
+# perceptron_loss
+
+
+class TestPerceptronLoss:
+    def test_matches_reference_and_optax(self):
+        x, y = _scores(20)
+        out = jaxloss.perceptron_loss(x, y, reduction="none")
+        assert out.shape == x.shape and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_perceptron(x, y), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(
+            out, optax.losses.perceptron_loss(x, y), rtol=1e-6, atol=1e-7
+        )
+
+    def test_jit_matches_eager(self):
+        x, y = _scores(21)
+        f = lambda x, y: jaxloss.perceptron_loss(x, y, reduction="none")
+        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            x, y = _scores(22)
+            x = np.where(np.abs(x) < 0.05, 0.1, x)
+            f = lambda x: jaxloss.perceptron_loss(x, y, reduction="sum")
+            check_grads(f, (x,), order=1, modes=["rev"], eps=1e-3)
+            np.testing.assert_array_equal(jax.grad(f)(x), np.where(y * x < 0, -y, 0.0))
+            # At the kink x == 0 the subgradient is 0.
+            g = jax.grad(lambda x: jaxloss.perceptron_loss(x, jnp.array([1.0]), reduction="sum"))
+            np.testing.assert_array_equal(g(jnp.array([0.0])), [0.0])
+
+    def test_infinite_scores(self):
+        x = jnp.array([jnp.inf, -jnp.inf, jnp.inf])
+        y = jnp.array([1.0, -1.0, -1.0])
+        np.testing.assert_array_equal(
+            jaxloss.perceptron_loss(x, y, reduction="none"), [0.0, 0.0, np.inf]
+        )
+        g = jax.grad(lambda x: jaxloss.perceptron_loss(x, y[:2], reduction="sum"))(x[:2])
+        np.testing.assert_array_equal(g, [0.0, 0.0])
+
+    @given(
+        x=hnp.arrays(np.float32, (6,), elements=st.floats(-1e3, 1e3, width=32)),
+        y=hnp.arrays(np.float32, (6,), elements=st.sampled_from([-1.0, 1.0])),
+    )
+    def test_non_negative_and_below_hinge(self, x, y):
+        out = np.asarray(jaxloss.perceptron_loss(x, y, reduction="none"))
+        assert np.all(out >= 0)
+        assert np.all(out <= np.asarray(jaxloss.hinge_loss(x, y, reduction="none")))
+
+    def test_shape_mismatch(self):
+        with pytest.raises(
+            ValueError,
+            match=r"perceptron_loss: arguments 'predictions' and 'labels' must have the same "
+            r"shape, got predictions.shape=\(2, 2\) and labels.shape=\(4,\)",
+        ):
+            jaxloss.perceptron_loss(np.zeros((2, 2), np.float32), np.ones(4))
+
+    def test_integer_predictions(self):
+        with pytest.raises(TypeError, match="perceptron_loss: argument 'predictions'.*floating"):
+            jaxloss.perceptron_loss(np.zeros(3, np.int32), np.ones(3))
+
+
+# ---------------------------------------------------------------------------
+# multiclass_hinge_loss and multiclass_perceptron_loss (Crammer-Singer family)
+
+CRAMMER_SINGER = [
+    (jaxloss.multiclass_hinge_loss, ref_multiclass_hinge, optax.losses.multiclass_hinge_loss, 1.0),
+    (
+        jaxloss.multiclass_perceptron_loss,
+        ref_multiclass_perceptron,
+        optax.losses.multiclass_perceptron_loss,
+        0.0,
+    ),
+]
+CS_IDS = ["multiclass_hinge_loss", "multiclass_perceptron_loss"]
+
+
+@pytest.mark.parametrize("fn,ref,optax_fn,margin", CRAMMER_SINGER, ids=CS_IDS)
+class TestCrammerSinger:
+    def test_matches_reference_and_optax(self, fn, ref, optax_fn, margin):
+        x, y = _int_class_scores(30, (6,))
+        out = fn(x, y, reduction="none")
+        assert out.shape == (6,) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref(x, y), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out, optax_fn(x, y), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(fn(x, y), ref(x, y).mean(), rtol=1e-5)
+
+    def test_several_batch_dimensions_and_axis(self, fn, ref, optax_fn, margin):
+        x, y = _int_class_scores(31, (2, 3))
+        np.testing.assert_allclose(fn(x, y, reduction="none"), ref(x, y), rtol=1e-5, atol=1e-6)
+        for axis in (0, 1, -3):
+            xa = np.moveaxis(x, -1, axis)
+            out = fn(xa, y, axis=axis, reduction="none")
+            np.testing.assert_allclose(out, ref(xa, y, axis), rtol=1e-5, atol=1e-6)
+
+    def test_jit_matches_eager(self, fn, ref, optax_fn, margin):
+        x, y = _int_class_scores(32)
+        f = lambda x, y: fn(x, y, reduction="none")
+        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
+
+    def test_gradients(self, fn, ref, optax_fn, margin):
+        with jax.enable_x64(True):
+            x, y = _int_class_scores(33, (6,))
+            x = x.astype(np.float64)
+            _away_from_class_kinks(x, y, margin)
+            f = lambda x: fn(x, y, reduction="sum")
+            check_grads(f, (x,), order=1, modes=["rev"], eps=1e-4)
+
+    def test_ties_share_the_gradient_like_optax(self, fn, ref, optax_fn, margin):
+        x = jnp.zeros((1, 4))
+        y = jnp.array([2])
+        g = jax.grad(lambda x: fn(x, y, reduction="sum"))(x)
+        g_optax = jax.grad(lambda x: jnp.sum(optax_fn(x, y)))(x)
+        np.testing.assert_allclose(g, g_optax, atol=1e-7)
+
+    def test_infinite_scores(self, fn, ref, optax_fn, margin):
+        # A -inf wrong class is ignored; a +inf true score gives 0 with zero gradient.
+        x = jnp.array([[-jnp.inf, 0.0, 3.0], [jnp.inf, 0.0, 1.0], [0.0, jnp.inf, 1.0]])
+        y = jnp.array([2, 0, 0])
+        out = fn(x, y, reduction="none")
+        np.testing.assert_array_equal(out, [0.0, 0.0, np.inf])
+        g = jax.grad(lambda x: fn(x, y[:2], reduction="sum"))(x[:2])
+        np.testing.assert_array_equal(g, np.zeros((2, 3)))
+
+    def test_out_of_range_labels_give_nan(self, fn, ref, optax_fn, margin):
+        x, _ = _int_class_scores(34, (4,))
+        y = np.array([0, 5, -1, 2], np.int32)
+        out = np.asarray(fn(x, y, reduction="none"))
+        assert np.isnan(out[1]) and np.isnan(out[2]) and np.all(np.isfinite(out[[0, 3]]))
+        # Masked bad labels give 0 with zero gradient, and jaxloss.checked ignores them.
+        m = np.array([True, False, False, True])
+        g = jax.grad(lambda x: fn(x, y, where=m))(x)
+        assert np.all(np.isfinite(g)) and np.all(g[1:3] == 0)
+        np.testing.assert_allclose(
+            jaxloss.checked(fn)(x, y, where=m), ref(x[m], y[m]).mean(), rtol=1e-5
+        )
+
+    def test_checked_names_the_position(self, fn, ref, optax_fn, margin):
+        x, _ = _int_class_scores(35, (3,))
+        name = fn.__name__
+        with pytest.raises(
+            checkify.JaxRuntimeError,
+            match=rf"{name}: label out of range \[0, 5\) at position \[1\]: -1",
+        ):
+            jaxloss.checked(fn)(x, np.array([0, -1, 7], np.int32))
+
+    @given(
+        x=hnp.arrays(np.float32, (3, 4), elements=st.floats(-100, 100, width=32)),
+        y=hnp.arrays(np.int32, (3,), elements=st.integers(0, 3)),
+        shift=st.floats(-50, 50, width=32),
+    )
+    def test_non_negative_and_shift_invariant(self, fn, ref, optax_fn, margin, x, y, shift):
+        out = np.asarray(fn(x, y, reduction="none"))
+        assert np.all(out >= 0)
+        shifted = np.asarray(fn(x + np.float32(shift), y, reduction="none"))
+        np.testing.assert_allclose(shifted, out, atol=1e-4 * (1 + abs(shift)))
+
+    def test_label_shape_mismatch(self, fn, ref, optax_fn, margin):
+        name = fn.__name__
+        with pytest.raises(
+            ValueError,
+            match=rf"{name}: argument 'labels' must have the shape of 'scores' without axis 1, "
+            r"got scores.shape=\(2, 3\) and labels.shape=\(3,\)",
+        ):
+            fn(np.zeros((2, 3), np.float32), np.zeros(3, np.int32))
+
+    def test_float_labels(self, fn, ref, optax_fn, margin):
+        name = fn.__name__
+        with pytest.raises(TypeError, match=rf"{name}: argument 'labels' must have an integer"):
+            fn(np.zeros((2, 3), np.float32), np.zeros(2, np.float32))
+
+    def test_integer_scores(self, fn, ref, optax_fn, margin):
+        name = fn.__name__
+        with pytest.raises(TypeError, match=rf"{name}: argument 'scores'.*floating dtype"):
+            fn(np.zeros((2, 3), np.int32), np.zeros(2, np.int32))
+
+    def test_axis_out_of_range(self, fn, ref, optax_fn, margin):
+        name = fn.__name__
+        with pytest.raises(ValueError, match=rf"{name}: argument 'axis'=2 is out of range"):
+            fn(np.zeros((2, 3), np.float32), np.zeros(2, np.int32), axis=2)
+
+
+def test_multiclass_hinge_versus_perceptron():
+    # The hinge is the perceptron loss of the scores with the margin added to wrong classes.
+    x, y = _int_class_scores(36, (5,))
+    shifted = x + 1 - np.eye(5, dtype=np.float32)[y]
+    np.testing.assert_allclose(
+        jaxloss.multiclass_hinge_loss(x, y, reduction="none"),
+        jaxloss.multiclass_perceptron_loss(shifted, y, reduction="none"),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+
+
+# ---------------------------------------------------------------------------
+# multi_margin_loss
+
+
+class TestMultiMarginLoss:
+    @pytest.mark.parametrize("p", [1, 2])
+    @pytest.mark.parametrize("margin", [1.0, 0.5])
+    def test_matches_reference(self, p, margin):
+        x, y = _int_class_scores(40, (6,))
+        out = jaxloss.multi_margin_loss(x, y, p=p, margin=margin, reduction="none")
+        assert out.shape == (6,) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_multi_margin(x, y, p, margin), rtol=1e-5, atol=1e-6)
+
+    def test_class_weights_and_pytorch_mean(self):
+        x, y = _int_class_scores(41, (6,))
+        cw = np.random.default_rng(41).uniform(0.2, 3.0, size=5).astype(np.float32)
+        values = ref_multi_margin(x, y, 2, 1.0, cw)
+        out = jaxloss.multi_margin_loss(x, y, p=2, class_weights=cw, reduction="none")
+        np.testing.assert_allclose(out, values, rtol=1e-5, atol=1e-6)
+        # PyTorch's "mean" with weight divides by the number of examples, not by sum(w_y).
+        mean = jaxloss.multi_margin_loss(x, y, p=2, class_weights=cw)
+        np.testing.assert_allclose(mean, values.sum() / 6, rtol=1e-5)
+        assert not np.isclose(float(mean), values.sum() / cw[y].sum(), rtol=1e-3)
+
+    def test_pytorch_documented_example(self):
+        # The example of the torch.nn.MultiMarginLoss documentation: 0.3250.
+        x = np.array([[0.1, 0.2, 0.4, 0.8]], np.float32)
+        np.testing.assert_allclose(
+            jaxloss.multi_margin_loss(x, np.array([3])), 0.325, rtol=1e-6
+        )
+
+    def test_several_batch_dimensions_and_axis(self):
+        x, y = _int_class_scores(42, (2, 3))
+        np.testing.assert_allclose(
+            jaxloss.multi_margin_loss(x, y, reduction="none"),
+            ref_multi_margin(x, y),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+        xa = np.moveaxis(x, -1, 1)
+        np.testing.assert_allclose(
+            jaxloss.multi_margin_loss(xa, y, axis=1, reduction="none"),
+            ref_multi_margin(xa, y, axis=1),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+
+    def test_jit_and_traced_margin(self):
+        x, y = _int_class_scores(43)
+        f = jax.jit(lambda x, y, m: jaxloss.multi_margin_loss(x, y, margin=m, reduction="none"))
+        for m in (1.0, 0.3):
+            np.testing.assert_allclose(
+                f(x, y, m), ref_multi_margin(x, y, 1, m), rtol=1e-5, atol=1e-6
+            )
+        assert f._cache_size() == 1
+        # Differentiable in the margin: d/dm of sum_c max(0, m - x_y + x_c) / C.
+        with jax.enable_x64(True):
+            xd = x.astype(np.float64)
+            _away_from_class_kinks(xd, y, 1.0)
+            check_grads(
+                lambda m: jaxloss.multi_margin_loss(xd, y, margin=m, p=2),
+                (1.0,),
+                order=1,
+                modes=["rev"],
+                eps=1e-4,
+            )
+
+    @pytest.mark.parametrize("p", [1, 2])
+    def test_gradients(self, p):
+        with jax.enable_x64(True):
+            x, y = _int_class_scores(45, (6,))
+            x = x.astype(np.float64)
+            _away_from_class_kinks(x, y, 1.0)
+            cw = np.linspace(0.5, 2.0, 5)
+            f = lambda x: jaxloss.multi_margin_loss(x, y, p=p, class_weights=cw)
+            check_grads(f, (x,), order=1, modes=["rev"], eps=1e-4)
+
+    def test_infinite_scores(self):
+        x = jnp.array([[-jnp.inf, 0.0, 3.0], [jnp.inf, 0.0, 1.0], [0.0, jnp.inf, 1.0]])
+        y = jnp.array([2, 0, 0])
+        for p in (1, 2):
+            out = jaxloss.multi_margin_loss(x, y, p=p, reduction="none")
+            np.testing.assert_array_equal(out, [0.0, 0.0, np.inf])
+            g = jax.grad(lambda x, p=p: jaxloss.multi_margin_loss(x, y[:2], p=p))(x[:2])
+            np.testing.assert_array_equal(g, np.zeros((2, 3)))
+
+    def test_out_of_range_labels_give_nan(self):
+        x, _ = _int_class_scores(45, (3,))
+        out = np.asarray(
+            jaxloss.multi_margin_loss(x, np.array([5, 1, -1], np.int32), reduction="none")
+        )
+        assert np.isnan(out[0]) and np.isnan(out[2]) and np.isfinite(out[1])
+        with pytest.raises(checkify.JaxRuntimeError, match=r"at position \[0\]: 5"):
+            jaxloss.checked(jaxloss.multi_margin_loss)(x, np.array([5, 1, -1], np.int32))
+
+    @given(
+        x=hnp.arrays(np.float32, (3, 4), elements=st.floats(-100, 100, width=32)),
+        y=hnp.arrays(np.int32, (3,), elements=st.integers(0, 3)),
+        shift=st.floats(-50, 50, width=32),
+    )
+    def test_non_negative_and_shift_invariant(self, x, y, shift):
+        out = np.asarray(jaxloss.multi_margin_loss(x, y, reduction="none"))
+        assert np.all(out >= 0)
+        shifted = np.asarray(
+            jaxloss.multi_margin_loss(x + np.float32(shift), y, reduction="none")
+        )
+        np.testing.assert_allclose(shifted, out, atol=1e-4 * (1 + abs(shift)))
+
+    @pytest.mark.parametrize("p", [0, 3, 1.5, True, "1"])
+    def test_bad_p(self, p):
+        with pytest.raises(ValueError, match=r"multi_margin_loss: argument 'p' must be 1 or 2"):
+            jaxloss.multi_margin_loss(np.zeros((2, 3), np.float32), np.zeros(2, np.int32), p=p)
+
+    def test_bad_class_weights_shape(self):
+        with pytest.raises(
+            ValueError,
+            match=r"multi_margin_loss: argument 'class_weights' must have shape \(3,\) \(one "
+            r"weight per class\), got \(4,\)",
+        ):
+            jaxloss.multi_margin_loss(
+                np.zeros((2, 3), np.float32), np.zeros(2, np.int32), class_weights=np.ones(4)
+            )
+
+    def test_nan_margin(self):
+        with pytest.raises(ValueError, match=r"multi_margin_loss: argument 'margin' must be"):
+            jaxloss.multi_margin_loss(
+                np.zeros((2, 3), np.float32), np.zeros(2, np.int32), margin=float("nan")
+            )
+
+    def test_label_shape_mismatch(self):
+        with pytest.raises(
+            ValueError,
+            match=r"multi_margin_loss: argument 'labels' must have the shape of 'scores'",
+        ):
+            jaxloss.multi_margin_loss(np.zeros((2, 3), np.float32), np.zeros((2, 1), np.int32))
+
+    def test_float_labels(self):
+        with pytest.raises(TypeError, match=r"multi_margin_loss: argument 'labels'.*integer"):
+            jaxloss.multi_margin_loss(np.zeros((2, 3), np.float32), np.zeros(2))
+
+
+# ---------------------------------------------------------------------------
+# multilabel_soft_margin_loss
+
+
+def _multi_hot(seed, batch=(4,), num_classes=5):
+    rng = np.random.default_rng(seed)
+    x = (2 * rng.normal(size=batch + (num_classes,))).astype(np.float32)
+    y = (rng.random(batch + (num_classes,)) < 0.4).astype(np.float32)
+    return x, y
+
+
+class TestMultilabelSoftMarginLoss:
+    def test_matches_reference(self):
+        x, y = _multi_hot(50, (6,))
+        out = jaxloss.multilabel_soft_margin_loss(x, y, reduction="none")
+        assert out.shape == (6,) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_multilabel_soft_margin(x, y), rtol=1e-5)
+        # PyTorch's "mean" averages the per-example values over the batch.
+        np.testing.assert_allclose(
+            jaxloss.multilabel_soft_margin_loss(x, y),
+            ref_multilabel_soft_margin(x, y).mean(),
+            rtol=1e-5,
+        )
+
+    def test_matches_optax_sigmoid_cross_entropy_class_mean(self):
+        x, y = _multi_hot(51, (3,))
+        expected = jnp.mean(optax.losses.sigmoid_binary_cross_entropy(x, y), axis=-1)
+        np.testing.assert_allclose(
+            jaxloss.multilabel_soft_margin_loss(x, y, reduction="none"), expected, rtol=1e-5
+        )
+
+    def test_class_weights_divide_by_num_classes(self):
+        x, y = _multi_hot(52, (4,))
+        cw = np.array([0.5, 1.0, 2.0, 0.0, 1.5], np.float32)
+        np.testing.assert_allclose(
+            jaxloss.multilabel_soft_margin_loss(x, y, class_weights=cw, reduction="none"),
+            ref_multilabel_soft_margin(x, y, cw),
+            rtol=1e-5,
+        )
+
+    def test_axis_and_several_batch_dimensions(self):
+        x, y = _multi_hot(53, (2, 3))
+        xa, ya = np.moveaxis(x, -1, 0), np.moveaxis(y, -1, 0)
+        out = jaxloss.multilabel_soft_margin_loss(xa, ya, axis=0, reduction="none")
+        np.testing.assert_allclose(out, ref_multilabel_soft_margin(x, y), rtol=1e-5)
+
+    def test_jit_matches_eager(self):
+        x, y = _multi_hot(54)
+        f = lambda x, y: jaxloss.multilabel_soft_margin_loss(x, y, reduction="none")
+        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            x, y = _multi_hot(55)
+            x = x.astype(np.float64)
+            cw = np.linspace(0.5, 2.0, 5)
+            f = lambda x: jaxloss.multilabel_soft_margin_loss(x, y, class_weights=cw)
+            check_grads(f, (x,), order=2, modes=["rev"], eps=1e-4)
+            # Soft labels: smooth in the labels too.
+            check_grads(
+                lambda y: jaxloss.multilabel_soft_margin_loss(x, y),
+                (0.2 + 0.6 * y,),
+                order=2,
+                modes=["rev"],
+                eps=1e-4,
+            )
+
+    def test_large_and_infinite_logits(self):
+        x = jnp.array([[1e4, -1e4, jnp.inf, -jnp.inf], [jnp.inf, 0.0, 0.0, 0.0]])
+        y = jnp.array([[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+        out = jaxloss.multilabel_soft_margin_loss(x, y, reduction="none")
+        np.testing.assert_allclose(out[0], 0.0, atol=1e-30)
+        assert out[1] == np.inf
+        g = jax.grad(lambda x: jaxloss.multilabel_soft_margin_loss(x, y[:1]))(x[:1])
+        np.testing.assert_array_equal(g, np.zeros((1, 4)))
+
+    @given(
+        x=hnp.arrays(np.float32, (3, 4), elements=st.floats(-50.0, 50.0, width=32)),
+        y=hnp.arrays(np.float32, (3, 4), elements=st.sampled_from([0.0, 1.0])),
+    )
+    def test_non_negative_and_symmetric(self, x, y):
+        out = np.asarray(jaxloss.multilabel_soft_margin_loss(x, y, reduction="none"))
+        assert np.all(out >= 0) and np.all(np.isfinite(out))
+        flipped = jaxloss.multilabel_soft_margin_loss(-x, 1 - y, reduction="none")
+        np.testing.assert_allclose(flipped, out, rtol=1e-6, atol=1e-7)
+
+    def test_shape_mismatch(self):
+        with pytest.raises(
+            ValueError,
+            match=r"multilabel_soft_margin_loss: arguments 'logits' and 'labels' must have the "
+            r"same shape, got logits.shape=\(2, 3\) and labels.shape=\(2,\)",
+        ):
+            jaxloss.multilabel_soft_margin_loss(np.zeros((2, 3), np.float32), np.zeros(2))
+
+    def test_bad_class_weights_shape(self):
+        with pytest.raises(
+            ValueError,
+            match=r"multilabel_soft_margin_loss: argument 'class_weights' must have shape "
+            r"\(3,\)",
+        ):
+            jaxloss.multilabel_soft_margin_loss(
+                np.zeros((2, 3), np.float32), np.zeros((2, 3)), class_weights=np.ones((2, 3))
+            )
+
+    def test_integer_logits(self):
+        with pytest.raises(
+            TypeError, match="multilabel_soft_margin_loss: argument 'logits'.*floating dtype"
+        ):
+            jaxloss.multilabel_soft_margin_loss(np.zeros((2, 3), np.int32), np.zeros((2, 3)))
+
+
+def test_registry_metadata_of_the_added_losses():
+    added = (
+        "squared_hinge_loss",
+        "multiclass_hinge_loss",
+        "multi_margin_loss",
+        "perceptron_loss",
+        "multiclass_perceptron_loss",
+        "multilabel_soft_margin_loss",
+    )
+    for name in added:
+        assert jaxloss.info(name).family == "margin"
+    assert jaxloss.info("perceptron_loss").optax == "optax.losses.perceptron_loss"
+    assert jaxloss.info("multiclass_hinge_loss").optax == "optax.losses.multiclass_hinge_loss"
+    assert jaxloss.info("multi_margin_loss").torch == "torch.nn.functional.multi_margin_loss"
+    assert jaxloss.info("multi_margin_loss").hyperparameters == (
+        "p",
+        "margin",
+        "class_weights",
+        "axis",
+    )

@@ -24,3 +24,32 @@ CASES = {
     "categorical_hinge_loss": Case(_class_scores_and_one_hot, smooth=False),
     "soft_margin_loss": Case(_scores_and_signs),
 }
+
+
+def _class_scores_and_int_labels(rng, batch):
+    scores = rng.normal(size=batch + (C,)).astype(np.float32)
+    return (scores, rng.integers(0, C, size=batch).astype(np.int32)), {}
+
+
+def _multi_margin(rng, batch):
+    (scores, labels), _ = _class_scores_and_int_labels(rng, batch)
+    class_weights = rng.uniform(0.5, 2.0, size=C).astype(np.float32)
+    return (scores, labels), {"p": 2, "margin": 0.8, "class_weights": class_weights}
+
+
+def _logits_and_multi_hot(rng, batch):
+    logits = rng.normal(size=batch + (C,)).astype(np.float32)
+    multi_hot = (rng.random(batch + (C,)) < 0.4).astype(np.float32)
+    return (logits, multi_hot), {}
+
+
+CASES.update(
+    {
+        "squared_hinge_loss": Case(_scores_and_signs, smooth=False),
+        "perceptron_loss": Case(_scores_and_signs, smooth=False),
+        "multiclass_hinge_loss": Case(_class_scores_and_int_labels, smooth=False),
+        "multiclass_perceptron_loss": Case(_class_scores_and_int_labels, smooth=False),
+        "multi_margin_loss": Case(_multi_margin, smooth=False),
+        "multilabel_soft_margin_loss": Case(_logits_and_multi_hot),
+    }
+)

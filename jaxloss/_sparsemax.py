@@ -1,0 +1,236 @@
+"""Sparsemax losses: the Fenchel-Young losses of the sparse sigmoid and of sparsemax.
+
+Both are zero exactly when the sparse prediction (``jax.nn.sparse_sigmoid`` of the
+logit, or the sparsemax of the scores) equals the target, and their gradient is
+``prediction - target``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _core as core
+from jaxloss._core import Array, ArrayLike
+from jaxloss._margin import _integer_label_inputs
+from jaxloss._registry import register
+
+__all__ = ["sparsemax_loss", "multiclass_sparsemax_loss"]
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def _sparse_plus(s: Array) -> Array:
+    """``0`` for ``s <= -1``, ``(s + 1)^2 / 4`` in between, ``s`` for ``s >= 1``.
+
+    ``jax.nn.sparse_plus`` has a NaN gradient at ``+-inf`` (its unused quadratic branch
+    is ``inf``); here that branch sees ``s`` clipped to ``[-1, 1]``, so the gradient is
+    finite everywhere (0 at ``-inf``, 1 at ``+inf``).
+    """
+    inner = jnp.clip(s, -1, 1)
+    return jnp.where(s >= 1, s, 0.25 * jnp.square(inner + 1))
+
+
+def _sparsemax(z: Array) -> Array:
+    """Euclidean projection of each row (last axis) of ``z`` onto the probability simplex.
+
+    ``p = max(z - tau, 0)`` with the threshold ``tau`` found by sorting: with ``z`` in
+    decreasing order and ``S_k`` the sum of its first ``k`` entries, the support size is
+    the largest ``k`` with ``1 + k z_(k) > S_k`` and ``tau = (S_k - 1) / k``. Rows must
+    have a finite maximum; ``-inf`` entries get probability 0. Plain autodiff through
+    the sort and the cumulative sum gives the exact Jacobian
+    ``diag(s) - s s^T / |s|`` (``s`` the support indicator).
+    """
+    num_classes = z.shape[-1]
+    descending = jnp.flip(jnp.sort(z, axis=-1), axis=-1)
+    cumulative = jnp.cumsum(descending, axis=-1)
+    k = jnp.arange(1, num_classes + 1, dtype=z.dtype)
+    support_size = jnp.sum(1 + k * descending > cumulative, axis=-1, keepdims=True)
+    top_sum = jnp.take_along_axis(cumulative, support_size - 1, axis=-1)
+    tau = (top_sum - 1) / support_size.astype(z.dtype)
+    return jax.nn.relu(z - tau)
+
+
+def _gini_terms(z: Array, p: Array) -> Array:
+    """``<p, z> + (1 - ||p||^2) / 2`` over the last axis, 0 * (-inf) counted as 0."""
+    zero = jnp.zeros((), z.dtype)
+    inner = jnp.sum(p * jnp.where(p > 0, z, zero), axis=-1)
+    return inner + 0.5 * (1 - jnp.sum(jnp.square(p), axis=-1))
+
+
+@jax.custom_jvp
+def _gini_conjugate(z: Array) -> Array:
+    """``max_{p in simplex} <p, z> - (||p||^2 - 1) / 2``, attained at ``p = sparsemax(z)``.
+
+    Its gradient is ``sparsemax(z)`` (Danskin); the custom JVP states that directly
+    instead of differentiating through the projection, and stays differentiable (the
+    second derivative is the sparsemax Jacobian).
+    """
+    return _gini_terms(z, _sparsemax(z))
+
+
+@_gini_conjugate.defjvp
+def _gini_conjugate_jvp(primals, tangents):
+    (z,), (dz,) = primals, tangents
+    p = _sparsemax(z)
+    return _gini_terms(z, p), jnp.sum(p * dz, axis=-1)
+
+
+# ---------------------------------------------------------------------------
+# binary
+
+
+@register(
+    family="classification",
+    inputs="logits",
+    optax="optax.losses.sparsemax_loss",
+)
+def sparsemax_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Binary sparsemax loss of logits and labels in {0, 1}, elementwise.
+
+    .. math::
+        \ell_i = y_i\, \operatorname{sparse\_plus}(-x_i)
+               + (1 - y_i) \operatorname{sparse\_plus}(x_i) - y_i (1 - y_i)
+
+    with :math:`\operatorname{sparse\_plus}(s)` equal to 0 for :math:`s \le -1`,
+    :math:`(s + 1)^2 / 4` for :math:`-1 < s < 1` and :math:`s` for :math:`s \ge 1`. For
+    labels 0 and 1 this is :math:`\operatorname{sparse\_plus}(\pm x)`; in general it is
+    the Fenchel-Young loss of the sparse sigmoid
+    :math:`\operatorname{clip}((x + 1) / 2, 0, 1)`: non-negative, zero exactly when
+    ``jax.nn.sparse_sigmoid(logits) == labels``, with gradient
+    ``jax.nn.sparse_sigmoid(logits) - labels``.
+
+    Args:
+      logits: real-valued scores, any shape, floating.
+      labels: targets of the same shape in ``[0, 1]``: 0 or 1 (float, integer or bool
+        is cast), or soft labels in between.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``logits.shape``; masked entries are excluded
+        and get zero gradient (also when their logits are inf/NaN).
+      weights: non-negative sample weights broadcastable to ``logits.shape``.
+
+    Returns:
+      A scalar, or ``logits.shape`` for ``reduction="none"``; float32 for half precision
+      inputs, float64 for float64 inputs.
+
+    Note:
+      The loss is continuously differentiable; its second derivative jumps at
+      :math:`x = \pm 1`. A logit of ``+inf`` with label exactly 1, or ``-inf`` with
+      label exactly 0, gives loss 0 and gradient 0; an infinite logit that disagrees
+      with its label gives ``inf``. (``jax.nn.sparse_plus`` itself has a NaN gradient
+      at ``+-inf``; this function does not use it.)
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([0.0, 2.0, -0.5, 3.0])
+      >>> y = jnp.array([1.0, 1.0, 0.0, 0.0])
+      >>> jaxloss.sparsemax_loss(x, y, reduction="none")
+      Array([0.25  , 0.    , 0.0625, 3.    ], dtype=float32)
+
+    Equivalent to ``optax.losses.sparsemax_loss(logits, labels)`` (``reduction="none"``)
+    for labels 0 and 1. Optax treats every nonzero label as 1; soft labels here follow
+    the Fenchel-Young formula above instead.
+    """
+    fn = "sparsemax_loss"
+    x, y, mask = core.elementwise_inputs(fn, logits, labels, where, names=("logits", "labels"))
+    zero = jnp.zeros((), x.dtype)
+    # y * sparse_plus(-x) is 0 * inf at x = -inf, y = 0, and (1 - y) * sparse_plus(x) is
+    # 0 * inf at x = +inf, y = 1: the term and its input are replaced there (double where).
+    skip_pos = (y == 0) & (x == -jnp.inf)
+    skip_neg = (y == 1) & (x == jnp.inf)
+    pos = jnp.where(skip_pos, zero, y * _sparse_plus(-jnp.where(skip_pos, zero, x)))
+    neg = jnp.where(skip_neg, zero, (1 - y) * _sparse_plus(jnp.where(skip_neg, zero, x)))
+    values = pos + neg - y * (1 - y)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+# ---------------------------------------------------------------------------
+# multiclass
+
+
+@register(
+    family="classification",
+    inputs="logits",
+    optax="optax.losses.multiclass_sparsemax_loss",
+)
+def multiclass_sparsemax_loss(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Multiclass sparsemax loss of class scores and integer labels.
+
+    .. math::
+        \ell = \langle p, x \rangle - x_y + \tfrac{1}{2}\bigl(1 - \lVert p \rVert^2\bigr),
+        \qquad p = \operatorname{sparsemax}(x) = \operatorname*{argmin}_{q \in \Delta}
+        \lVert q - x \rVert^2
+
+    The Fenchel-Young loss of sparsemax (Martins and Astudillo, 2016): non-negative,
+    zero exactly when ``sparsemax(x)`` is the one-hot vector of the label, and with
+    gradient ``sparsemax(x) - one_hot(y)``. The sparsemax threshold is found by sorting
+    each row, so the loss is jittable and works for any number of batch dimensions.
+
+    Args:
+      scores: class scores ``[..., C, ...]``, floating.
+      labels: integer class indices, the shape of ``scores`` without ``axis``.
+      axis: the class axis (static).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask over examples (the shape of ``labels``); masked examples are
+        excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to the shape of ``labels``.
+
+    Returns:
+      A scalar, or the shape of ``labels`` for ``reduction="none"``; float32 for half
+      precision inputs.
+
+    Note:
+      The gradient is given by a custom JVP (``sparsemax(x) - one_hot(y)`` exactly, not
+      through the projection's sort); second derivatives are the sparsemax Jacobian,
+      which jumps where the support changes. The loss is invariant to adding a constant
+      to the scores and is computed on max-shifted scores. A label outside ``[0, C)``
+      gives NaN for its example; wrap the call in :func:`jaxloss.checked` to raise an
+      error instead. ``-inf`` scores get probability 0 and zero gradient. A row with
+      ``+inf`` scores is treated as the limit: sparsemax spreads uniformly over its
+      ``n`` infinite entries, the loss is :math:`(1 - 1/n)/2` (0 for a single ``+inf``
+      true score) if the label is one of them and ``inf`` otherwise, with zero gradient
+      for the row; a row of only ``-inf`` scores is treated as all equal.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[0.0, 0.5, 2.0], [1.0, 1.2, 0.1]])
+      >>> loss = jaxloss.multiclass_sparsemax_loss(x, jnp.array([2, 0]), reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.0, 0.36]
+
+    Equivalent to ``optax.losses.multiclass_sparsemax_loss(scores, labels)``
+    (``reduction="none"``; optax supports only ``[batch, classes]`` scores).
+    """
+    fn = "multiclass_sparsemax_loss"
+    x, safe_labels, in_range, mask = _integer_label_inputs(fn, scores, labels, where, axis)
+    # Shift by the row max (the loss is shift-invariant, so stopping its gradient is
+    # exact). A row whose max is +-inf is replaced by its limit: 0 at the max entries,
+    # -inf elsewhere; such rows get zero gradient.
+    m = jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))
+    finite = jnp.isfinite(m)
+    z = jnp.where(
+        finite,
+        x - jnp.where(finite, m, 0),
+        jnp.where(x == m, jnp.zeros((), x.dtype), -jnp.inf),
+    )
+    z_true = jnp.take_along_axis(z, safe_labels[..., None], axis=-1)[..., 0]
+    values = _gini_conjugate(z) - z_true
+    values = jnp.where(in_range, values, jnp.nan)
+    return core.finish(fn, values, reduction, None, weights, mask=mask)
