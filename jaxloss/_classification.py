@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike
@@ -15,6 +16,11 @@ __all__ = [
     "sparse_softmax_cross_entropy",
     "softmax_cross_entropy_with_indices",
     "categorical_cross_entropy",
+    "sigmoid_focal_loss",
+    "softmax_focal_loss",
+    "poly_loss_cross_entropy",
+    "z_loss",
+    "smooth_labels",
 ]
 
 
@@ -72,12 +78,13 @@ def _class_weights(fn: str, class_weights, num_classes: int, dtype) -> Array | N
 def _shifted_rows(x: Array):
     """The (finite-safe, constant) row max, the max-shifted log-sum-exp, and row-ok.
 
-    A row with no finite logit has ``ok`` False, a max of 0 and a log-sum-exp of 0 (its
-    sum of exponentials is replaced by 1), so nothing NaN reaches the value or the
-    gradient; callers zero the loss of such rows. No select over the full logits.
+    A row whose logits are all ``-inf`` has ``ok`` False, a max of 0 and a log-sum-exp
+    of 0 (its sum of exponentials is replaced by 1), so nothing NaN reaches the value or
+    the gradient; callers zero the loss of such rows. A NaN or ``+inf`` logit keeps ``ok``
+    True and propagates (loudly) into the loss. No select over the full logits.
     """
     m = jax.lax.stop_gradient(jnp.max(x, axis=-1))
-    ok = jnp.isfinite(m)
+    ok = m != -jnp.inf
     m = jnp.where(ok, m, 0)
     s = jnp.sum(jnp.exp(x - m[..., None]), axis=-1)
     lse = jnp.log(jnp.where(ok, s, 1))
@@ -271,7 +278,7 @@ def softmax_cross_entropy_with_integer_labels(
       >>> logits = jnp.array([[2.0, 1.0, 0.1], [0.5, 1.5, 2.1]])
       >>> loss = jaxloss.softmax_cross_entropy_with_integer_labels(logits, jnp.array([0, 2]))
       >>> round(float(loss), 4)
-      0.4265
+      0.4885
 
     Equivalent to ``optax.losses.softmax_cross_entropy_with_integer_labels``
     (``reduction="none"``), ``torch.nn.functional.cross_entropy`` (same ``ignore_index``,
@@ -424,3 +431,454 @@ def categorical_cross_entropy(
         y = y * jnp.expand_dims(cw, tuple(range(1, p.ndim - axis)))
     per_example = -jnp.sum(y * logp, axis=axis)
     return core.finish(fn, per_example, reduction, None, weights, mask=mask)
+
+
+# ---------------------------------------------------------------------------
+# focal, poly and z losses, label smoothing
+
+
+def _class_inputs(fn: str, logits, labels, where, axis: int):
+    """Logits and probability labels of a softmax loss, ``axis`` moved last.
+
+    Returns ``(x, y, mask)``: examples masked by ``where`` have their inputs replaced by
+    0 (double where; ``mask`` is the per-example mask or None), and classes masked by a
+    class-shaped ``where`` get logit ``-inf`` and label 0 (left out of the softmax, as in
+    optax).
+    """
+    x = core.as_logits(fn, "logits", logits)
+    y = core.as_float(fn, "labels", labels)
+    core.check_same_shape(fn, "logits", x, "labels", y)
+    axis = core.normalize_axis(fn, axis, x.ndim)
+    dtype = core.compute_dtype(x, y)
+    x, y = x.astype(dtype), y.astype(dtype)
+    mask, cmask = _class_mask(fn, where, x, axis)
+    if mask is not None:
+        x, y = core.mask_inputs(mask, x, y, axis=axis)
+    if cmask is not None:
+        x = jnp.where(cmask, x, -jnp.inf)
+        y = jnp.where(cmask, y, 0)
+    if axis != x.ndim - 1:
+        x, y = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
+    return x, y, mask
+
+
+def _softmax_parts(x: Array):
+    """``log p``, ``1 - p`` and ``log(1 - p)`` of ``p = softmax(x)`` over the last axis.
+
+    Everything is measured from the top logit of each row, so that ``1 - p`` of the most
+    likely class is the sum of the other probabilities, ``s / (1 + s)`` with
+    ``s = sum_{j != top} exp(x_j - x_top)`` and ``log s`` a log-sum-exp of the other
+    logits, instead of a cancelling ``1 - p``: ``log(1 - p_top)`` stays exact (e.g.
+    ``-160`` for logits ``[80, -80]``) even where ``s`` underflows, with bounded first and
+    second derivatives. Every other class has ``p <= 1/2``, where ``log1p(-p)`` is
+    accurate. Returns ``(log_p, one_minus_p, log_one_minus_p, ok)``; a row whose top logit
+    is infinite (all ``-inf``, or a ``+inf``) has ``ok`` False and is computed on zeros
+    (callers zero its loss, as the cross-entropies do); a NaN logit propagates. When no
+    other class is finite (``C == 1`` or all others ``-inf``) the top class has
+    ``log p == 0`` exactly and ``log(1 - p)`` is reported as 0 rather than ``-inf``:
+    callers multiply it (through ``exp(gamma * .)``) by that ``log p``, so the product is
+    still exactly 0, and no ``0 * inf`` reaches a gradient.
+    """
+    num_classes = x.shape[-1]
+    top = jnp.argmax(x, axis=-1)
+    ok = ~jnp.isinf(jnp.take_along_axis(x, top[..., None], axis=-1)[..., 0])
+    x = jnp.where(ok[..., None], x, 0)
+    # x_top itself (not jnp.max, whose derivative is split between ties) is the reference,
+    # so the top entry of z is identically 0 and the formulas are exact for any x.
+    ref = jnp.take_along_axis(x, top[..., None], axis=-1)
+    z = x - ref
+    is_top = jnp.arange(num_classes) == top[..., None]
+    z_rest = jnp.where(is_top, -jnp.inf, z)
+    m2 = jax.lax.stop_gradient(jnp.max(z_rest, axis=-1))
+    has_rest = jnp.isfinite(m2)
+    m2 = jnp.where(has_rest, m2, 0)
+    r = jnp.sum(jnp.exp(z_rest - m2[..., None]), axis=-1)
+    log_s = m2 + jnp.log(jnp.where(has_rest, r, 1))
+    s = jnp.exp(m2) * r
+    log_norm = jnp.log1p(s)
+    log_p = z - log_norm[..., None]
+    p_other = jnp.where(is_top, 0, jnp.exp(log_p))
+    log1m_top = jnp.where(has_rest, log_s - log_norm, 0)
+    one_minus_p = jnp.where(is_top, (s / (1 + s))[..., None], 1 - p_other)
+    log_one_minus_p = jnp.where(is_top, log1m_top[..., None], jnp.log1p(-p_other))
+    return log_p, one_minus_p, log_one_minus_p, ok
+
+
+def _gamma(fn: str, gamma, dtype):
+    """``None`` when ``gamma`` is statically 0 (the modulating factor is then 1)."""
+    if core.static_value(gamma) == 0.0:
+        return None
+    return core.hyperparameter(fn, "gamma", gamma, dtype, low=0.0)
+
+
+@register(
+    family="classification",
+    inputs="logits",
+    optax="optax.losses.sigmoid_focal_loss",
+    torch="torchvision.ops.sigmoid_focal_loss",
+    keras="keras.losses.BinaryFocalCrossentropy(from_logits=True)",
+)
+def sigmoid_focal_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    alpha: float | Array | None = None,
+    gamma: float | Array = 2.0,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Sigmoid focal loss: binary cross-entropy scaled down on easy entries, elementwise.
+
+    .. math::
+        \ell_i = -\alpha_t\,(1 - p_t)^\gamma \bigl(y_i \log \sigma(x_i)
+        + (1 - y_i) \log \sigma(-x_i)\bigr), \qquad
+        1 - p_t = y_i\, \sigma(-x_i) + (1 - y_i)\, \sigma(x_i)
+
+    with :math:`\alpha_t = \alpha y_i + (1 - \alpha)(1 - y_i)` (1 when ``alpha`` is
+    ``None``). The modulating factor is computed in log space,
+    :math:`\exp(\gamma \log(1 - p_t))` with :math:`\log(1 - p_t)` a ``logaddexp`` of log
+    sigmoids, so it is accurate and has a bounded derivative for every finite logit.
+
+    Args:
+      logits: real-valued scores, any shape, floating.
+      labels: targets of the same shape in ``[0, 1]`` (hard or soft); float, int or bool.
+      alpha: ``None`` or the weight :math:`\alpha \in [0, 1]` of the positive term.
+      gamma: focusing exponent :math:`\gamma \ge 0`; ``gamma=0`` is (``alpha``-weighted)
+        :func:`sigmoid_binary_cross_entropy`.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``logits.shape``; masked entries are excluded
+        and get zero gradient (also when their logits are inf/NaN).
+      weights: non-negative sample weights broadcastable to ``logits.shape``.
+
+    Returns:
+      A scalar, or ``logits.shape`` for ``reduction="none"``; float32 for half precision.
+
+    Raises:
+      ValueError: if a concrete ``gamma`` is negative or ``alpha`` is outside ``[0, 1]``.
+
+    Note:
+      At ``gamma=0`` the modulating factor is exactly 1 with derivative exactly 0 (never
+      ``0 ** 0`` or ``0 * inf``), so the gradient and the Hessian are finite at any
+      finite logit, e.g. ``+-80``. A logit of ``+inf`` with label 1, or ``-inf`` with
+      label 0, gives 0 with zero gradient; an infinite logit that disagrees with its label
+      gives ``inf``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([2.0, -1.0, 0.5])
+      >>> y = jnp.array([1.0, 0.0, 0.0])
+      >>> loss = jaxloss.sigmoid_focal_loss(x, y, alpha=0.25, reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.0005, 0.017, 0.2831]
+
+    Equivalent to ``optax.losses.sigmoid_focal_loss(logits, labels, alpha=alpha,
+    gamma=gamma)`` (``reduction="none"``; optax needs labels broadcastable, here they
+    have the logits' shape), ``torchvision.ops.sigmoid_focal_loss(inputs, targets,
+    alpha, gamma, reduction="none")`` (whose ``alpha=-1`` is ``alpha=None`` here) and
+    ``keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha, gamma,
+    from_logits=True)`` without its mean over the last axis.
+    """
+    fn = "sigmoid_focal_loss"
+    x, y, mask = core.elementwise_inputs(fn, logits, labels, where, names=("logits", "labels"))
+    g = _gamma(fn, gamma, x.dtype)
+    a = None
+    if alpha is not None:
+        a = core.hyperparameter(fn, "alpha", alpha, x.dtype, low=0.0, high=1.0)
+    # An infinite logit whose hard label agrees has loss 0: it is replaced by 0 before the
+    # logs and its loss zeroed afterwards (double where), so no inf - inf or 0 * inf.
+    agree = ((x == jnp.inf) & (y == 1)) | ((x == -jnp.inf) & (y == 0))
+    x = jnp.where(agree, 0, x)
+    log_p = jax.nn.log_sigmoid(x)
+    log_q = jax.nn.log_sigmoid(-x)
+    values = -(y * log_p + (1 - y) * log_q)
+    if g is not None:
+        # log(1 - p_t) = log((1 - y) p + y (1 - p)), each weight's log guarded at 0.
+        has_pos, has_neg = y > 0, y < 1
+        log_y = jnp.where(has_pos, jnp.log(jnp.where(has_pos, y, 1)), -jnp.inf)
+        log_1my = jnp.where(has_neg, jnp.log1p(-jnp.where(has_neg, y, 0)), -jnp.inf)
+        log_one_minus_pt = jnp.logaddexp(log_1my + log_p, log_y + log_q)
+        values = jnp.exp(g * log_one_minus_pt) * values
+    if a is not None:
+        values = (a * y + (1 - a) * (1 - y)) * values
+    values = jnp.where(agree, 0, values)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(family="classification", inputs="logits")
+def softmax_focal_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    alpha: float | ArrayLike | None = None,
+    gamma: float | Array = 2.0,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Multiclass focal loss of logits against probability (or one-hot) labels.
+
+    .. math::
+        \ell = -\sum_c \alpha_c\, y_c\, (1 - p_c)^\gamma \log p_c, \qquad
+        p = \mathrm{softmax}(x)
+
+    Args:
+      logits: ``[..., C, ...]`` unnormalized scores, floating.
+      labels: same shape, a probability distribution over ``axis`` (one-hot or soft).
+      alpha: ``None`` (all 1), a scalar, or a ``[C]`` array of per-class weights
+        :math:`\alpha_c \ge 0`.
+      gamma: focusing exponent :math:`\gamma \ge 0`; ``gamma=0`` is the (``alpha``-weighted)
+        :func:`softmax_cross_entropy`.
+      axis: the class axis.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      where: a mask over examples (shape of ``logits`` without ``axis``), or, with as many
+        dimensions as ``logits``, a mask over classes (as in
+        :func:`softmax_cross_entropy`).
+      weights: per-example weights.
+
+    Returns:
+      A scalar, or the shape of ``logits`` without ``axis`` for ``"none"``; float32 for
+      half-precision logits.
+
+    Raises:
+      ValueError: if a concrete ``gamma`` or ``alpha`` is negative, or ``alpha`` is an
+        array whose shape is not ``(C,)``.
+
+    Note:
+      :math:`\log p` is a log-softmax and :math:`(1 - p_c)^\gamma` is
+      :math:`\exp(\gamma \log(1 - p_c))`, with :math:`1 - p` of the most likely class
+      taken as the sum of the others (no cancellation). At ``gamma=0`` the factor is
+      exactly 1 with zero derivative, so gradients and Hessians are finite at logits of
+      ``+-80`` and beyond. A ``-inf`` logit whose label is 0 contributes 0 with a finite
+      gradient; a row whose logits are all ``-inf`` gives 0 with zero gradient. A NaN
+      logit gives NaN for its example.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.array([[2.0, 1.0, 0.1]])
+      >>> labels = jnp.array([[1.0, 0.0, 0.0]])
+      >>> round(float(jaxloss.softmax_focal_loss(logits, labels)), 4)
+      0.0485
+
+    Equivalent to the multiclass focal loss of Lin et al. (2017) as in kornia's
+    ``focal_loss`` and scirs2-neural's ``FocalLoss`` (both on probabilities; here on
+    logits, with a per-class ``alpha``); with ``gamma=0`` and ``alpha=None`` it is
+    ``optax.losses.softmax_cross_entropy``.
+    """
+    fn = "softmax_focal_loss"
+    x, y, mask = _class_inputs(fn, logits, labels, where, axis)
+    num_classes = x.shape[-1]
+    g = _gamma(fn, gamma, x.dtype)
+    log_p, _, log_one_minus_p, ok = _softmax_parts(x)
+    nz = y != 0
+    # Classes with label 0 are left out (double where): their log p may be -inf.
+    terms = y * jnp.where(nz, log_p, 0)
+    if g is not None:
+        terms = jnp.exp(g * log_one_minus_p) * terms
+    if alpha is not None:
+        if isinstance(alpha, list | tuple):  # e.g. from Loss.config(): range-check it too
+            alpha = np.asarray(alpha)
+        a = core.hyperparameter(fn, "alpha", alpha, x.dtype, low=0.0)
+        if a.ndim != 0 and a.shape != (num_classes,):
+            raise ValueError(
+                f"{fn}: argument 'alpha' must be a scalar or have shape ({num_classes},) "
+                f"(one weight per class), got {tuple(a.shape)}"
+            )
+        terms = a * terms
+    values = -jnp.sum(jnp.where(nz, terms, 0), axis=-1)
+    values = jnp.where(ok, values, 0)
+    return core.finish(fn, values, reduction, None, weights, mask=mask)
+
+
+@register(
+    family="classification",
+    inputs="logits",
+    optax="optax.losses.poly_loss_cross_entropy",
+)
+def poly_loss_cross_entropy(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    epsilon: float | Array = 2.0,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Poly-1 loss: softmax cross-entropy plus a weighted first polynomial term.
+
+    .. math::
+        \ell = -\sum_c y_c \log p_c + \epsilon \sum_c y_c (1 - p_c), \qquad
+        p = \mathrm{softmax}(x)
+
+    For normalized labels the second sum is :math:`1 - p_t` with
+    :math:`p_t = \sum_c y_c p_c` (Leng et al., 2022, "PolyLoss").
+
+    Args:
+      logits: ``[..., C, ...]`` unnormalized scores, floating.
+      labels: same shape, a probability distribution over ``axis`` (one-hot or soft).
+      epsilon: coefficient :math:`\epsilon` of the polynomial term, any real (the paper
+        uses 2 for classification and -1 for detection; for ``epsilon >= -1`` and
+        normalized labels the loss is non-negative).
+      axis: the class axis.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      where: a mask over examples, or, with as many dimensions as ``logits``, a mask
+        over classes (optax's ``where``).
+      weights: per-example weights.
+
+    Returns:
+      A scalar, or the shape of ``logits`` without ``axis`` for ``"none"``; float32 for
+      half-precision logits.
+
+    Note:
+      :math:`1 - p` of the most likely class is computed as the sum of the other
+      probabilities, so confident predictions do not lose the polynomial term to
+      cancellation. A ``-inf`` logit whose label is 0 contributes 0 with a finite
+      gradient; a row whose logits are all ``-inf`` gives 0 with zero gradient. A NaN
+      logit gives NaN for its example.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.array([[2.0, 1.0, 0.1]])
+      >>> labels = jnp.array([[1.0, 0.0, 0.0]])
+      >>> round(float(jaxloss.poly_loss_cross_entropy(logits, labels)), 4)
+      1.099
+
+    Equivalent to ``optax.losses.poly_loss_cross_entropy(logits, labels,
+    epsilon=epsilon)`` (``reduction="none"``).
+    """
+    fn = "poly_loss_cross_entropy"
+    x, y, mask = _class_inputs(fn, logits, labels, where, axis)
+    eps = core.hyperparameter(fn, "epsilon", epsilon, x.dtype)
+    log_p, one_minus_p, _, ok = _softmax_parts(x)
+    nz = y != 0
+    ce = -jnp.sum(jnp.where(nz, y * jnp.where(nz, log_p, 0), 0), axis=-1)
+    values = ce + eps * jnp.sum(y * one_minus_p, axis=-1)
+    values = jnp.where(ok, values, 0)
+    return core.finish(fn, values, reduction, None, weights, mask=mask)
+
+
+@register(family="classification", inputs="logits")
+def z_loss(
+    logits: ArrayLike,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""The squared log-partition function of the logits (PaLM's auxiliary "z-loss").
+
+    .. math::
+        \ell = \Bigl(\log \sum_c e^{x_c}\Bigr)^2
+
+    Multiply it by a small coefficient (PaLM uses ``1e-4``) and add it to the
+    cross-entropy to keep the softmax normalizer near 1;
+    :func:`softmax_cross_entropy_with_integer_labels` has it built in as ``z_loss=``.
+
+    Args:
+      logits: ``[..., C, ...]`` unnormalized scores, floating.
+      axis: the class axis.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      where: a mask over examples, or, with as many dimensions as ``logits``, a mask
+        over classes (masked classes are left out of the log-sum-exp).
+      weights: per-example weights.
+
+    Returns:
+      A scalar, or the shape of ``logits`` without ``axis`` for ``"none"``; float32 for
+      half-precision logits.
+
+    Note:
+      Computed as a max-shifted log-sum-exp, finite for any finite logits. A row whose
+      logits are all ``-inf`` (or all masked) gives 0 with zero gradient, as in the
+      cross-entropies, rather than ``inf``; so does a row with a ``+inf`` logit. A NaN
+      logit gives NaN for its row.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> round(float(jaxloss.z_loss(jnp.array([[1.0, 2.0, 3.0]]))), 4)
+      11.6118
+
+    Equivalent to the ``z_loss`` term of T5X's / PaLM's cross-entropy (``lse ** 2``
+    before its coefficient).
+    """
+    fn = "z_loss"
+    x = core.as_logits(fn, "logits", logits)
+    axis = core.normalize_axis(fn, axis, x.ndim)
+    x = x.astype(core.compute_dtype(x))
+    mask, cmask = _class_mask(fn, where, x, axis)
+    if mask is not None:
+        x = core.mask_inputs(mask, x, axis=axis)
+    if cmask is not None:
+        x = jnp.where(cmask, x, -jnp.inf)
+    if axis != x.ndim - 1:
+        x = jnp.moveaxis(x, axis, -1)
+    # A max-shifted log-sum-exp; rows without a finite max are zeroed (double where), a
+    # NaN logit propagates.
+    m = jax.lax.stop_gradient(jnp.max(x, axis=-1))
+    ok = ~jnp.isinf(m)
+    m = jnp.where(ok, m, 0)
+    total = jnp.sum(jnp.exp(x - m[..., None]), axis=-1)
+    lse = jnp.log(jnp.where(ok, total, 1)) + m
+    values = jnp.where(ok, jnp.square(lse), 0)
+    return core.finish(fn, values, reduction, None, weights, mask=mask)
+
+
+def smooth_labels(
+    labels: ArrayLike,
+    alpha: float | Array,
+    *,
+    axis: int = -1,
+    where: ArrayLike | None = None,
+) -> Array:
+    r"""Label smoothing: mixes labels with the uniform distribution over the classes.
+
+    .. math::
+        \tilde y_c = (1 - \alpha)\, y_c + \frac{\alpha}{C}
+
+    Not a loss: the result is meant for a cross-entropy such as
+    :func:`softmax_cross_entropy` (which also has ``label_smoothing=`` built in).
+
+    Args:
+      labels: ``[..., C, ...]`` one-hot or probability labels; float, int or bool.
+      alpha: smoothing factor :math:`\alpha \in [0, 1]`, a Python float or a JAX scalar
+        (traced values are fine: ``jax.grad``/``jax.vmap`` over it work).
+      axis: the class axis (static).
+      where: optional boolean class mask broadcastable to ``labels.shape``: masked
+        classes get no mass (0) and :math:`\alpha` is spread over the unmasked classes
+        only, :math:`C` being their number in each row.
+
+    Returns:
+      An array of ``labels.shape``; float32 for half-precision, integer or bool labels.
+
+    Raises:
+      ValueError: if a concrete ``alpha`` is outside ``[0, 1]``.
+
+    Note:
+      A row whose classes are all masked gives zeros (never inf or NaN from
+      :math:`\alpha / 0`).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.smooth_labels(jnp.array([0.0, 1.0, 0.0, 0.0]), 0.2)
+      Array([0.05, 0.85, 0.05, 0.05], dtype=float32)
+
+    Equivalent to ``optax.smooth_labels(labels, alpha)``; with ``where``, optax still
+    gives masked classes mass and divides by the unmasked count, here they get none.
+    """
+    fn = "smooth_labels"
+    y = core.as_float(fn, "labels", labels)
+    axis = core.normalize_axis(fn, axis, y.ndim, "labels")
+    y = y.astype(core.compute_dtype(y))
+    a = core.hyperparameter(fn, "alpha", alpha, y.dtype, low=0.0, high=1.0)
+    if where is None:
+        return (1 - a) * y + a / y.shape[axis]
+    w = jnp.asarray(where)
+    if w.dtype != jnp.bool_:
+        raise TypeError(f"{fn}: argument 'where' must be a boolean mask, got {w.dtype}")
+    core.check_broadcastable(fn, "where", w, y.shape, "labels")
+    w = jnp.broadcast_to(w, y.shape)
+    count = jnp.sum(w, axis=axis, keepdims=True).astype(y.dtype)
+    uniform = a / jnp.maximum(count, 1)
+    return jnp.where(w, (1 - a) * y + uniform, 0)

@@ -8,7 +8,7 @@ from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import register
 
-__all__ = ["kl_divergence"]
+__all__ = ["kl_divergence", "kl_divergence_with_log_targets", "generalized_kl_divergence"]
 
 
 @register(
@@ -82,4 +82,139 @@ def kl_divergence(
     logp_safe = jnp.where(present, logp, zero)
     terms = jnp.where(present, t_safe * (jnp.log(t_safe) - logp_safe), zero)
     values = jnp.sum(terms, axis=axis)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(
+    family="divergence",
+    inputs="log_probabilities",
+    optax="optax.losses.kl_divergence_with_log_targets",
+    torch="torch.nn.functional.kl_div(log_target=True)",
+)
+def kl_divergence_with_log_targets(
+    log_predictions: ArrayLike,
+    log_targets: ArrayLike,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Kullback-Leibler divergence with both distributions given as log-probabilities.
+
+    .. math::
+        \ell = \mathrm{KL}(t \,\|\, p) = \sum_c e^{\log t_c} \bigl(\log t_c - \log p_c\bigr)
+
+    Args:
+      log_predictions: log-probabilities :math:`\log p`, ``[..., C, ...]``, floating.
+      log_targets: target log-probabilities :math:`\log t`, same shape, floating.
+      axis: the class axis (static).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to the per-example shape (``axis`` dropped).
+      weights: non-negative sample weights broadcastable to the per-example shape.
+
+    Returns:
+      A scalar, or the per-example shape (``axis`` dropped) for ``reduction="none"``;
+      float32 for half precision inputs.
+
+    Note:
+      A class whose target probability :math:`e^{\log t_c}` is 0 (a ``-inf`` log target,
+      or one so negative that the exponential underflows) contributes exactly 0, also
+      when its log-prediction is ``-inf``, with zero gradient with respect to both
+      arguments (double ``where``). A ``-inf`` log-prediction where the target is
+      positive gives ``inf``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> log_p = jnp.log(jnp.array([[0.5, 0.5], [0.25, 0.75]]))
+      >>> log_t = jnp.log(jnp.array([[1.0, 0.0], [0.25, 0.75]]))
+      >>> loss = jaxloss.kl_divergence_with_log_targets(log_p, log_t, reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.6931, 0.0]
+
+    Equivalent to ``optax.losses.kl_divergence_with_log_targets`` (``reduction="none"``;
+    optax gives NaN where a ``-inf`` log target meets a ``-inf`` log-prediction, and NaN
+    gradients at ``-inf`` log targets) and ``torch.nn.functional.kl_div(log_predictions,
+    log_targets, log_target=True)`` summed over ``axis``.
+    """
+    fn = "kl_divergence_with_log_targets"
+    logp, logt, mask, axis = core.distribution_inputs(
+        fn, log_predictions, log_targets, where, axis, names=("log_predictions", "log_targets")
+    )
+    t = jnp.exp(logt)
+    present = t > 0
+    zero = jnp.zeros((), logt.dtype)
+    logt_safe = jnp.where(present, logt, zero)
+    logp_safe = jnp.where(present, logp, zero)
+    terms = jnp.where(present, jnp.exp(logt_safe) * (logt_safe - logp_safe), zero)
+    values = jnp.sum(terms, axis=axis)
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
+
+
+@register(
+    family="divergence",
+    inputs="log_probabilities",
+    optax="optax.losses.generalized_kl_divergence",
+)
+def generalized_kl_divergence(
+    log_predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Generalized KL divergence between unnormalized non-negative measures.
+
+    .. math::
+        \ell = \sum_c \Bigl(t_c \bigl(\log t_c - \log p_c\bigr) - t_c + p_c\Bigr),
+        \qquad 0 \log 0 = 0
+
+    the Bregman divergence of :math:`x \log x - x`; it is :math:`\ge 0` for any
+    non-negative :math:`t` and :math:`p` (no normalization needed) and equals
+    :func:`kl_divergence` when both sum to 1.
+
+    Args:
+      log_predictions: :math:`\log p`, ``[..., C, ...]``, floating (log space, as in
+        optax, so that small predictions do not underflow).
+      targets: non-negative :math:`t` of the same shape (float, int or bool).
+      axis: the class axis (static).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to the per-example shape (``axis`` dropped).
+      weights: non-negative sample weights broadcastable to the per-example shape.
+
+    Returns:
+      A scalar, or the per-example shape (``axis`` dropped) for ``reduction="none"``;
+      float32 for half precision inputs.
+
+    Note:
+      A zero target contributes :math:`p_c` only; its ``t log t`` and ``t log p`` terms
+      are removed by a double ``where``, so the value and the gradients with respect to
+      both arguments are finite there, also when the log-prediction is ``-inf``. The
+      gradient with respect to such a target is that of the remaining terms (``-1``),
+      not the true :math:`-\infty`. A ``-inf`` log-prediction where the target is
+      positive gives ``inf``. Negative targets are invalid and give NaN.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> log_p = jnp.log(jnp.array([[0.5, 1.0]]))
+      >>> t = jnp.array([[1.0, 0.0]])
+      >>> round(float(jaxloss.generalized_kl_divergence(log_p, t)), 4)
+      1.1931
+
+    Equivalent to ``optax.losses.generalized_kl_divergence(log_predictions, targets)``
+    (``reduction="none"``; optax gives NaN gradients at zero targets).
+    """
+    fn = "generalized_kl_divergence"
+    logp, t, mask, axis = core.distribution_inputs(
+        fn, log_predictions, targets, where, axis, names=("log_predictions", "targets")
+    )
+    present = t != 0
+    one = jnp.ones((), t.dtype)
+    zero = jnp.zeros((), t.dtype)
+    t_safe = jnp.where(present, t, one)
+    logp_safe = jnp.where(present, logp, zero)
+    kl_terms = jnp.where(present, t_safe * (jnp.log(t_safe) - logp_safe), zero)
+    values = jnp.sum(kl_terms - t + jnp.exp(logp), axis=axis)
     return core.finish(fn, values, reduction, where, weights, mask=mask)

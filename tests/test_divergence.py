@@ -153,3 +153,196 @@ def test_registry_metadata():
     info = jaxloss.info("kl_divergence")
     assert info.family == "divergence" and info.optax == "optax.losses.kl_divergence"
     assert info.hyperparameters == ("axis",)
+
+
+# -- kl_divergence_with_log_targets --------------------------------------------
+
+
+def ref_kl_log_targets(log_p, log_t, axis=-1):
+    log_p, log_t = np.asarray(log_p, np.float64), np.asarray(log_t, np.float64)
+    t = np.exp(log_t)
+    terms = np.zeros_like(t)
+    pos = t > 0
+    terms[pos] = t[pos] * (log_t[pos] - log_p[pos])
+    return terms.sum(axis=axis)
+
+
+def ref_generalized_kl(log_p, t, axis=-1):
+    log_p, t = np.asarray(log_p, np.float64), np.asarray(t, np.float64)
+    terms = np.exp(log_p) - t
+    pos = t > 0
+    terms[pos] += t[pos] * (np.log(t[pos]) - log_p[pos])
+    return terms.sum(axis=axis)
+
+
+def _log_pair(seed, batch=(4,), num_classes=5, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    log_p = _log_softmax(rng.normal(size=batch + (num_classes,)))
+    log_t = _log_softmax(2.0 * rng.normal(size=batch + (num_classes,)))
+    return log_p.astype(dtype), log_t.astype(dtype)
+
+
+class TestKLDivergenceWithLogTargets:
+    def test_matches_reference_optax_and_kl_divergence(self):
+        log_p, log_t = _log_pair(10, (3, 4))
+        out = jaxloss.kl_divergence_with_log_targets(log_p, log_t, reduction="none")
+        assert out.shape == (3, 4) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_kl_log_targets(log_p, log_t), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            out, optax.losses.kl_divergence_with_log_targets(log_p, log_t), rtol=1e-5, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            out, jaxloss.kl_divergence(log_p, np.exp(log_t), reduction="none"), rtol=1e-5,
+            atol=1e-6,
+        )
+
+    @pytest.mark.parametrize("axis", [0, -2])
+    def test_axis_and_jit(self, axis):
+        log_p, log_t = _log_pair(11, (3,))
+        log_p, log_t = np.moveaxis(log_p, -1, axis), np.moveaxis(log_t, -1, axis)
+        f = lambda a, b: jaxloss.kl_divergence_with_log_targets(a, b, axis=axis, reduction="none")
+        np.testing.assert_allclose(f(log_p, log_t), ref_kl_log_targets(log_p, log_t, axis),
+                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(jax.jit(f)(log_p, log_t), f(log_p, log_t), rtol=1e-6)
+
+    def test_minus_inf_log_targets(self):
+        log_p = jnp.array([[0.0, -jnp.inf, -jnp.inf], [np.log(0.5), np.log(0.5), -jnp.inf]])
+        log_t = jnp.array([[0.0, -jnp.inf, -jnp.inf], [np.log(0.5), -jnp.inf, -jnp.inf]])
+        f = lambda a, b: jaxloss.kl_divergence_with_log_targets(a, b, reduction="sum")
+        out = jaxloss.kl_divergence_with_log_targets(log_p, log_t, reduction="none")
+        np.testing.assert_allclose(out, [0.0, 0.5 * np.log(0.5) - 0.5 * np.log(0.5)], atol=1e-7)
+        g_p, g_t = jax.grad(f, argnums=(0, 1))(log_p, log_t)
+        assert np.all(np.isfinite(g_p)) and np.all(np.isfinite(g_t))
+        absent = ~np.isfinite(np.asarray(log_t))
+        np.testing.assert_array_equal(g_p[absent], 0.0)
+        np.testing.assert_array_equal(g_t[absent], 0.0)
+        # d/dlog_p = -t and d/dlog_t = t (log t - log p + 1) where t > 0.
+        t = np.exp(np.asarray(log_t))
+        np.testing.assert_allclose(g_p, -t, rtol=1e-6)
+        present = ~absent
+        expected = t[present] * (np.asarray(log_t)[present] - np.asarray(log_p)[present] + 1)
+        np.testing.assert_allclose(g_t[present], expected, rtol=1e-6, atol=1e-7)
+        # Positive target, -inf log prediction: inf.
+        out = jaxloss.kl_divergence_with_log_targets(
+            jnp.array([[0.0, -jnp.inf]]), jnp.log(jnp.array([[0.5, 0.5]])), reduction="none"
+        )
+        np.testing.assert_array_equal(out, [np.inf])
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            log_p, log_t = _log_pair(12, (3,), dtype=np.float64)
+            f = jax.jit(lambda a, b: jaxloss.kl_divergence_with_log_targets(a, b))
+            check_grads(f, (log_p, log_t), order=2, modes=["rev"], eps=1e-4)
+
+    @given(
+        z=hnp.arrays(np.float64, (3, 4), elements=st.floats(-10, 10)),
+        w=hnp.arrays(np.float64, (3, 4), elements=st.floats(-10, 10)),
+    )
+    def test_non_negative_and_zero_on_equal(self, z, w):
+        log_p, log_t = _log_softmax(z).astype(np.float32), _log_softmax(w).astype(np.float32)
+        out = np.asarray(jaxloss.kl_divergence_with_log_targets(log_p, log_t, reduction="none"))
+        assert np.all(out >= -1e-5)
+        same = jaxloss.kl_divergence_with_log_targets(log_t, log_t, reduction="none")
+        np.testing.assert_allclose(same, 0.0, atol=1e-6)
+
+    def test_errors(self):
+        log_p, log_t = _log_pair(13)
+        with pytest.raises(
+            ValueError,
+            match=r"kl_divergence_with_log_targets: arguments 'log_predictions' and "
+            r"'log_targets' must have the same shape",
+        ):
+            jaxloss.kl_divergence_with_log_targets(log_p, log_t[:2])
+        with pytest.raises(
+            TypeError,
+            match=r"kl_divergence_with_log_targets: argument 'log_predictions'.*floating dtype",
+        ):
+            jaxloss.kl_divergence_with_log_targets(log_p.astype(np.int32), log_t)
+
+
+# -- generalized_kl_divergence -------------------------------------------------
+
+
+def _measures(seed, batch=(4,), num_classes=5, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    log_p = rng.normal(scale=0.7, size=batch + (num_classes,))
+    t = rng.uniform(0.05, 2.0, size=batch + (num_classes,))
+    return log_p.astype(dtype), t.astype(dtype)
+
+
+class TestGeneralizedKL:
+    def test_matches_reference_and_optax(self):
+        log_p, t = _measures(20, (3, 4))
+        out = jaxloss.generalized_kl_divergence(log_p, t, reduction="none")
+        assert out.shape == (3, 4) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_generalized_kl(log_p, t), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            out, optax.losses.generalized_kl_divergence(log_p, t), rtol=1e-5, atol=1e-6
+        )
+        f = jax.jit(lambda a, b: jaxloss.generalized_kl_divergence(a, b, reduction="none"))
+        np.testing.assert_allclose(f(log_p, t), out, rtol=1e-6)
+
+    def test_equals_kl_divergence_on_distributions(self):
+        log_p, t = _distributions(21)
+        np.testing.assert_allclose(
+            jaxloss.generalized_kl_divergence(log_p, t, reduction="none"),
+            jaxloss.kl_divergence(log_p, t, reduction="none"),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+
+    @pytest.mark.parametrize("axis", [0, 1])
+    def test_axis(self, axis):
+        log_p, t = _measures(22, (3, 2))
+        log_p, t = np.moveaxis(log_p, -1, axis), np.moveaxis(t, -1, axis)
+        out = jaxloss.generalized_kl_divergence(log_p, t, axis=axis, reduction="none")
+        np.testing.assert_allclose(out, ref_generalized_kl(log_p, t, axis), rtol=1e-5, atol=1e-6)
+
+    def test_zero_targets(self):
+        log_p = jnp.array([[0.0, -jnp.inf, np.log(0.3)], [np.log(2.0), 0.5, -1.0]])
+        t = jnp.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.5]])
+        out = jaxloss.generalized_kl_divergence(log_p, t, reduction="none")
+        np.testing.assert_allclose(out, ref_generalized_kl(log_p, t), rtol=1e-6)
+        f = lambda a, b: jaxloss.generalized_kl_divergence(a, b, reduction="sum")
+        g_p, g_t = jax.grad(f, argnums=(0, 1))(log_p, t)
+        assert np.all(np.isfinite(g_p)) and np.all(np.isfinite(g_t))
+        # d/dlog_p = p - t; d/dt = log t - log p where t > 0, -1 (the linear term) at t = 0.
+        np.testing.assert_allclose(g_p, np.exp(log_p) - t, rtol=1e-6, atol=1e-7)
+        zero = np.asarray(t) == 0
+        np.testing.assert_array_equal(g_t[zero], -1.0)
+        expected = (np.log(np.where(zero, 1, t)) - np.asarray(log_p))[~zero]
+        np.testing.assert_allclose(g_t[~zero], expected, rtol=1e-6, atol=1e-7)
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            log_p, t = _measures(23, (3,), dtype=np.float64)
+            f = jax.jit(lambda a, b: jaxloss.generalized_kl_divergence(a, b))
+            check_grads(f, (log_p, t), order=2, modes=["rev"], eps=1e-4)
+
+    @given(
+        log_p=hnp.arrays(np.float32, (3, 4), elements=st.floats(-8, 3, width=32)),
+        t=hnp.arrays(np.float32, (3, 4), elements=st.floats(0, 10, width=32)),
+    )
+    def test_non_negative(self, log_p, t):
+        out = np.asarray(jaxloss.generalized_kl_divergence(log_p, t, reduction="none"))
+        scale = np.sum(t + np.exp(log_p.astype(np.float64)), axis=-1)
+        assert np.all(out >= -1e-5 * scale)
+
+    def test_errors(self):
+        log_p, t = _measures(24)
+        with pytest.raises(
+            ValueError, match=r"generalized_kl_divergence: arguments 'log_predictions' and "
+        ):
+            jaxloss.generalized_kl_divergence(log_p, t[:, :2])
+        with pytest.raises(TypeError, match=r"generalized_kl_divergence: argument 'targets'"):
+            jaxloss.generalized_kl_divergence(log_p, t.astype(np.complex64))
+
+
+def test_new_divergences_registry_metadata():
+    info = jaxloss.info("kl_divergence_with_log_targets")
+    assert info.family == "divergence"
+    assert info.optax == "optax.losses.kl_divergence_with_log_targets"
+    assert info.hyperparameters == ("axis",)
+    info = jaxloss.info("generalized_kl_divergence")
+    assert info.family == "divergence" and info.hyperparameters == ("axis",)
+    assert info.optax == "optax.losses.generalized_kl_divergence"

@@ -29,3 +29,30 @@ CASES = {
         lambda rng, b: ((_soft_labels(rng, b), _soft_labels(rng, b)), {})
     ),
 }
+
+
+def _soft_binary(rng, batch):
+    return rng.uniform(0.0, 1.0, size=batch).astype(np.float32)
+
+
+CASES.update(
+    {
+        "sigmoid_focal_loss": Case(
+            lambda rng, b: (
+                (rng.normal(size=b).astype(np.float32), _soft_binary(rng, b)),
+                {"alpha": 0.25, "gamma": 1.5},
+            )
+        ),
+        "softmax_focal_loss": Case(
+            lambda rng, b: (
+                (_logits(rng, b), _soft_labels(rng, b)),
+                {"gamma": 1.5, "alpha": np.linspace(0.5, 1.5, C).astype(np.float32)},
+            )
+        ),
+        "poly_loss_cross_entropy": Case(
+            lambda rng, b: ((_logits(rng, b), _soft_labels(rng, b)), {"epsilon": 2.0})
+        ),
+        # One data argument: the logits.
+        "z_loss": Case(lambda rng, b: ((_logits(rng, b),), {})),
+    }
+)

@@ -1,0 +1,124 @@
+"""Hypothesis properties of every classification, margin and divergence loss.
+
+Driven by the registry (``jaxloss.names()`` filtered by ``jaxloss.info(name).family``) and
+the input factories of tests/cases, so a loss added to one of these families is covered
+without editing this file. At hypothesis-drawn seeds and batch shapes:
+
+* non-negativity on valid inputs (logits also scaled up to 30x), except for the losses
+  listed in ``NOT_NON_NEGATIVE`` with their reason;
+* ``jax.vmap`` over the leading batch axis equals a loop, and ``jax.jit`` equals eager;
+* for cases marked ``smooth``: reverse-mode gradients agree with central finite
+  differences in float64 (``jax.test_util.check_grads``).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jax.test_util import check_grads
+
+import jaxloss
+from tests.cases import all_cases
+
+FAMILIES = ("classification", "margin", "divergence")
+CASES = all_cases()
+NAMES = [n for n in jaxloss.names() if jaxloss.info(n).family in FAMILIES]
+
+# Losses of these families that can be negative on valid inputs, with the reason. Every
+# loss registered today is non-negative on the inputs of its case (poly loss for its
+# epsilon=2.0 >= -1; the KL divergences for normalized or, for the generalized one, any
+# non-negative measures), so the list is empty; add a loss here with a reason rather than
+# loosening the check.
+NOT_NON_NEGATIVE: dict[str, str] = {}
+
+# Absolute slack for rounding (float32): KL(t || t), sparsemax at a perfect prediction.
+SLACK = 1e-5
+
+SEEDS = st.integers(0, 2**32 - 1)
+BATCHES = st.sampled_from([(1,), (2,), (3,), (2, 2)])
+
+
+def _make(name, seed, batch, dtype=None):
+    args, kwargs = CASES[name].make(np.random.default_rng(seed), batch)
+    out = []
+    for a in args:
+        a = np.asarray(a)
+        if dtype is not None and np.issubdtype(a.dtype, np.floating):
+            a = a.astype(dtype)
+        out.append(jnp.asarray(a))
+    return out, kwargs
+
+
+def _fn(name):
+    return getattr(jaxloss, name)
+
+
+def test_families_are_covered():
+    assert NAMES, "no loss registered in the classification/margin/divergence families"
+    assert set(NAMES) <= set(CASES)
+    assert set(NOT_NON_NEGATIVE) <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=8)
+@given(seed=SEEDS, batch=BATCHES, scale=st.floats(0.1, 30.0))
+def test_non_negative(name, seed, batch, scale):
+    if name in NOT_NON_NEGATIVE:
+        pytest.skip(NOT_NON_NEGATIVE[name])
+    args, kwargs = _make(name, seed, batch)
+    if jaxloss.info(name).inputs == "logits":
+        # Logits are unconstrained: scaling keeps the inputs valid and reaches saturation.
+        args[0] = args[0] * np.float32(scale)
+    out = np.asarray(_fn(name)(*args, **kwargs, reduction="none"), np.float64)
+    assert out.shape == batch
+    assert np.all(np.isfinite(out))
+    assert np.all(out >= -SLACK * max(1.0, float(np.max(np.abs(out))))), out
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=6)
+@given(seed=SEEDS, batch=BATCHES)
+def test_vmap_and_jit_match_eager(name, seed, batch):
+    case = CASES[name]
+    args, kwargs = _make(name, seed, batch)
+    f = lambda *a: _fn(name)(*a, **kwargs, reduction="none")
+    eager = np.asarray(f(*args))
+    tol = dict(rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(jax.jit(f)(*args), eager, **tol)
+    mean = lambda *a: _fn(name)(*a, **kwargs)
+    np.testing.assert_allclose(jax.jit(mean)(*args), mean(*args), **tol)
+
+    axes = case.batch_axes or (0,) * len(args)
+    batched = np.asarray(jax.vmap(f, in_axes=axes)(*args))
+    for i in range(batch[0]):
+        sliced = [a if ax is None else jnp.take(a, i, axis=ax) for a, ax in zip(args, axes)]
+        np.testing.assert_allclose(batched[i], f(*sliced), **tol)
+        np.testing.assert_allclose(batched[i], eager[i], **tol)
+
+
+SMOOTH = [n for n in NAMES if CASES[n].smooth]
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+@settings(max_examples=4)
+@given(seed=SEEDS, batch=st.sampled_from([(2,), (3,)]))
+def test_gradients_match_finite_differences(name, seed, batch):
+    case = CASES[name]
+    with jax.enable_x64(True):
+        args, kwargs = _make(name, seed, batch, dtype=np.float64)
+        diff = [i for i in case.diff if jnp.issubdtype(args[i].dtype, jnp.floating)]
+        assert diff, f"{name}: the case has no floating argument to differentiate"
+
+        def loss(*d):
+            a = list(args)
+            for i, v in zip(diff, d):
+                a[i] = v
+            return _fn(name)(*a, **kwargs)
+
+        assert jax.jit(loss)(*[args[i] for i in diff]).dtype == jnp.float64
+        check_grads(
+            jax.jit(loss), tuple(args[i] for i in diff), order=1, modes=["rev"], eps=1e-6,
+            atol=1e-6, rtol=1e-5,
+        )

@@ -1,0 +1,502 @@
+"""Focal, poly and z losses and label smoothing (jaxloss/_classification.py).
+
+References are float64 NumPy code written from the formulas in the docstrings.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from jax.test_util import check_grads
+
+import jaxloss
+
+# -- independent float64 references ----------------------------------------
+
+
+def ref_log_softmax(x, axis=-1):
+    x = np.asarray(x, np.float64)
+    m = np.max(x, axis=axis, keepdims=True)
+    return x - m - np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+
+
+def ref_sigmoid_focal(x, y, alpha=None, gamma=2.0):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    p = 1 / (1 + np.exp(-x))
+    ce = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    one_minus_pt = (1 - y) * p + y * (1 - p)
+    loss = one_minus_pt**gamma * ce
+    if alpha is not None:
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+    return loss
+
+
+def ref_softmax_focal(x, y, alpha=None, gamma=2.0, axis=-1):
+    x, y = np.moveaxis(np.asarray(x, np.float64), axis, -1), np.moveaxis(y, axis, -1)
+    logp = ref_log_softmax(x)
+    a = np.ones(x.shape[-1]) if alpha is None else np.broadcast_to(alpha, x.shape[-1:])
+    terms = a * y * (1 - np.exp(logp)) ** gamma * logp
+    return -np.sum(np.where(y == 0, 0.0, terms), axis=-1)
+
+
+def ref_poly(x, y, epsilon=2.0, axis=-1):
+    x, y = np.moveaxis(np.asarray(x, np.float64), axis, -1), np.moveaxis(y, axis, -1)
+    logp = ref_log_softmax(x)
+    pt = np.sum(y * np.exp(logp), axis=-1)
+    return -np.sum(np.where(y == 0, 0.0, y * logp), axis=-1) + epsilon * (np.sum(y, -1) - pt)
+
+
+def ref_z_loss(x, axis=-1):
+    x = np.asarray(x, np.float64)
+    m = np.max(x, axis=axis, keepdims=True)
+    lse = np.log(np.sum(np.exp(x - m), axis=axis)) + np.squeeze(m, axis)
+    return lse**2
+
+
+def ref_smooth_labels(y, alpha, where=None):
+    y = np.asarray(y, np.float64)
+    if where is None:
+        return (1 - alpha) * y + alpha / y.shape[-1]
+    where = np.broadcast_to(where, y.shape)
+    n = where.sum(-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (1 - alpha) * y + alpha / n
+    return np.where(where, out, 0.0)
+
+
+def _logits(seed, shape=(4, 5), scale=2.0, dtype=np.float32):
+    return (scale * np.random.default_rng(seed).normal(size=shape)).astype(dtype)
+
+
+def _soft(seed, shape=(4, 5), dtype=np.float32):
+    p = np.random.default_rng(seed).uniform(0.05, 1.0, size=shape)
+    return (p / p.sum(-1, keepdims=True)).astype(dtype)
+
+
+def _binary(seed, shape=(4, 5), soft=False):
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(size=shape) if soft else rng.integers(0, 2, size=shape)
+    return y.astype(np.float32)
+
+
+TOL = dict(rtol=1e-5, atol=1e-6)
+
+# -- sigmoid_focal_loss -------------------------------------------------------
+
+
+class TestSigmoidFocalLoss:
+    @pytest.mark.parametrize("alpha", [None, 0.0, 0.25, 1.0])
+    @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.7])
+    @pytest.mark.parametrize("soft", [False, True])
+    def test_reference_and_optax(self, alpha, gamma, soft):
+        x, y = _logits(0), _binary(1, soft=soft)
+        out = jaxloss.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma, reduction="none")
+        assert out.shape == x.shape and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_sigmoid_focal(x, y, alpha, gamma), **TOL)
+        expected = optax.losses.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma)
+        np.testing.assert_allclose(out, expected, **TOL)
+
+    def test_jit_and_traced_hyperparameters(self):
+        x, y = _logits(2), _binary(3, soft=True)
+        f = jax.jit(
+            lambda x, y, a, g: jaxloss.sigmoid_focal_loss(x, y, alpha=a, gamma=g, reduction="none")
+        )
+        for a, g in [(0.25, 2.0), (0.75, 0.0), (0.5, 1.3)]:
+            np.testing.assert_allclose(f(x, y, a, g), ref_sigmoid_focal(x, y, a, g), **TOL)
+        # vmap over gamma: one value per gamma.
+        gammas = jnp.array([0.0, 1.0, 2.0])
+        means = jax.vmap(lambda g: jaxloss.sigmoid_focal_loss(x, y, gamma=g))(gammas)
+        for g, m in zip(gammas.tolist(), means):
+            np.testing.assert_allclose(m, ref_sigmoid_focal(x, y, None, g).mean(), rtol=1e-5)
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            x, y = _logits(4, scale=1.5, dtype=np.float64), _binary(5, soft=True).astype(float)
+            for gamma in (0.0, 0.7, 2.0):
+                f = jax.jit(
+                    lambda v, gamma=gamma: jaxloss.sigmoid_focal_loss(v, y, alpha=0.3, gamma=gamma)
+                )
+                check_grads(f, (x,), order=2, modes=["rev"], eps=1e-4)
+            # d/dgamma too, at 0 and above.
+            for gamma in (0.0, 1.5):
+                g = jax.jit(lambda c: jaxloss.sigmoid_focal_loss(x, y, gamma=c))
+                check_grads(g, (jnp.float64(gamma + 1e-3),), order=1, modes=["rev"], eps=1e-4)
+
+    @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+    def test_gamma_zero_and_extreme_logits_hessian(self, gamma):
+        x = jnp.array([80.0, -80.0, 80.0, -80.0, 0.0])
+        y = jnp.array([1.0, 1.0, 0.0, 0.0, 0.3])
+        for g in (gamma, jnp.float32(gamma)):  # static and traced gamma
+            f = lambda v, g=g: jaxloss.sigmoid_focal_loss(v, y, gamma=g, reduction="sum")
+            assert np.isfinite(f(x))
+            assert np.all(np.isfinite(jax.jit(jax.grad(f))(x)))
+            assert np.all(np.isfinite(jax.jit(jax.hessian(f))(x)))
+        # Traced gamma = 0 is exactly binary cross-entropy, and d/dgamma is finite.
+        f = lambda g: jaxloss.sigmoid_focal_loss(x, y, gamma=g, reduction="none")
+        np.testing.assert_allclose(
+            f(jnp.float32(0.0)), jaxloss.sigmoid_binary_cross_entropy(x, y, reduction="none")
+        )
+        assert np.all(np.isfinite(jax.jacobian(f)(jnp.float32(0.0))))
+
+    def test_infinite_logits(self):
+        x = jnp.array([jnp.inf, -jnp.inf, jnp.inf, -jnp.inf])
+        y = jnp.array([1.0, 0.0, 0.0, 1.0])
+        f = lambda v: jaxloss.sigmoid_focal_loss(v, y, alpha=0.25, reduction="none")
+        np.testing.assert_array_equal(f(x), [0.0, 0.0, np.inf, np.inf])
+        g = jax.grad(lambda v: jaxloss.sigmoid_focal_loss(v[:2], y[:2], reduction="sum"))(x)
+        np.testing.assert_array_equal(g[:2], [0.0, 0.0])
+
+    def test_masked_entries(self):
+        x, y = _logits(6), _binary(7)
+        m = np.random.default_rng(8).random(x.shape) < 0.6
+        poisoned = np.where(m, x, np.nan).astype(np.float32)
+        f = lambda v: jaxloss.sigmoid_focal_loss(v, y, where=m)
+        np.testing.assert_allclose(f(poisoned), ref_sigmoid_focal(x, y)[m].mean(), rtol=1e-5)
+        g = jax.grad(f)(poisoned)
+        assert np.all(np.isfinite(g)) and np.all(g[~m] == 0)
+
+    @given(
+        x=hnp.arrays(np.float32, (6,), elements=st.floats(-30, 30, width=32)),
+        y=hnp.arrays(np.float32, (6,), elements=st.floats(0, 1, width=32)),
+        gamma=st.floats(0.0, 4.0),
+    )
+    @settings(max_examples=15)
+    def test_bounded_by_cross_entropy(self, x, y, gamma):
+        focal = jaxloss.sigmoid_focal_loss(x, y, gamma=gamma, reduction="none")
+        ce = jaxloss.sigmoid_binary_cross_entropy(x, y, reduction="none")
+        assert np.all(np.asarray(focal) >= 0)
+        assert np.all(np.asarray(focal) <= np.asarray(ce) * (1 + 1e-5) + 1e-6)
+
+    def test_errors(self):
+        x, y = _logits(9), _binary(9)
+        with pytest.raises(ValueError, match=r"sigmoid_focal_loss: argument 'gamma' must be >= 0"):
+            jaxloss.sigmoid_focal_loss(x, y, gamma=-0.5)
+        with pytest.raises(
+            ValueError, match=r"sigmoid_focal_loss: argument 'alpha' must be in \[0.0, 1.0\]"
+        ):
+            jaxloss.sigmoid_focal_loss(x, y, alpha=1.5)
+        with pytest.raises(ValueError, match=r"sigmoid_focal_loss: arguments 'logits' and "):
+            jaxloss.sigmoid_focal_loss(x, y[:, :2])
+        with pytest.raises(TypeError, match=r"sigmoid_focal_loss: argument 'logits'.*floating"):
+            jaxloss.sigmoid_focal_loss(y.astype(np.int32), y)
+        # Also under jit.
+        with pytest.raises(ValueError, match="'gamma' must be >= 0"):
+            jax.jit(lambda v: jaxloss.sigmoid_focal_loss(v, y, gamma=-1.0))(x)
+
+
+# -- softmax_focal_loss -------------------------------------------------------
+
+
+class TestSoftmaxFocalLoss:
+    @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+    @pytest.mark.parametrize(
+        "alpha", [None, 0.25, np.array([0.1, 0.5, 1.0, 2.0, 0.0], np.float32)]
+    )
+    def test_reference(self, gamma, alpha):
+        x, y = _logits(10), _soft(11)
+        out = jaxloss.softmax_focal_loss(x, y, alpha=alpha, gamma=gamma, reduction="none")
+        assert out.shape == (4,) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_softmax_focal(x, y, alpha, gamma), **TOL)
+        out_jit = jax.jit(
+            lambda a, b: jaxloss.softmax_focal_loss(a, b, alpha=alpha, gamma=gamma)
+        )(x, y)
+        np.testing.assert_allclose(out_jit, out.mean(), rtol=1e-6)
+
+    def test_gamma_zero_is_softmax_cross_entropy(self):
+        x, y = _logits(12), _soft(13)
+        out = jaxloss.softmax_focal_loss(x, y, gamma=0.0, reduction="none")
+        np.testing.assert_allclose(out, optax.losses.softmax_cross_entropy(x, y), **TOL)
+        out = jaxloss.softmax_focal_loss(x, y, gamma=jnp.float32(0.0), reduction="none")
+        np.testing.assert_allclose(out, optax.losses.softmax_cross_entropy(x, y), **TOL)
+
+    @pytest.mark.parametrize("axis", [0, 1, -3])
+    def test_axis(self, axis):
+        x, y = _logits(14, (3, 2, 5)), _soft(15, (3, 2, 5))
+        x, y = np.moveaxis(x, -1, axis), np.moveaxis(y, -1, axis)
+        out = jaxloss.softmax_focal_loss(x, y, gamma=1.5, axis=axis, reduction="none")
+        np.testing.assert_allclose(out, ref_softmax_focal(x, y, None, 1.5, axis), **TOL)
+
+    def test_confident_rows_are_accurate(self):
+        # 1 - p of the top class is the sum of the others: no cancellation.
+        x = np.array([[20.0, 0.0, 0.0], [12.0, 0.0, -3.0], [80.0, -80.0, 0.0]], np.float32)
+        y = np.array([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [1.0, 0.0, 0.0]], np.float32)
+        out = jaxloss.softmax_focal_loss(x, y, gamma=0.5, reduction="none")
+        np.testing.assert_allclose(out, ref_softmax_focal(x, y, None, 0.5), rtol=1e-5)
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            x, y = _logits(16, dtype=np.float64), _soft(17).astype(np.float64)
+            alpha = np.array([0.5, 1.0, 1.5, 2.0, 0.25])
+            for gamma in (0.0, 0.7, 2.0):
+                f = jax.jit(
+                    lambda v, g=gamma: jaxloss.softmax_focal_loss(v, y, alpha=alpha, gamma=g)
+                )
+                check_grads(f, (x,), order=2, modes=["rev"], eps=1e-4)
+
+    @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+    def test_extreme_logits_hessian(self, gamma):
+        x = jnp.array([[80.0, -80.0, 0.0], [-80.0, 80.0, -80.0], [0.0, 0.0, 0.0]])
+        y = jnp.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+        for g in (gamma, jnp.float32(gamma)):
+            f = lambda v, g=g: jaxloss.softmax_focal_loss(v, y, gamma=g, reduction="sum")
+            assert np.isfinite(f(x))
+            assert np.all(np.isfinite(jax.jit(jax.grad(f))(x)))
+            assert np.all(np.isfinite(jax.jit(jax.hessian(f))(x)))
+
+    def test_minus_inf_logits_and_class_mask(self):
+        x = jnp.array([[1.0, -jnp.inf, 0.5], [-jnp.inf, -jnp.inf, -jnp.inf]])
+        y = jnp.array([[0.7, 0.0, 0.3], [1.0, 0.0, 0.0]])
+        f = lambda v: jaxloss.softmax_focal_loss(v, y, gamma=2.0, reduction="none")
+        out = f(x)
+        np.testing.assert_allclose(out[0], ref_softmax_focal([[1.0, 0.5]], [[0.7, 0.3]])[0])
+        assert float(out[1]) == 0.0
+        g = jax.grad(lambda v: f(v).sum())(x)
+        assert np.all(np.isfinite(g)) and np.all(g[1] == 0)
+        # A class mask gives the same as -inf logits.
+        cmask = np.array([[True, False, True], [True, True, True]])
+        xm = jnp.where(cmask, jnp.nan_to_num(x, neginf=0.0), 3.0)
+        masked = jaxloss.softmax_focal_loss(xm[:1], y[:1], where=cmask[:1], reduction="none")
+        np.testing.assert_allclose(masked, out[:1], rtol=1e-6)
+
+    @given(
+        x=hnp.arrays(np.float32, (3, 4), elements=st.floats(-20, 20, width=32)),
+        shift=st.floats(-50, 50),
+        gamma=st.floats(0.0, 3.0),
+    )
+    @settings(max_examples=15)
+    def test_shift_invariant_non_negative_and_below_ce(self, x, shift, gamma):
+        y = _soft(18, (3, 4))
+        out = np.asarray(jaxloss.softmax_focal_loss(x, y, gamma=gamma, reduction="none"))
+        shifted = jaxloss.softmax_focal_loss(
+            x + np.float32(shift), y, gamma=gamma, reduction="none"
+        )
+        np.testing.assert_allclose(shifted, out, rtol=1e-4, atol=1e-4)
+        ce = np.asarray(jaxloss.softmax_cross_entropy(x, y, reduction="none"))
+        assert np.all(out >= 0) and np.all(out <= ce * (1 + 1e-5) + 1e-6)
+
+    def test_errors(self):
+        x, y = _logits(19), _soft(19)
+        with pytest.raises(ValueError, match=r"softmax_focal_loss: argument 'gamma' must be >= 0"):
+            jaxloss.softmax_focal_loss(x, y, gamma=-1.0)
+        with pytest.raises(ValueError, match=r"softmax_focal_loss: argument 'alpha' must be >= 0"):
+            jaxloss.softmax_focal_loss(x, y, alpha=np.array([1.0, -1.0, 1.0, 1.0, 1.0]))
+        with pytest.raises(
+            ValueError, match=r"softmax_focal_loss: argument 'alpha' must be a scalar or have "
+            r"shape \(5,\).*got \(3,\)"
+        ):
+            jaxloss.softmax_focal_loss(x, y, alpha=np.ones(3))
+        with pytest.raises(ValueError, match=r"softmax_focal_loss: arguments 'logits' and"):
+            jaxloss.softmax_focal_loss(x, y[:, :3])
+        with pytest.raises(TypeError, match=r"softmax_focal_loss: argument 'logits'.*floating"):
+            jaxloss.softmax_focal_loss(np.zeros((2, 3), np.int32), np.ones((2, 3)))
+
+
+# -- poly_loss_cross_entropy --------------------------------------------------
+
+
+class TestPolyLoss:
+    @pytest.mark.parametrize("epsilon", [2.0, -1.0, 0.0, 5.5])
+    def test_reference_and_optax(self, epsilon):
+        x, y = _logits(20), _soft(21)
+        out = jaxloss.poly_loss_cross_entropy(x, y, epsilon=epsilon, reduction="none")
+        assert out.shape == (4,) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_poly(x, y, epsilon), **TOL)
+        expected = optax.losses.poly_loss_cross_entropy(x, y, epsilon=epsilon)
+        np.testing.assert_allclose(out, expected, **TOL)
+        f = jax.jit(lambda a, b, e: jaxloss.poly_loss_cross_entropy(a, b, epsilon=e))
+        np.testing.assert_allclose(f(x, y, epsilon), ref_poly(x, y, epsilon).mean(), rtol=1e-5)
+
+    def test_class_mask_matches_optax_where(self):
+        x, y = _logits(22), _soft(23)
+        cmask = np.random.default_rng(24).random(x.shape) < 0.7
+        cmask[:, 0] = True
+        y = np.where(cmask, y, 0.0).astype(np.float32)
+        out = jaxloss.poly_loss_cross_entropy(x, y, where=cmask, reduction="none")
+        expected = optax.losses.poly_loss_cross_entropy(x, y, where=cmask)
+        np.testing.assert_allclose(out, expected, **TOL)
+
+    @pytest.mark.parametrize("axis", [0, -2])
+    def test_axis(self, axis):
+        x, y = _logits(25, (3, 5)), _soft(26, (3, 5))
+        x, y = np.moveaxis(x, -1, axis), np.moveaxis(y, -1, axis)
+        out = jaxloss.poly_loss_cross_entropy(x, y, axis=axis, reduction="none")
+        np.testing.assert_allclose(out, ref_poly(x, y, 2.0, axis), **TOL)
+
+    def test_confident_prediction_keeps_polynomial_term(self):
+        # p_t = 1 - 2e-9: 1 - p_t is below float32 resolution near 1 but still computed.
+        x = np.array([[20.0, 0.0, 0.0]], np.float32)
+        y = np.array([[1.0, 0.0, 0.0]], np.float32)
+        out = jaxloss.poly_loss_cross_entropy(x, y, epsilon=2.0, reduction="none")
+        np.testing.assert_allclose(out, ref_poly(x, y, 2.0), rtol=1e-5)
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            x, y = _logits(27, dtype=np.float64), _soft(28).astype(np.float64)
+            f = jax.jit(lambda v, e: jaxloss.poly_loss_cross_entropy(v, y, epsilon=e))
+            check_grads(f, (x, 2.0), order=2, modes=["rev"], eps=1e-4)
+            # At a -inf logit whose label is 0 the gradient is finite.
+            xi = x.copy()
+            xi[0, 1] = -np.inf
+            yi = y.copy()
+            yi[0] = [0.5, 0.0, 0.5, 0.0, 0.0]
+            g = jax.grad(lambda v: jaxloss.poly_loss_cross_entropy(v, yi))(xi)
+            assert np.all(np.isfinite(g))
+
+    @given(x=hnp.arrays(np.float32, (3, 4), elements=st.floats(-30, 30, width=32)))
+    @settings(max_examples=15)
+    def test_non_negative_for_epsilon_at_least_minus_one(self, x):
+        y = _soft(29, (3, 4))
+        out = jaxloss.poly_loss_cross_entropy(x, y, epsilon=-1.0, reduction="none")
+        assert np.all(np.asarray(out) >= -1e-6)
+
+    def test_errors(self):
+        x, y = _logits(30), _soft(30)
+        with pytest.raises(ValueError, match=r"poly_loss_cross_entropy: arguments 'logits' and"):
+            jaxloss.poly_loss_cross_entropy(x, y[:2])
+        with pytest.raises(TypeError, match=r"poly_loss_cross_entropy: argument 'epsilon'"):
+            jaxloss.poly_loss_cross_entropy(x, y, epsilon=np.array("a"))
+
+
+# -- z_loss -------------------------------------------------------------------
+
+
+class TestZLoss:
+    def test_reference(self):
+        x = _logits(31, scale=5.0)
+        out = jaxloss.z_loss(x, reduction="none")
+        assert out.shape == (4,) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_z_loss(x), **TOL)
+        np.testing.assert_allclose(jax.jit(jaxloss.z_loss)(x), ref_z_loss(x).mean(), rtol=1e-6)
+        # Large logits: no overflow.
+        np.testing.assert_allclose(
+            jaxloss.z_loss(x + 1e3, reduction="none"), ref_z_loss(x.astype(float) + 1e3), **TOL
+        )
+
+    def test_matches_integer_ce_z_term(self):
+        x = _logits(32)
+        labels = np.array([0, 1, 2, 3])
+        with_z = jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, labels, z_loss=1e-2, reduction="none"
+        )
+        plain = jaxloss.softmax_cross_entropy_with_integer_labels(x, labels, reduction="none")
+        np.testing.assert_allclose(
+            with_z - plain, 1e-2 * jaxloss.z_loss(x, reduction="none"), rtol=1e-4, atol=1e-6
+        )
+
+    def test_axis_class_mask_and_empty_rows(self):
+        x = _logits(33, (5, 3))
+        np.testing.assert_allclose(
+            jaxloss.z_loss(x, axis=0, reduction="none"), ref_z_loss(x, axis=0), **TOL
+        )
+        cmask = np.array([[True, False, True, True, False]] * 3 + [[False] * 5])
+        x = _logits(38, (4, 5))
+        out = jaxloss.z_loss(x, where=cmask, reduction="none")
+        ref = [ref_z_loss(r[m]) for r, m in zip(x[:3], cmask[:3])]
+        np.testing.assert_allclose(out[:3], ref, **TOL)
+        assert float(out[3]) == 0.0
+        xi = jnp.full((2, 3), -jnp.inf).at[0].set(1.0)
+        f = lambda v: jaxloss.z_loss(v, reduction="sum")
+        np.testing.assert_allclose(f(xi), ref_z_loss(np.ones(3)), rtol=1e-6)
+        g = jax.grad(f)(xi)
+        assert np.all(np.isfinite(g)) and np.all(g[1] == 0)
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            x = _logits(34, dtype=np.float64)
+            check_grads(jax.jit(jaxloss.z_loss), (x,), order=2, modes=["rev"], eps=1e-4)
+
+    def test_errors(self):
+        with pytest.raises(TypeError, match=r"z_loss: argument 'logits'.*floating"):
+            jaxloss.z_loss(np.zeros((2, 3), np.int32))
+        with pytest.raises(ValueError, match=r"z_loss: argument 'axis'=2 is out of range"):
+            jaxloss.z_loss(np.zeros((2, 3), np.float32), axis=2)
+
+
+# -- smooth_labels -------------------------------------------------------------
+
+
+class TestSmoothLabels:
+    def test_reference_and_optax(self):
+        y = np.eye(5, dtype=np.float32)[[0, 3, 4]]
+        for alpha in (0.0, 0.1, 1.0):
+            out = jaxloss.smooth_labels(y, alpha)
+            np.testing.assert_allclose(out, ref_smooth_labels(y, alpha), **TOL)
+            np.testing.assert_allclose(out, optax.smooth_labels(y, alpha), **TOL)
+
+    def test_axis_and_traced_alpha(self):
+        y = np.moveaxis(_soft(35, (2, 4)), -1, 0)
+        out = jaxloss.smooth_labels(y, 0.2, axis=0)
+        np.testing.assert_allclose(out, np.moveaxis(ref_smooth_labels(y.T, 0.2), -1, 0), **TOL)
+        f = jax.jit(lambda a: jaxloss.smooth_labels(y, a, axis=0))
+        np.testing.assert_allclose(f(0.2), out, rtol=1e-6)
+        # d/dalpha of every entry is 1/C - y.
+        jac = jax.jacobian(lambda a: jaxloss.smooth_labels(y, a, axis=0))(0.3)
+        np.testing.assert_allclose(jac, 0.25 - y, rtol=1e-6)
+        # Exported, but not a registered loss.
+        assert jaxloss.smooth_labels is jaxloss._classification.smooth_labels
+        assert "smooth_labels" in jaxloss._classification.__all__
+        assert "smooth_labels" not in jaxloss.names()
+
+    def test_where_spreads_mass_over_unmasked_classes(self):
+        y = np.array([[0.0, 1.0, 0.0, 0.0], [0.5, 0.0, 0.5, 0.0]], np.float32)
+        w = np.array([[True, True, False, True], [False, False, False, False]])
+        out = np.asarray(jaxloss.smooth_labels(y, 0.3, where=w))
+        np.testing.assert_allclose(out[0], [0.1, 0.8, 0.0, 0.1], rtol=1e-6)
+        np.testing.assert_array_equal(out[1], 0.0)
+        np.testing.assert_allclose(out, ref_smooth_labels(y, 0.3, w), rtol=1e-6)
+        # A class mask broadcast over the rows.
+        out = jaxloss.smooth_labels(y, 0.3, where=w[0])
+        np.testing.assert_allclose(out, ref_smooth_labels(y, 0.3, w[0]), rtol=1e-6)
+
+    @given(
+        y=hnp.arrays(np.float32, (3, 4), elements=st.floats(0.125, 1.0, width=32)),
+        alpha=st.floats(0.0, 1.0),
+    )
+    @settings(max_examples=15)
+    def test_preserves_normalization(self, y, alpha):
+        y = y / y.sum(-1, keepdims=True)
+        out = np.asarray(jaxloss.smooth_labels(y, alpha))
+        np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
+        assert np.all(out >= 0)
+
+    def test_errors(self):
+        y = np.eye(3, dtype=np.float32)
+        with pytest.raises(ValueError, match=r"smooth_labels: argument 'alpha' must be in \[0"):
+            jaxloss.smooth_labels(y, 1.5)
+        with pytest.raises(TypeError, match=r"smooth_labels: argument 'where' must be a boolean"):
+            jaxloss.smooth_labels(y, 0.1, where=np.ones((3, 3)))
+        with pytest.raises(ValueError, match=r"smooth_labels: argument 'where'.*broadcastable"):
+            jaxloss.smooth_labels(y, 0.1, where=np.ones((2,), bool))
+
+
+def test_nan_logits_propagate():
+    # A NaN logit is loud: NaN for its example only (never silently 0).
+    x = jnp.array([[jnp.nan, 1.0, 0.0], [1.0, 2.0, 3.0]])
+    y = jnp.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    for out in (
+        jaxloss.softmax_focal_loss(x, y, reduction="none"),
+        jaxloss.poly_loss_cross_entropy(x, y, reduction="none"),
+        jaxloss.z_loss(x, reduction="none"),
+        jaxloss.sigmoid_focal_loss(x, y, reduction="none")[:, 0],
+    ):
+        assert np.isnan(out[0]) and np.isfinite(out[1])
+
+
+def test_registry_metadata():
+    assert jaxloss.info("sigmoid_focal_loss").optax == "optax.losses.sigmoid_focal_loss"
+    assert jaxloss.info("sigmoid_focal_loss").hyperparameters == ("alpha", "gamma")
+    assert jaxloss.info("softmax_focal_loss").hyperparameters == ("alpha", "gamma", "axis")
+    assert jaxloss.info("poly_loss_cross_entropy").optax == (
+        "optax.losses.poly_loss_cross_entropy"
+    )
+    info = jaxloss.info("z_loss")
+    assert info.family == "classification" and info.inputs == "logits"
+    assert info.hyperparameters == ("axis",)
+    loss = jaxloss.get("softmax_focal_loss", alpha=np.array([1.0, 2.0, 0.5]), gamma=1.0)
+    x, y = _logits(36, (2, 3)), _soft(37, (2, 3))
+    again = jaxloss.Loss.from_config(loss.config())
+    np.testing.assert_allclose(again(x, y), loss(x, y), rtol=1e-6)
