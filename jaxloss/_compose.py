@@ -69,13 +69,15 @@ def combine(**terms: Any) -> Combined:
       >>> import jax, jax.numpy as jnp, jaxloss
       >>> objective = jaxloss.combine(
       ...     ce=jaxloss.get("softmax_cross_entropy_with_integer_labels"),
-      ...     z=(jaxloss.get("squared_error"), 0.5),
+      ...     z=(jaxloss.get("z_loss"), 1e-3, (0,)),  # z-loss takes the logits only
       ... )
       >>> logits, labels = jnp.zeros((2, 3)), jnp.array([0, 1])
       >>> total, parts = objective(logits, labels)
       >>> sorted(parts)
       ['ce', 'z']
-      >>> grads, parts = jax.grad(objective, has_aux=True)(logits, labels)  # doctest: +SKIP
+      >>> grads, parts = jax.grad(objective, has_aux=True)(logits, labels)
+      >>> grads.shape
+      (2, 3)
 
     Unlike a Python lambda, the result compares equal to another ``combine`` call with
     the same terms, so ``jax.jit(..., static_argnums=...)`` does not recompile.
