@@ -27,6 +27,8 @@ from jaxloss._margin import *  # isort: skip
 from jaxloss._metric import *  # isort: skip
 from jaxloss._ranking import *  # isort: skip
 from jaxloss._regression import *  # isort: skip
+from jaxloss._segmentation import *  # isort: skip
+from jaxloss._self_supervised import *  # isort: skip
 from jaxloss._sparsemax import *  # isort: skip
 
 __version__ = "0.1.0"

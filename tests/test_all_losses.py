@@ -84,6 +84,10 @@ def test_reduction_algebra(name):
     np.testing.assert_allclose(
         f(*args, **kwargs, weights=w), (w * values).sum() / w.sum(), **tol
     )
+    if CASES[name].where_drops_examples:
+        # Masked examples leave the batch: compare with the masked per-example values.
+        values = np.asarray(f(*args, **kwargs, where=m, reduction="none"), np.float64)
+        assert np.all(values[~m] == 0)
     np.testing.assert_allclose(f(*args, **kwargs, where=m), values[m].mean(), **tol)
     np.testing.assert_allclose(
         f(*args, **kwargs, where=m, weights=w, reduction="sum"), (w * values)[m].sum(), **tol

@@ -28,12 +28,17 @@ class Case:
     (``None``: the arg is shared, not batched) for the vmap test; default all 0.
     ``smooth``: False for losses with kinks at random points (hinge...), which are then
     skipped by finite-difference gradient checks at random points.
+    ``where_drops_examples``: True for losses that compare the examples of a batch with
+    each other (contrastive losses): ``where`` removes the masked examples from the
+    batch, so the other examples' values change and the masked ``"mean"`` is the mean of
+    the masked ``"none"`` output rather than of the unmasked one.
     """
 
     make: Callable[[np.random.Generator, tuple[int, ...]], tuple[tuple, dict]]
     diff: tuple[int, ...] = (0,)
     batch_axes: tuple[int | None, ...] | None = None
     smooth: bool = True
+    where_drops_examples: bool = False
 
 
 def all_cases() -> dict[str, Case]:

@@ -1,0 +1,634 @@
+"""Tests of the self-supervised losses (jaxloss/_self_supervised.py).
+
+References are float64 NumPy code written from the formulas in the papers and the
+docstrings (explicit loops over anchors and pairs).
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from jax.test_util import check_grads
+
+import jaxloss
+
+TOL = dict(rtol=1e-5, atol=1e-6)
+EPS32 = float(np.finfo(np.float32).eps)
+
+# ---------------------------------------------------------------------------
+# references (one 2-D batch; leading axes are looped over by `_per_batch`)
+
+
+def ref_unit(x, eps=EPS32):
+    x = np.asarray(x, np.float64)
+    norm = np.sqrt(np.maximum(np.sum(x * x, axis=-1, keepdims=True), eps))
+    return x / norm
+
+
+def _per_batch(ref):
+    """Applies a 2-D reference to every [B, D] batch of [..., B, D] inputs."""
+
+    @functools.wraps(ref)
+    def wrapper(a, b, *args, mask=None, **kwargs):
+        a, b = np.asarray(a), np.asarray(b)
+        out = np.zeros(a.shape[:-1])
+        for idx in np.ndindex(a.shape[:-2]):
+            m = None if mask is None else np.broadcast_to(mask, a.shape[:-1])[idx]
+            out[idx] = ref(a[idx], b[idx], *args, mask=m, **kwargs)
+        return out
+
+    return wrapper
+
+
+def ref_ntxent_pairs(e, labels, temperature, mask=None):
+    """Per-anchor sums of pair losses, the number of positive pairs, valid count."""
+    n = len(e)
+    valid = np.ones(n, bool) if mask is None else np.asarray(mask)
+    u = ref_unit(e)
+    z = u @ u.T / temperature
+    sums = np.zeros(n)
+    pairs = 0
+    for i in np.flatnonzero(valid):
+        negatives = [k for k in np.flatnonzero(valid) if labels[k] != labels[i]]
+        for j in np.flatnonzero(valid):
+            if j == i or labels[j] != labels[i]:
+                continue
+            pairs += 1
+            denominator = np.exp(z[i, j]) + sum(np.exp(z[i, k]) for k in negatives)
+            sums[i] += -np.log(np.exp(z[i, j]) / denominator)
+    return sums, pairs, int(valid.sum())
+
+
+@_per_batch
+def ref_ntxent(e, labels, temperature, mask=None):
+    sums, pairs, count = ref_ntxent_pairs(e, labels, temperature, mask)
+    return sums * count / pairs if pairs else np.zeros(len(e))
+
+
+@_per_batch
+def ref_clip(x, y, temperature, mask=None):
+    n = len(x)
+    valid = np.ones(n, bool) if mask is None else np.asarray(mask)
+    z = ref_unit(x) @ ref_unit(y).T / temperature
+    out = np.zeros(n)
+    keep = np.flatnonzero(valid)
+    for i in keep:
+        row = -z[i, i] + np.log(np.sum(np.exp(z[i, keep])))
+        col = -z[i, i] + np.log(np.sum(np.exp(z[keep, i])))
+        out[i] = 0.5 * (row + col)
+    return out
+
+
+@_per_batch
+def ref_siglip(x, y, temperature, bias, mask=None):
+    n = len(x)
+    valid = np.ones(n, bool) if mask is None else np.asarray(mask)
+    z = ref_unit(x) @ ref_unit(y).T / temperature + bias
+    out = np.zeros(n)
+    for i in np.flatnonzero(valid):
+        for j in np.flatnonzero(valid):
+            sign = 1.0 if i == j else -1.0
+            out[i] += np.log1p(np.exp(-sign * z[i, j]))
+    return out
+
+
+@_per_batch
+def ref_circle(e, labels, margin, gamma, mask=None, alpha_from=None):
+    """Circle loss; ``alpha_from`` (embeddings) freezes the weights alpha at that point."""
+    n = len(e)
+    valid = np.ones(n, bool) if mask is None else np.asarray(mask)
+    u = ref_unit(e)
+    s = u @ u.T
+    ua = u if alpha_from is None else ref_unit(alpha_from)
+    sa = ua @ ua.T
+    out = np.zeros(n)
+    for i in np.flatnonzero(valid):
+        pos = [j for j in np.flatnonzero(valid) if j != i and labels[j] == labels[i]]
+        neg = [j for j in np.flatnonzero(valid) if labels[j] != labels[i]]
+        if not pos or not neg:
+            continue
+        alpha_p = np.maximum(0.0, 1 + margin - sa[i, pos])
+        alpha_n = np.maximum(0.0, sa[i, neg] + margin)
+        # log(1 + sum_n exp(.) * sum_p exp(.)), in logs: the terms reach exp(1000).
+        log_n = np.logaddexp.reduce(gamma * alpha_n * (s[i, neg] - margin))
+        log_p = np.logaddexp.reduce(-gamma * alpha_p * (s[i, pos] - (1 - margin)))
+        out[i] = np.logaddexp(0.0, log_n + log_p)
+    return out
+
+
+def _embeddings(seed, shape=(6, 4), groups=3):
+    rng = np.random.default_rng(seed)
+    e = rng.normal(size=shape).astype(np.float32)
+    labels = rng.integers(0, groups, size=shape[:-1]).astype(np.int32)
+    return e, labels
+
+
+def _pairs(seed, shape=(5, 4), noise=0.5):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape)
+    y = x + noise * rng.normal(size=shape)
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# ntxent
+
+
+class TestNtxent:
+    def test_matches_reference_and_optax(self):
+        for seed, groups in [(0, 2), (1, 3), (2, 4)]:
+            e, labels = _embeddings(seed, (7, 5), groups)
+            out = jaxloss.ntxent(e, labels, temperature=0.3, reduction="none")
+            assert out.shape == (7,) and out.dtype == jnp.float32
+            np.testing.assert_allclose(out, ref_ntxent(e, labels, 0.3), **TOL)
+            mean = jaxloss.ntxent(e, labels, temperature=0.3)
+            np.testing.assert_allclose(
+                mean, optax.losses.ntxent(jnp.asarray(e), jnp.asarray(labels), 0.3), **TOL
+            )
+            sums, pairs, _ = ref_ntxent_pairs(e, labels, 0.3)
+            np.testing.assert_allclose(mean, sums.sum() / pairs, **TOL)
+
+    def test_default_temperature_matches_optax(self):
+        e, labels = _embeddings(3, (8, 6), 4)
+        np.testing.assert_allclose(
+            jaxloss.ntxent(e, labels),
+            optax.losses.ntxent(jnp.asarray(e), jnp.asarray(labels)),
+            **TOL,
+        )
+
+    def test_two_views_give_the_mean_pair_loss(self):
+        # Every anchor has exactly one positive: the anchor value is its pair loss.
+        e, _ = _embeddings(4, (6, 3))
+        labels = np.array([0, 1, 2, 0, 1, 2])
+        sums, pairs, count = ref_ntxent_pairs(e, labels, 0.5)
+        assert pairs == count
+        np.testing.assert_allclose(
+            jaxloss.ntxent(e, labels, temperature=0.5, reduction="none"), sums, **TOL
+        )
+
+    def test_leading_axes_are_independent_batches(self):
+        e, labels = _embeddings(5, (2, 3, 5, 4), 2)
+        out = jaxloss.ntxent(e, labels, temperature=0.5, reduction="none")
+        assert out.shape == (2, 3, 5)
+        np.testing.assert_allclose(out, ref_ntxent(e, labels, 0.5), **TOL)
+        looped = jax.vmap(
+            jax.vmap(lambda a, b: jaxloss.ntxent(a, b, temperature=0.5, reduction="none"))
+        )(e, labels)
+        np.testing.assert_allclose(out, looped, **TOL)
+
+    def test_jit_matches_eager(self):
+        e, labels = _embeddings(6)
+        f = lambda e, y: jaxloss.ntxent(e, y, temperature=0.2, reduction="none")
+        np.testing.assert_allclose(jax.jit(f)(e, labels), f(e, labels), **TOL)
+
+    def test_where_drops_examples(self):
+        e, labels = _embeddings(7, (8, 4), 2)
+        mask = np.array([1, 1, 0, 1, 1, 0, 1, 1], bool)
+        out = jaxloss.ntxent(e, labels, temperature=0.5, where=mask, reduction="none")
+        np.testing.assert_allclose(out, ref_ntxent(e, labels, 0.5, mask=mask), **TOL)
+        np.testing.assert_allclose(
+            out[mask],
+            jaxloss.ntxent(e[mask], labels[mask], temperature=0.5, reduction="none"),
+            **TOL,
+        )
+        np.testing.assert_array_equal(out[~mask], 0.0)
+        np.testing.assert_allclose(
+            jaxloss.ntxent(e, labels, temperature=0.5, where=mask),
+            optax.losses.ntxent(jnp.asarray(e[mask]), jnp.asarray(labels[mask]), 0.5),
+            **TOL,
+        )
+        # Masked examples holding inf/NaN change nothing and get zero gradient.
+        poisoned = e.copy()
+        poisoned[2] = np.inf
+        poisoned[5, 0] = np.nan
+        f = lambda x: jaxloss.ntxent(x, labels, temperature=0.5, where=mask)
+        np.testing.assert_allclose(f(poisoned), f(e), **TOL)
+        g = np.asarray(jax.grad(f)(poisoned))
+        assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
+
+    def test_no_positive_pair_gives_zero(self):
+        e, _ = _embeddings(8, (5, 3))
+        labels = np.arange(5)
+        f = lambda x: jaxloss.ntxent(x, labels)
+        assert float(f(e)) == 0.0
+        np.testing.assert_array_equal(jax.grad(f)(e), 0.0)
+        # optax divides 0 by 0 here.
+        assert np.isnan(optax.losses.ntxent(jnp.asarray(e), jnp.asarray(labels)))
+
+    def test_anchor_without_positive_or_negative(self):
+        e, _ = _embeddings(9, (4, 3))
+        # Anchor 3 has no positive (value 0); all in one group: no negatives (value 0).
+        labels = np.array([0, 0, 0, 1])
+        out = jaxloss.ntxent(e, labels, temperature=0.5, reduction="none")
+        assert out[3] == 0.0
+        np.testing.assert_allclose(out, ref_ntxent(e, labels, 0.5), **TOL)
+        same = jaxloss.ntxent(e, np.zeros(4, np.int32), reduction="none")
+        np.testing.assert_array_equal(same, 0.0)
+        g = jax.grad(lambda x: jaxloss.ntxent(x, np.zeros(4, np.int32)))(e)
+        np.testing.assert_array_equal(g, 0.0)
+
+    def test_zero_embeddings_finite(self):
+        e = np.zeros((4, 3), np.float32)
+        e[1] = [1.0, 2.0, 0.0]
+        labels = np.array([0, 0, 1, 1])
+        f = lambda x: jaxloss.ntxent(x, labels, temperature=0.1)
+        assert np.isfinite(f(e))
+        assert np.all(np.isfinite(jax.grad(f)(e)))
+        np.testing.assert_allclose(
+            jaxloss.ntxent(e, labels, temperature=0.1, reduction="none"),
+            ref_ntxent(e, labels, 0.1),
+            **TOL,
+        )
+        assert np.all(np.isfinite(jax.grad(f)(np.zeros((4, 3), np.float32))))
+
+    def test_gradients(self):
+        with jax.enable_x64(True):
+            e, _ = _embeddings(10, (4, 3))
+            e, labels = e.astype(np.float64), np.array([0, 1, 1, 0])
+            f = lambda x: jaxloss.ntxent(x, labels, temperature=0.5)
+            check_grads(f, (e,), order=2, modes=["rev"], eps=1e-4)
+            g = lambda t: jaxloss.ntxent(e, labels, temperature=t)
+            check_grads(g, (0.4,), order=1, modes=["rev"], eps=1e-4)
+
+    def test_traced_temperature(self):
+        e, labels = _embeddings(11)
+        f = jax.jit(lambda t: jaxloss.ntxent(e, labels, temperature=t))
+        np.testing.assert_allclose(f(0.25), jaxloss.ntxent(e, labels, temperature=0.25), **TOL)
+        temps = jnp.array([0.1, 0.5, 1.0])
+        np.testing.assert_allclose(jax.vmap(f)(temps), [float(f(t)) for t in temps], **TOL)
+
+    @given(e=hnp.arrays(np.float32, (5, 3), elements=st.floats(-10, 10, width=32)))
+    @settings(max_examples=20, deadline=None)
+    def test_non_negative_and_scale_invariant(self, e):
+        labels = np.array([0, 0, 1, 1, 2])
+        out = np.asarray(jaxloss.ntxent(e, labels, temperature=0.5, reduction="none"))
+        assert np.all(np.isfinite(out)) and np.all(out >= 0)
+        scaled = jaxloss.ntxent(3.0 * e, labels, temperature=0.5, reduction="none")
+        # Cosine similarity: scaling by 3 keeps the value (up to the zero-vector floor).
+        nonzero = np.linalg.norm(e, axis=-1) > 1e-2
+        if nonzero.all():
+            np.testing.assert_allclose(scaled, out, rtol=1e-4, atol=1e-4)
+
+    @given(perm=st.permutations(range(6)))
+    @settings(max_examples=15, deadline=None)
+    def test_permutation_equivariant(self, perm):
+        e, labels = _embeddings(12, (6, 4), 2)
+        perm = np.asarray(perm)
+        out = jaxloss.ntxent(e, labels, temperature=0.5, reduction="none")
+        permuted = jaxloss.ntxent(e[perm], labels[perm], temperature=0.5, reduction="none")
+        np.testing.assert_allclose(permuted, np.asarray(out)[perm], **TOL)
+
+    def test_errors(self):
+        e, labels = _embeddings(13)
+        with pytest.raises(ValueError, match=r"ntxent: argument 'temperature' must be > 0"):
+            jaxloss.ntxent(e, labels, temperature=0.0)
+        with pytest.raises(ValueError, match=r"ntxent: argument 'labels' must have the shape"):
+            jaxloss.ntxent(e, labels[:-1])
+        with pytest.raises(TypeError, match=r"ntxent: argument 'labels' must have an integer"):
+            jaxloss.ntxent(e, labels.astype(np.float32))
+        with pytest.raises(TypeError, match=r"ntxent: argument 'embeddings' must have a float"):
+            jaxloss.ntxent(e.astype(np.int32), labels)
+        with pytest.raises(ValueError, match=r"ntxent: argument 'embeddings' must have shape"):
+            jaxloss.ntxent(e[0], labels[0])
+        with pytest.raises(ValueError, match=r"ntxent: argument 'temperature' must be > 0"):
+            jax.jit(lambda x: jaxloss.ntxent(x, labels, temperature=-1.0))(e)
+
+
+# ---------------------------------------------------------------------------
+# clip_loss
+
+
+class TestClipLoss:
+    def test_matches_reference(self):
+        x, y = _pairs(0)
+        out = jaxloss.clip_loss(x, y, temperature=0.2, reduction="none")
+        assert out.shape == (5,) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_clip(x, y, 0.2), **TOL)
+        np.testing.assert_allclose(jaxloss.clip_loss(x, y), ref_clip(x, y, 0.07).mean(), **TOL)
+
+    def test_mean_is_clip_pseudocode(self):
+        # CLIP: logits = x_n @ y_n.T / t; (CE(logits, arange) + CE(logits.T, arange)) / 2.
+        x, y = _pairs(1, (6, 3))
+        xn, yn = ref_unit(x), ref_unit(y)
+        logits = jnp.asarray(xn @ yn.T / 0.1)
+        arange = jnp.arange(6)
+        ce = optax.losses.softmax_cross_entropy_with_integer_labels
+        expected = (ce(logits, arange).mean() + ce(logits.T, arange).mean()) / 2
+        np.testing.assert_allclose(jaxloss.clip_loss(x, y, temperature=0.1), expected, **TOL)
+
+    def test_symmetric_in_x_and_y(self):
+        x, y = _pairs(2)
+        np.testing.assert_allclose(
+            jaxloss.clip_loss(x, y, reduction="none"),
+            jaxloss.clip_loss(y, x, reduction="none"),
+            **TOL,
+        )
+
+    def test_leading_axes_and_jit(self):
+        x, y = _pairs(3, (2, 4, 3))
+        f = lambda a, b: jaxloss.clip_loss(a, b, temperature=0.5, reduction="none")
+        out = f(x, y)
+        assert out.shape == (2, 4)
+        np.testing.assert_allclose(out, ref_clip(x, y, 0.5), **TOL)
+        np.testing.assert_allclose(jax.jit(f)(x, y), out, **TOL)
+
+    def test_where_drops_pairs(self):
+        x, y = _pairs(4, (6, 3))
+        mask = np.array([1, 0, 1, 1, 0, 1], bool)
+        out = jaxloss.clip_loss(x, y, temperature=0.5, where=mask, reduction="none")
+        np.testing.assert_allclose(out, ref_clip(x, y, 0.5, mask=mask), **TOL)
+        np.testing.assert_allclose(
+            out[mask],
+            jaxloss.clip_loss(x[mask], y[mask], temperature=0.5, reduction="none"),
+            **TOL,
+        )
+        y_bad = y.copy()
+        y_bad[1] = np.nan
+        g = jax.grad(lambda b: jaxloss.clip_loss(x, b, where=mask))(y_bad)
+        assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
+
+    def test_learned_temperature(self):
+        with jax.enable_x64(True):
+            x, y = _pairs(5, (4, 3))
+            x, y = x.astype(np.float64), y.astype(np.float64)
+            f = lambda log_scale: jaxloss.clip_loss(x, y, temperature=jnp.exp(-log_scale))
+            check_grads(f, (np.log(1 / 0.07),), order=1, modes=["rev"], eps=1e-4)
+            check_grads(
+                lambda a, b: jaxloss.clip_loss(a, b, temperature=0.3),
+                (x, y),
+                order=2,
+                modes=["rev"],
+                eps=1e-3,
+            )
+
+    def test_zero_vectors_and_single_pair(self):
+        x, y = _pairs(6, (3, 2))
+        x[0] = 0.0
+        y[2] = 0.0
+        f = lambda a: jaxloss.clip_loss(a, y, temperature=0.1)
+        assert np.isfinite(f(x)) and np.all(np.isfinite(jax.grad(f)(x)))
+        np.testing.assert_allclose(
+            jaxloss.clip_loss(x, y, temperature=0.1, reduction="none"),
+            ref_clip(x, y, 0.1),
+            **TOL,
+        )
+        zeros = np.zeros((3, 2), np.float32)
+        g = jax.grad(lambda a: jaxloss.clip_loss(a, zeros))(zeros)
+        assert np.all(np.isfinite(g))
+        np.testing.assert_array_equal(jaxloss.clip_loss(x[:1], y[:1], reduction="none"), [0.0])
+
+    @given(
+        x=hnp.arrays(np.float32, (4, 3), elements=st.floats(-10, 10, width=32)),
+        y=hnp.arrays(np.float32, (4, 3), elements=st.floats(-10, 10, width=32)),
+    )
+    @settings(max_examples=20, deadline=None)
+    def test_non_negative_finite(self, x, y):
+        out = np.asarray(jaxloss.clip_loss(x, y, temperature=0.05, reduction="none"))
+        assert np.all(np.isfinite(out)) and np.all(out >= -1e-5)
+
+    def test_errors(self):
+        x, y = _pairs(7)
+        with pytest.raises(
+            ValueError, match=r"clip_loss: arguments 'x' and 'y' must have the same shape"
+        ):
+            jaxloss.clip_loss(x, y[:-1])
+        with pytest.raises(ValueError, match=r"clip_loss: argument 'temperature' must be > 0"):
+            jaxloss.clip_loss(x, y, temperature=-0.1)
+        with pytest.raises(TypeError, match=r"clip_loss: argument 'y' must have a floating"):
+            jaxloss.clip_loss(x, y.astype(np.int32))
+        with pytest.raises(ValueError, match=r"clip_loss: argument 'x' must have shape"):
+            jaxloss.clip_loss(x[0], y[0])
+
+
+# ---------------------------------------------------------------------------
+# siglip_loss
+
+
+class TestSiglipLoss:
+    def test_matches_reference(self):
+        x, y = _pairs(0)
+        out = jaxloss.siglip_loss(x, y, temperature=0.5, bias=-1.0, reduction="none")
+        assert out.shape == (5,) and out.dtype == jnp.float32
+        np.testing.assert_allclose(out, ref_siglip(x, y, 0.5, -1.0), **TOL)
+        np.testing.assert_allclose(
+            jaxloss.siglip_loss(x, y), ref_siglip(x, y, 0.1, -10.0).mean(), **TOL
+        )
+
+    def test_paper_normalization(self):
+        # Paper: -1/|B| sum_i sum_j log sigmoid(z_ij (t x_i . y_j + b)), t = exp(t').
+        x, y = _pairs(1, (6, 3))
+        t_prime, b = np.log(10.0), -10.0
+        logits = np.exp(t_prime) * ref_unit(x) @ ref_unit(y).T + b
+        labels = 2 * np.eye(6) - 1
+        expected = -np.sum(np.log(1 / (1 + np.exp(-labels * logits)))) / 6
+        out = jaxloss.siglip_loss(x, y, temperature=np.exp(-t_prime), bias=b)
+        np.testing.assert_allclose(out, expected, **TOL)
+
+    def test_leading_axes_jit_and_where(self):
+        x, y = _pairs(2, (2, 5, 3))
+        mask = np.array([[1, 1, 0, 1, 1], [0, 1, 1, 1, 1]], bool)
+        f = lambda a, b: jaxloss.siglip_loss(
+            a, b, temperature=0.3, bias=-2.0, where=mask, reduction="none"
+        )
+        out = f(x, y)
+        np.testing.assert_allclose(out, ref_siglip(x, y, 0.3, -2.0, mask=mask), **TOL)
+        np.testing.assert_allclose(jax.jit(f)(x, y), out, **TOL)
+        x_bad = x.copy()
+        x_bad[0, 2] = np.inf
+        g = jax.grad(lambda a: jnp.sum(f(a, y)))(x_bad)
+        assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
+
+    def test_learned_temperature_and_bias(self):
+        with jax.enable_x64(True):
+            x, y = _pairs(3, (4, 3))
+            x, y = x.astype(np.float64), y.astype(np.float64)
+            f = lambda t, b: jaxloss.siglip_loss(x, y, temperature=t, bias=b)
+            check_grads(f, (0.2, -3.0), order=2, modes=["rev"], eps=1e-4)
+            check_grads(
+                lambda a, b: jaxloss.siglip_loss(a, b, temperature=0.5, bias=-1.0),
+                (x, y),
+                order=1,
+                modes=["rev"],
+                eps=1e-3,
+            )
+
+    def test_large_logits_and_zero_vectors(self):
+        x, y = _pairs(4, (3, 2))
+        out = jaxloss.siglip_loss(x, y, temperature=1e-4, bias=0.0, reduction="none")
+        assert np.all(np.isfinite(out))
+        zeros = np.zeros((3, 2), np.float32)
+        f = lambda a: jaxloss.siglip_loss(a, y)
+        assert np.isfinite(f(zeros)) and np.all(np.isfinite(jax.grad(f)(zeros)))
+        # A zero vector has logit b with everything.
+        np.testing.assert_allclose(
+            jaxloss.siglip_loss(zeros, y, bias=-1.0, reduction="none"),
+            np.full(3, np.log1p(np.exp(1.0)) + 2 * np.log1p(np.exp(-1.0))),
+            **TOL,
+        )
+
+    @given(
+        x=hnp.arrays(np.float32, (4, 3), elements=st.floats(-10, 10, width=32)),
+        y=hnp.arrays(np.float32, (4, 3), elements=st.floats(-10, 10, width=32)),
+    )
+    @settings(max_examples=20, deadline=None)
+    def test_non_negative_finite(self, x, y):
+        out = np.asarray(jaxloss.siglip_loss(x, y, reduction="none"))
+        assert np.all(np.isfinite(out)) and np.all(out >= 0)
+
+    def test_errors(self):
+        x, y = _pairs(5)
+        with pytest.raises(ValueError, match=r"siglip_loss: arguments 'x' and 'y'"):
+            jaxloss.siglip_loss(x, y[:, :2])
+        with pytest.raises(ValueError, match=r"siglip_loss: argument 'temperature' must be > 0"):
+            jaxloss.siglip_loss(x, y, temperature=0.0)
+        with pytest.raises(TypeError, match=r"siglip_loss: argument 'bias' must be a real"):
+            jaxloss.siglip_loss(x, y, bias="a")
+
+
+# ---------------------------------------------------------------------------
+# circle_loss
+
+
+class TestCircleLoss:
+    def test_matches_reference(self):
+        for seed, (margin, gamma) in enumerate([(0.25, 256.0), (0.4, 80.0), (0.1, 4.0)]):
+            e, labels = _embeddings(seed, (7, 4), 3)
+            out = jaxloss.circle_loss(e, labels, margin=margin, gamma=gamma, reduction="none")
+            assert out.shape == (7,) and out.dtype == jnp.float32
+            np.testing.assert_allclose(out, ref_circle(e, labels, margin, gamma), **TOL)
+
+    def test_leading_axes_jit_and_where(self):
+        e, labels = _embeddings(3, (2, 6, 3), 2)
+        mask = np.array([[1, 1, 1, 0, 1, 1], [1, 0, 1, 1, 1, 1]], bool)
+        f = lambda x: jaxloss.circle_loss(x, labels, gamma=32.0, where=mask, reduction="none")
+        out = f(e)
+        np.testing.assert_allclose(out, ref_circle(e, labels, 0.25, 32.0, mask=mask), **TOL)
+        np.testing.assert_allclose(jax.jit(f)(e), out, **TOL)
+        bad = e.copy()
+        bad[0, 3] = np.nan
+        np.testing.assert_allclose(f(bad), out, **TOL)
+        g = jax.grad(lambda x: jnp.sum(f(x)))(bad)
+        assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
+
+    def test_gradient_treats_alpha_as_constant(self):
+        # Central differences of the reference with alpha frozen at the evaluation point.
+        with jax.enable_x64(True):
+            e, labels = _embeddings(4, (5, 3), 2)
+            e = e.astype(np.float64)
+            margin, gamma = 0.25, 8.0
+            g = jax.grad(
+                lambda x: jaxloss.circle_loss(
+                    x, labels, margin=margin, gamma=gamma, reduction="sum"
+                )
+            )(e)
+            h = 1e-6
+            expected = np.zeros_like(e)
+            for idx in np.ndindex(e.shape):
+                up, down = e.copy(), e.copy()
+                up[idx] += h
+                down[idx] -= h
+                f_up = ref_circle(up, labels, margin, gamma, alpha_from=e).sum()
+                f_down = ref_circle(down, labels, margin, gamma, alpha_from=e).sum()
+                expected[idx] = (f_up - f_down) / (2 * h)
+            np.testing.assert_allclose(g, expected, rtol=1e-5, atol=1e-7)
+
+    def test_anchors_without_positive_or_negative(self):
+        e, _ = _embeddings(5, (4, 3))
+        for labels in (np.arange(4), np.zeros(4, np.int32)):
+            f = lambda x, labels=labels: jaxloss.circle_loss(x, labels)
+            assert float(f(e)) == 0.0
+            np.testing.assert_array_equal(jax.grad(f)(e), 0.0)
+        labels = np.array([0, 0, 1, 2])  # anchors 2 and 3 have no positive
+        out = jaxloss.circle_loss(e, labels, gamma=16.0, reduction="none")
+        np.testing.assert_array_equal(out[2:], 0.0)
+        np.testing.assert_allclose(out, ref_circle(e, labels, 0.25, 16.0), **TOL)
+
+    def test_zero_embeddings_finite(self):
+        labels = np.array([0, 0, 1, 1])
+        f = lambda x: jaxloss.circle_loss(x, labels)
+        zeros = np.zeros((4, 3), np.float32)
+        assert np.isfinite(f(zeros)) and np.all(np.isfinite(jax.grad(f)(zeros)))
+        np.testing.assert_allclose(
+            jaxloss.circle_loss(zeros, labels, reduction="none"),
+            ref_circle(zeros, labels, 0.25, 256.0),
+            **TOL,
+        )
+
+    def test_traced_hyperparameters(self):
+        e, labels = _embeddings(6)
+        f = jax.jit(lambda m, g: jaxloss.circle_loss(e, labels, margin=m, gamma=g))
+        np.testing.assert_allclose(f(0.3, 20.0), ref_circle(e, labels, 0.3, 20.0).mean(), **TOL)
+        gammas = jnp.array([1.0, 10.0, 50.0])
+        np.testing.assert_allclose(
+            jax.vmap(lambda g: f(0.25, g))(gammas),
+            [ref_circle(e, labels, 0.25, float(g)).mean() for g in gammas],
+            **TOL,
+        )
+
+    @given(e=hnp.arrays(np.float32, (5, 3), elements=st.floats(-10, 10, width=32)))
+    @settings(max_examples=20, deadline=None)
+    def test_non_negative_finite(self, e):
+        labels = np.array([0, 0, 1, 1, 2])
+        out = np.asarray(jaxloss.circle_loss(e, labels, reduction="none"))
+        assert np.all(np.isfinite(out)) and np.all(out >= 0)
+
+    def test_errors(self):
+        e, labels = _embeddings(7)
+        with pytest.raises(ValueError, match=r"circle_loss: argument 'gamma' must be >= 0"):
+            jaxloss.circle_loss(e, labels, gamma=-1.0)
+        with pytest.raises(ValueError, match=r"circle_loss: argument 'labels' must have"):
+            jaxloss.circle_loss(e, labels[None])
+        with pytest.raises(TypeError, match=r"circle_loss: argument 'labels' must have an int"):
+            jaxloss.circle_loss(e, labels.astype(np.float32))
+
+
+# ---------------------------------------------------------------------------
+# all four: jit(vmap(grad)), empty batches, registry
+
+
+def _inputs(name, shape):
+    e, labels = _embeddings(20, shape, 2)
+    x, y = _pairs(21, shape)
+    if name in ("ntxent", "circle_loss"):
+        return e, labels
+    return x, y
+
+
+NAMES = ["ntxent", "clip_loss", "siglip_loss", "circle_loss"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jit_vmap_grad_together(name):
+    f = getattr(jaxloss, name)
+    a, b = _inputs(name, (3, 5, 4))
+    grad = jax.grad(lambda x, other: f(x, other))
+    batched = jax.jit(jax.vmap(grad))(a, b)
+    assert batched.shape == a.shape and np.all(np.isfinite(batched))
+    for i in range(3):
+        np.testing.assert_allclose(batched[i], grad(a[i], b[i]), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_empty_batch(name):
+    f = getattr(jaxloss, name)
+    a, b = _inputs(name, (0, 4))
+    assert f(a, b, reduction="none").shape == (0,)
+    assert float(f(a, b)) == 0.0
+    assert f(*_inputs(name, (2, 0, 4)), reduction="none").shape == (2, 0)
+    g = jax.grad(lambda x: f(x, b))(a)
+    assert g.shape == (0, 4)
+
+
+def test_registry_metadata():
+    for name in NAMES:
+        assert jaxloss.info(name).family == "self_supervised"
+        assert jaxloss.info(name).inputs == "embeddings"
+    assert jaxloss.info("ntxent").optax == "optax.losses.ntxent"
+    assert jaxloss.info("siglip_loss").hyperparameters == ("temperature", "bias")
+    assert jaxloss.info("circle_loss").hyperparameters == ("margin", "gamma")
