@@ -23,6 +23,7 @@ from jaxloss._registry import names as names
 from jaxloss._binary import *  # isort: skip
 from jaxloss._classification import *  # isort: skip
 from jaxloss._divergence import *  # isort: skip
+from jaxloss._large_vocab import *  # isort: skip
 from jaxloss._margin import *  # isort: skip
 from jaxloss._metric import *  # isort: skip
 from jaxloss._ranking import *  # isort: skip
