@@ -29,6 +29,7 @@ from jaxloss._metric import *  # isort: skip
 from jaxloss._ranking import *  # isort: skip
 from jaxloss._regression import *  # isort: skip
 from jaxloss._segmentation import *  # isort: skip
+from jaxloss._sequence import *  # isort: skip
 from jaxloss._self_supervised import *  # isort: skip
 from jaxloss._sparsemax import *  # isort: skip
 

@@ -1,0 +1,197 @@
+"""Times jitted value_and_grad of ``jaxloss.ctc_loss`` against ``optax.losses.ctc_loss``.
+
+The target (issue "CTC"): on the CPU at ``B=8, T=200, K=64, L=50`` jaxloss takes at most
+half of optax's time. Both sides are compiled and warmed up, then run interleaved (one
+call each per round, alternating which goes first); the medians and their ratio are
+reported, and the values and gradients of the two are compared.
+
+    python -m benchmarks.bench_ctc [--quick] [--repeats N] [--sizes B,T,K,L[;...]]
+                                   [--json PATH] [--seed N]
+
+The timed functions (gradient w.r.t. the logits, mean over sequences)::
+
+    jax.jit(jax.value_and_grad(lambda x: jaxloss.ctc_loss(x, pads, labels, label_pads)))
+    jax.jit(jax.value_and_grad(lambda x: jnp.mean(optax.losses.ctc_loss(x, pads, ...))))
+
+Inputs (seeded): normal logits; frame lengths uniform in ``[T/2, T]`` and label lengths
+uniform in ``[L/2, L]`` (the rest is padding); labels uniform over the non-blank classes.
+Every sequence is feasible (``T/2 >= 2L`` at the default size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:  # `python benchmarks/bench_ctc.py` from anywhere
+    sys.path.insert(0, str(_ROOT))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+import jaxloss  # noqa: E402
+from benchmarks._timing import (  # noqa: E402
+    machine_info,
+    machine_line,
+    markdown_table,
+    median,
+    progress,
+    time_interleaved,
+    write_json,
+)
+
+TARGET_RATIO = 0.5
+DEFAULT_SIZES = ((8, 200, 64, 50),)
+QUICK_SIZES = ((2, 20, 8, 5),)
+
+
+def make_inputs(rng: np.random.Generator, batch: int, steps: int, classes: int, length: int):
+    """Logits, frame paddings, labels and label paddings (float32 / int32, right-padded)."""
+    logits = rng.normal(size=(batch, steps, classes)).astype(np.float32)
+    frames = rng.integers(steps // 2, steps + 1, size=(batch, 1))
+    logit_paddings = (np.arange(steps)[None, :] >= frames).astype(np.float32)
+    labels = rng.integers(1, classes, size=(batch, length)).astype(np.int32)  # 0 is blank
+    label_lengths = rng.integers(length // 2, length + 1, size=(batch, 1))
+    label_paddings = (np.arange(length)[None, :] >= label_lengths).astype(np.float32)
+    return logits, logit_paddings, labels, label_paddings
+
+
+def run_size(size: tuple[int, int, int, int], repeats: int, seed: int) -> dict[str, Any]:
+    batch, steps, classes, length = size
+    logits, logit_paddings, labels, label_paddings = (
+        jnp.asarray(a) for a in make_inputs(np.random.default_rng(seed), *size)
+    )
+
+    def ours(x, lp, y, yp):
+        return jaxloss.ctc_loss(x, lp, y, yp)
+
+    def theirs(x, lp, y, yp):
+        return jnp.mean(optax.losses.ctc_loss(x, lp, y, yp))
+
+    fns = {
+        "jaxloss": jax.jit(jax.value_and_grad(ours)),
+        "optax": jax.jit(jax.value_and_grad(theirs)),
+    }
+    args = (logits, logit_paddings, labels, label_paddings)
+    compile_s = {}
+    results = {}
+    for name, fn in fns.items():
+        start = time.perf_counter()
+        results[name] = jax.block_until_ready(fn(*args))
+        compile_s[name] = time.perf_counter() - start
+    samples = time_interleaved(fns, args, repeats, warmup=2)
+    (v_ours, g_ours), (v_theirs, g_theirs) = results["jaxloss"], results["optax"]
+    ms = {name: median(s) * 1e3 for name, s in samples.items()}
+    return {
+        "size": {"B": batch, "T": steps, "K": classes, "L": length},
+        "jaxloss_ms": ms["jaxloss"],
+        "optax_ms": ms["optax"],
+        "ratio": ms["jaxloss"] / ms["optax"],
+        "jaxloss_samples_ms": [s * 1e3 for s in samples["jaxloss"]],
+        "optax_samples_ms": [s * 1e3 for s in samples["optax"]],
+        "first_call_s": compile_s,
+        "values": {"jaxloss": float(v_ours), "optax": float(v_theirs)},
+        "values_agree": bool(np.allclose(v_ours, v_theirs, rtol=1e-4)),
+        # float32 gradients of long recursions: compare relative to the largest entry
+        "grads_agree": bool(
+            np.allclose(g_ours, g_theirs, rtol=1e-3, atol=1e-3 * float(jnp.max(jnp.abs(g_theirs))))
+        ),
+        "max_grad_diff": float(jnp.max(jnp.abs(g_ours - g_theirs))),
+    }
+
+
+def _parse_sizes(text: str) -> tuple[tuple[int, int, int, int], ...]:
+    sizes = []
+    for part in text.split(";"):
+        values = tuple(int(v) for v in part.split(","))
+        if len(values) != 4:
+            raise argparse.ArgumentTypeError(f"a size is B,T,K,L; got {part!r}")
+        sizes.append(values)
+    return tuple(sizes)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="jaxloss.ctc_loss vs optax.losses.ctc_loss: jitted value_and_grad"
+    )
+    parser.add_argument("--quick", action="store_true", help="a tiny size (smoke test)")
+    parser.add_argument("--repeats", type=int, default=100, help="timed runs per side (100)")
+    parser.add_argument(
+        "--sizes", type=_parse_sizes, default=None, help="B,T,K,L[;B,T,K,L...] (8,200,64,50)"
+    )
+    parser.add_argument(
+        "--json", default=None, help="output path (default benchmarks/results/ctc_<platform>.json)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Runs the benchmark, prints the table, writes the JSON; returns the JSON payload."""
+    args = _parse(argv)
+    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    info = machine_info()
+    json_path = (
+        Path(args.json)
+        if args.json
+        else _ROOT / "benchmarks" / "results" / f"ctc_{info['backend']}.json"
+    )
+    rows = []
+    for i, size in enumerate(sizes, 1):
+        progress(f"[{i}/{len(sizes)}] B,T,K,L = {size} ...")
+        row = run_size(size, args.repeats, args.seed)
+        progress(
+            f"[{i}/{len(sizes)}] jaxloss {row['jaxloss_ms']:.3f} ms, optax "
+            f"{row['optax_ms']:.3f} ms, ratio {row['ratio']:.3f}"
+        )
+        rows.append(row)
+
+    payload = {
+        "benchmark": "ctc",
+        "description": "jitted value_and_grad w.r.t. logits of the mean loss, median ms; "
+        "ratio = jaxloss / optax",
+        "machine": info,
+        "config": {"quick": args.quick, "repeats": args.repeats, "seed": args.seed,
+                   "target_ratio": TARGET_RATIO},
+        "rows": rows,
+    }
+    print(
+        f"## jaxloss.ctc_loss vs optax.losses.ctc_loss: jitted value_and_grad, median of "
+        f"{args.repeats} interleaved runs{' (--quick)' if args.quick else ''}"
+    )
+    print()
+    print(f"Machine: {machine_line(info)}")
+    print()
+    table = [
+        (
+            "x".join(str(v) for v in r["size"].values()),
+            f"{r['jaxloss_ms']:.3f}",
+            f"{r['optax_ms']:.3f}",
+            f"{r['ratio']:.3f}",
+            "ok" if r["values_agree"] and r["grads_agree"] else "MISMATCH",
+        )
+        for r in rows
+    ]
+    print(markdown_table(["B x T x K x L", "jaxloss ms", "optax ms", "ratio", "check"], table))
+    print()
+    target = [r for r in rows if tuple(r["size"].values()) == DEFAULT_SIZES[0]]
+    if target:
+        ratio = target[0]["ratio"]
+        verdict = "meets" if ratio <= TARGET_RATIO else "MISSES"
+        print(
+            f"Ratio at {'x'.join(map(str, DEFAULT_SIZES[0]))}: {ratio:.3f}, {verdict} the "
+            f"target of at most {TARGET_RATIO}."
+        )
+    path = write_json(json_path, payload)
+    print(f"JSON: {path}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()
