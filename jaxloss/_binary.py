@@ -84,7 +84,7 @@ def binary_cross_entropy(
       gradient. The clip has gradient 1 at and above ``epsilon`` and 0 below it.
       Probabilities outside ``[0, 1]`` are not valid inputs.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p = jnp.array([0.8, 0.3])
       >>> y = jnp.array([1.0, 0.0])
@@ -170,7 +170,7 @@ def sigmoid_binary_cross_entropy(
       label (or any infinite logit with ``label_smoothing > 0``) therefore gives a huge
       finite loss (about ``8.5e37`` in float32) instead of ``inf``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([2.0, -1.0, jnp.inf])
       >>> y = jnp.array([1.0, 0.0, 1.0])

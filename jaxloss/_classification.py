@@ -144,7 +144,7 @@ def softmax_cross_entropy(
       A ``-inf`` logit whose label is 0 contributes 0 with a finite gradient and a finite
       forward-mode tangent. A row whose logits are all ``-inf`` gives 0 with zero gradient.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> logits = jnp.array([[2.0, 1.0, 0.1]])
       >>> labels = jnp.array([[1.0, 0.0, 0.0]])
@@ -273,7 +273,7 @@ def softmax_cross_entropy_with_integer_labels(
       :func:`jaxloss.checked` to raise an error naming the position instead. A row whose
       logits are all ``-inf`` gives 0 with zero gradient.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> logits = jnp.array([[2.0, 1.0, 0.1], [0.5, 1.5, 2.1]])
       >>> loss = jaxloss.softmax_cross_entropy_with_integer_labels(logits, jnp.array([0, 2]))
@@ -388,12 +388,14 @@ def categorical_cross_entropy(
       epsilon: probabilities are clipped below at ``epsilon`` so that a 0 probability
         gives a large finite loss and a finite gradient (Keras clips the same way).
       class_weights: optional ``[C]`` per-class weights (Axon's ``class_weights``).
-      reduction, where, weights: see :func:`jaxloss.reduce_loss`.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+      where: boolean mask over examples (the shape without ``axis``).
+      weights: non-negative per-example weights.
 
     Returns:
       A scalar, or the shape without ``axis`` for ``"none"``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p = jnp.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
       >>> y = jnp.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
@@ -564,7 +566,7 @@ def sigmoid_focal_loss(
       label 0, gives 0 with zero gradient; an infinite logit that disagrees with its label
       gives ``inf``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([2.0, -1.0, 0.5])
       >>> y = jnp.array([1.0, 0.0, 0.0])
@@ -654,7 +656,7 @@ def softmax_focal_loss(
       gradient; a row whose logits are all ``-inf`` gives 0 with zero gradient. A NaN
       logit gives NaN for its example.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> logits = jnp.array([[2.0, 1.0, 0.1]])
       >>> labels = jnp.array([[1.0, 0.0, 0.0]])
@@ -738,7 +740,7 @@ def poly_loss_cross_entropy(
       gradient; a row whose logits are all ``-inf`` gives 0 with zero gradient. A NaN
       logit gives NaN for its example.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> logits = jnp.array([[2.0, 1.0, 0.1]])
       >>> labels = jnp.array([[1.0, 0.0, 0.0]])
@@ -795,7 +797,7 @@ def z_loss(
       cross-entropies, rather than ``inf``; so does a row with a ``+inf`` logit. A NaN
       logit gives NaN for its row.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> round(float(jaxloss.z_loss(jnp.array([[1.0, 2.0, 3.0]]))), 4)
       11.6118
@@ -859,7 +861,7 @@ def smooth_labels(
       A row whose classes are all masked gives zeros (never inf or NaN from
       :math:`\alpha / 0`).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> jaxloss.smooth_labels(jnp.array([0.0, 1.0, 0.0, 0.0]), 0.2)
       Array([0.05, 0.85, 0.05, 0.05], dtype=float32)

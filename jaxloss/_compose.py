@@ -65,7 +65,7 @@ def combine(**terms: Any) -> Combined:
       A hashable :class:`Combined`; ``combined(*args, **kwargs)`` returns
       ``(total, {name: unweighted_value})``.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp, jaxloss
       >>> objective = jaxloss.combine(
       ...     ce=jaxloss.get("softmax_cross_entropy_with_integer_labels"),

@@ -248,7 +248,7 @@ def reduce_loss(
     Returns:
       A scalar for ``"mean"``/``"sum"``; ``values.shape`` for ``"none"``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> float(jaxloss.reduce_loss(jnp.array([1.0, 3.0]), weights=jnp.array([1.0, 3.0])))
       2.5
@@ -363,7 +363,7 @@ def checked(fn: Callable) -> Callable:
     ``jax.experimental.checkify.JaxRuntimeError`` naming the loss and the first offending
     position (a multi-index into the labels array) and its value.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> f = jaxloss.checked(jaxloss.softmax_cross_entropy_with_integer_labels)
       >>> f(jnp.zeros((2, 3)), jnp.array([0, 3]))  # doctest: +SKIP

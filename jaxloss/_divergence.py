@@ -56,7 +56,7 @@ def kl_divergence(
       clipped: targets that sum to 1 and a normalized ``log_predictions`` give a value
       :math:`\ge 0` (up to rounding).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> log_p = jnp.log(jnp.array([[0.5, 0.5], [0.25, 0.75]]))
       >>> t = jnp.array([[1.0, 0.0], [0.25, 0.75]])
@@ -124,7 +124,7 @@ def kl_divergence_with_log_targets(
       arguments (double ``where``). A ``-inf`` log-prediction where the target is
       positive gives ``inf``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> log_p = jnp.log(jnp.array([[0.5, 0.5], [0.25, 0.75]]))
       >>> log_t = jnp.log(jnp.array([[1.0, 0.0], [0.25, 0.75]]))
@@ -196,7 +196,7 @@ def generalized_kl_divergence(
       not the true :math:`-\infty`. A ``-inf`` log-prediction where the target is
       positive gives ``inf``. Negative targets are invalid and give NaN.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> log_p = jnp.log(jnp.array([[0.5, 1.0]]))
       >>> t = jnp.array([[1.0, 0.0]])

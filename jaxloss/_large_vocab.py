@@ -424,7 +424,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
       (more accurate than materializing bfloat16 logits). Gradients with respect to
       ``label_smoothing``, ``z_loss`` and a traced ``logit_soft_cap`` are computed too.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> hidden = jnp.array([[1.0, 0.0], [0.5, -1.0]])
       >>> weight = jnp.array([[2.0, 1.0, 0.1], [0.0, -1.0, 2.0]])

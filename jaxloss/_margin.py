@@ -61,7 +61,7 @@ def hinge_loss(
       ``jax.nn.relu``). A score of ``+-inf`` whose sign agrees with its label gives loss 0
       and gradient 0; one that disagrees gives ``inf``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([0.5, 2.0, 0.3])
       >>> y = jnp.array([1.0, 1.0, -1.0])
@@ -124,7 +124,7 @@ def categorical_hinge_loss(
       labels see ``multiclass_hinge_loss``. Ties in the maximum share its gradient
       equally; the gradient at the kink is 0.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[0.2, 0.5, 0.9], [2.0, 0.5, -1.0]])
       >>> y = jnp.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
@@ -180,7 +180,7 @@ def soft_margin_loss(
       ``+-inf`` whose sign agrees with its label gives loss 0 and gradient 0; one that
       disagrees gives ``inf``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([0.0, 2.0, 100.0])
       >>> y = jnp.array([1.0, -1.0, -1.0])
@@ -295,7 +295,7 @@ def squared_hinge_loss(
       whose sign agrees with its label gives loss 0 and gradient 0; one that disagrees
       gives ``inf``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([0.5, 2.0, 0.3])
       >>> y = jnp.array([1.0, 1.0, -1.0])
@@ -350,7 +350,7 @@ def perceptron_loss(
       A score of ``+-inf`` whose sign agrees with its label gives loss 0 and gradient 0;
       one that disagrees gives ``inf``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([0.5, -2.0, 0.3])
       >>> y = jnp.array([1.0, 1.0, -1.0])
@@ -414,7 +414,7 @@ def multiclass_hinge_loss(
       ``-inf`` score of a wrong class is ignored (loss and gradient finite); a ``+inf``
       true score gives loss 0 and gradient 0.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[0.2, 0.5, 0.9], [2.0, 0.5, -1.0]])
       >>> loss = jaxloss.multiclass_hinge_loss(x, jnp.array([2, 0]), reduction="none")
@@ -474,7 +474,7 @@ def multiclass_perceptron_loss(
       :math:`1/C - [c = y]`, as in optax. ``-inf`` scores of wrong classes are ignored;
       a ``+inf`` true score gives loss 0 and gradient 0.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[0.2, 0.5, 0.9], [2.0, 0.5, -1.0]])
       >>> loss = jaxloss.multiclass_perceptron_loss(x, jnp.array([1, 0]), reduction="none")
@@ -546,7 +546,7 @@ def multi_margin_loss(
       (:math:`m - x_y + x_c = 0`) is 0. A ``-inf`` score of a wrong class contributes 0
       with zero gradient; a ``+inf`` true score gives loss 0 and gradient 0.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[0.1, 0.2, 0.4, 0.8]])
       >>> round(float(jaxloss.multi_margin_loss(x, jnp.array([3]))), 4)
@@ -626,7 +626,7 @@ def multilabel_soft_margin_loss(
       vanishing term is removed with a double ``where``); an infinite logit that
       disagrees with its label gives ``inf``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[2.0, -1.0, 0.0]])
       >>> y = jnp.array([[1.0, 0.0, 1.0]])

@@ -186,7 +186,7 @@ def margin_ranking_loss(
       A scalar, or ``x1.shape`` for ``reduction="none"``; float32 for half precision
       inputs.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x1 = jnp.array([0.6934, -0.7239, 1.1954])
       >>> x2 = jnp.array([-0.4691, 0.2670, -1.7452])
@@ -243,7 +243,7 @@ def hinge_embedding_loss(
       A scalar, or ``inputs.shape`` for ``reduction="none"``; float32 for half precision
       inputs.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([0.3, 0.3, 2.0])
       >>> y = jnp.array([1.0, -1.0, -1.0])
@@ -298,7 +298,7 @@ def pairwise_distance(
     Returns:
       The input shape without ``axis``; float32 for half precision inputs.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[3.0, 4.0], [1.0, -1.0]])
       >>> jaxloss.pairwise_distance(x, jnp.zeros((2, 2)), epsilon=0.0).tolist()
@@ -367,7 +367,7 @@ def cosine_embedding_loss(
       ValueError: if ``labels`` does not have the per-example shape, or a concrete
         ``margin`` is outside ``[-1, 1]`` or ``epsilon`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x1 = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
       >>> x2 = jnp.array([[0.0, 1.0], [2.0, 2.0], [1.0, 0.0]])
@@ -445,7 +445,7 @@ def contrastive_loss(
       ValueError: if the shapes disagree, or a concrete ``margin`` or ``epsilon`` is
         negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x1 = jnp.array([[0.0, 0.0], [0.0, 0.0]])
       >>> x2 = jnp.array([[0.3, 0.4], [0.3, 0.4]])
@@ -545,7 +545,7 @@ def triplet_margin_loss(
         negative or ``p <= 0``.
       TypeError: if ``swap`` is not a Python bool.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> a = jnp.array([[0.0, 0.0], [1.0, 1.0]])
       >>> pos = jnp.array([[0.1, 0.1], [1.1, 1.1]])
@@ -630,7 +630,7 @@ def triplet_margin_with_distance_loss(
       ValueError: if the shapes disagree, the distance function returns another shape
         than ``anchors.shape[:-1]``, or a concrete ``margin`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> a = jnp.array([[0.0, 0.0]])
       >>> pos = jnp.array([[0.0, 2.0]])

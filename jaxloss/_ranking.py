@@ -54,7 +54,7 @@ def ranking_softmax_loss(
     Raises:
       ValueError: if ``labels``, ``item_weights`` or ``where`` do not fit ``logits``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> s = jnp.array([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
       >>> y = jnp.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])

@@ -101,7 +101,7 @@ def register(
 def names() -> list[str]:
     """Sorted canonical names of every registered loss (aliases excluded).
 
-    Example:
+    Examples:
       >>> import jaxloss
       >>> "huber_loss" in jaxloss.names()
       True
@@ -158,7 +158,7 @@ class Loss:
     Call it with the remaining arguments of the loss function. Because it is hashable it
     can be a static argument of ``jax.jit`` or a static field of a Flax/Equinox module.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> loss = jaxloss.get("huber", delta=0.5)
       >>> float(loss(jnp.array([2.0]), jnp.array([0.0])))
@@ -223,7 +223,7 @@ def get(name: str, **hyperparameters: Any) -> Loss:
 
     Raises ``ValueError`` listing the closest names when ``name`` is unknown.
 
-    Example:
+    Examples:
       >>> import jaxloss
       >>> jaxloss.get("mse").name
       'squared_error'

@@ -120,7 +120,7 @@ def squared_error(
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> float(jaxloss.squared_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 0.0])))
       2.5
@@ -162,7 +162,7 @@ def l2_loss(
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> float(jaxloss.l2_loss(jnp.array([1.0, 2.0]), jnp.array([0.0, 0.0])))
       1.25
@@ -207,7 +207,7 @@ def absolute_error(
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> float(jaxloss.absolute_error(jnp.array([1.0, -2.0]), jnp.array([0.0, 0.0])))
       1.5
@@ -271,7 +271,7 @@ def huber_loss(
     Raises:
       ValueError: if a concrete ``delta`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])
       >>> jaxloss.huber_loss(p, t, reduction="none").tolist()
@@ -327,7 +327,7 @@ def smooth_l1_loss(
     Raises:
       ValueError: if a concrete ``beta`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])
       >>> jaxloss.smooth_l1_loss(p, t, reduction="none").tolist()
@@ -388,7 +388,7 @@ def log_cosh(
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> v = jaxloss.log_cosh(jnp.array([0.0, 1e4]), jnp.array([0.0, 0.0]), reduction="none")
       >>> [round(float(x), 3) for x in v]
@@ -460,7 +460,7 @@ def absolute_percentage_error(
     Raises:
       ValueError: if a concrete ``epsilon`` is not positive.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([1.5, 3.0]), jnp.array([2.0, 4.0])
       >>> jaxloss.absolute_percentage_error(p, t, reduction="none").tolist()
@@ -521,7 +521,7 @@ def squared_logarithmic_error(
     Raises:
       ValueError: if a concrete ``epsilon`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([3.0, 0.0]), jnp.array([0.0, 0.0])
       >>> [round(x, 4) for x in jaxloss.msle(p, t, reduction="none").tolist()]
@@ -579,7 +579,7 @@ def quantile_loss(
     Raises:
       ValueError: if a concrete ``quantile`` is not in ``(0, 1)``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([0.0, 0.0]), jnp.array([2.0, -2.0])
       >>> jaxloss.quantile_loss(p, t, quantile=0.75, reduction="none").tolist()
@@ -640,7 +640,7 @@ def poisson_loss(
     Raises:
       ValueError: if a concrete ``epsilon`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([1.0, 2.0]), jnp.array([0.0, 2.0])
       >>> [round(x, 4) for x in jaxloss.poisson_loss(p, t, reduction="none").tolist()]
@@ -704,7 +704,7 @@ def poisson_nll_loss(
       TypeError: if ``log_input`` or ``full`` is not a Python bool.
       ValueError: if a concrete ``epsilon`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([0.0, 0.0]), jnp.array([0.0, 3.0])
       >>> [round(x, 4) for x in jaxloss.poisson_nll_loss(p, t, reduction="none").tolist()]
@@ -782,7 +782,7 @@ def gaussian_nll_loss(
         concrete ``epsilon`` is negative.
       TypeError: if ``full`` is not a Python bool.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t, v = jnp.array([0.0, 2.0]), jnp.array([0.0, 0.0]), jnp.array([1.0, 4.0])
       >>> [round(x, 4) for x in jaxloss.gaussian_nll_loss(p, t, v, reduction="none").tolist()]
@@ -892,7 +892,7 @@ def cosine_similarity(
     Raises:
       ValueError: if a concrete ``epsilon`` is negative or ``axis`` is out of range.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
       >>> t = jnp.array([[0.0, 1.0], [2.0, 2.0], [1.0, 0.0]])
@@ -955,7 +955,7 @@ def cosine_distance(
     Raises:
       ValueError: if a concrete ``epsilon`` is negative or ``axis`` is out of range.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
       >>> t = jnp.array([[0.0, 1.0], [2.0, 2.0], [1.0, 0.0]])

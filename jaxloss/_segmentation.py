@@ -282,7 +282,7 @@ def dice_loss(
       :math:`\ell_c = 0` for that class when ``smooth > 0``; with ``smooth = 0`` the
       ratio ``0/0`` is taken as 1 (loss 0) with finite gradients.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0], [1.0, 1.0]]])  # [B=1, 3, C=2]
       >>> targets = jnp.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]])
@@ -355,7 +355,7 @@ def binary_dice_loss(
       An empty target with an empty prediction gives 0 (for ``smooth = 0`` the ratio
       ``0/0`` is taken as 1). Large logits are fine (``jax.nn.sigmoid``).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> logits = jnp.array([[3.0, -2.0, 0.5, -1.0]])
       >>> targets = jnp.array([[1.0, 0.0, 1.0, 0.0]])
@@ -443,7 +443,7 @@ def tversky_loss(
       Identical to ``dice_loss`` with the same ``alpha``/``beta`` (this name exists for
       discoverability). Edge cases as :func:`dice_loss`.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0], [1.0, 1.0]]])
       >>> targets = jnp.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]])
@@ -524,7 +524,7 @@ def generalized_dice_loss(
       Empty targets and empty predictions give 0 (``0/0`` is taken as 1 when
       ``smooth = 0``), with finite gradients. The weights depend on the targets only.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0], [1.0, 1.0]]])
       >>> targets = jnp.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]])

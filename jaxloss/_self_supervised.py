@@ -169,7 +169,7 @@ def ntxent(
       pair losses 0. Zero embeddings have cosine similarity 0 with everything (finite
       value and gradient).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> e = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
       >>> labels = jnp.array([0, 0, 1, 1])
@@ -259,7 +259,7 @@ def clip_loss(
       ``"mean"`` is CLIP's loss: the mean of the two directions' mean cross-entropies.
       A batch of one pair gives 0.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
       >>> y = jnp.array([[1.0, 0.2], [0.1, 1.0]])
@@ -331,7 +331,7 @@ def siglip_loss(
       Computed with ``jax.nn.log_sigmoid`` (no overflow for large logits). Zero vectors
       are normalized to zero (logit :math:`b`, finite gradient).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
       >>> y = jnp.array([[1.0, 0.2], [0.1, 1.0]])
@@ -407,7 +407,7 @@ def circle_loss(
       without a positive or without a negative gives 0 with zero gradient. Zero
       embeddings have similarity 0 with everything (finite value and gradient).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> e = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
       >>> labels = jnp.array([0, 0, 1, 1])

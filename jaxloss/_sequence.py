@@ -335,7 +335,7 @@ def ctc_loss(
       TypeError: if ``labels`` is not an integer array, ``logits`` not floating, or
         ``blank_id`` / ``zero_infinity`` not a Python int / bool.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> logits = jnp.zeros((1, 2, 2))  # 2 frames, classes {blank, a}, uniform
       >>> loss = jaxloss.ctc_loss(logits, jnp.zeros((1, 2)), jnp.array([[1]]),

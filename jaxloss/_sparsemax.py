@@ -129,7 +129,7 @@ def sparsemax_loss(
       with its label gives ``inf``. (``jax.nn.sparse_plus`` itself has a NaN gradient
       at ``+-inf``; this function does not use it.)
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([0.0, 2.0, -0.5, 3.0])
       >>> y = jnp.array([1.0, 1.0, 0.0, 0.0])
@@ -208,7 +208,7 @@ def multiclass_sparsemax_loss(
       true score) if the label is one of them and ``inf`` otherwise, with zero gradient
       for the row; a row of only ``-inf`` scores is treated as all equal.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[0.0, 0.5, 2.0], [1.0, 1.2, 0.1]])
       >>> loss = jaxloss.multiclass_sparsemax_loss(x, jnp.array([2, 0]), reduction="none")
