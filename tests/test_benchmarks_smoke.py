@@ -27,3 +27,15 @@ def test_bench_losses_quick_writes_json(tmp_path, capsys):
     assert data["machine"]["jax"] and data["machine"]["device_kind"]
     printed = capsys.readouterr().out
     assert "| loss" in printed and NAMES[0] in printed
+
+
+def test_run_all_writes_report_json_and_chart(tmp_path):
+    from benchmarks import run
+
+    assert run.main(["--quick", "--repeats", "2", "--results", str(tmp_path)]) == 0
+    report = (tmp_path / "report.md").read_text()
+    for name in ("losses", "ctc", "large_vocab"):
+        assert f"## {name}_cpu_quick on cpu" in report
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert {"losses_cpu_quick", "ctc_cpu_quick", "large_vocab_cpu_quick"} <= set(data)
+    assert (tmp_path / "ratios.png").read_bytes()[:4] == b"\x89PNG"
