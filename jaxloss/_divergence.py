@@ -11,6 +11,17 @@ from jaxloss._registry import register
 __all__ = ["kl_divergence", "kl_divergence_with_log_targets", "generalized_kl_divergence"]
 
 
+
+def _xlogy_minus(t: Array, logp: Array) -> Array:
+    """``t * (log t - logp)``, exactly 0 with finite gradients where ``t == 0``.
+
+    Where ``t == 0``, ``t`` is replaced by 1 inside the log and ``logp`` by 0, so the
+    term is ``0 * (0 - 0)`` even when ``logp`` is ``-inf`` (the inner half of a double
+    where; the outer select is unnecessary since the term is already exactly 0).
+    """
+    present = t != 0
+    return t * (jnp.log(jnp.where(present, t, 1)) - jnp.where(present, logp, 0))
+
 @register(
     family="divergence",
     inputs="log_probabilities",
@@ -75,12 +86,9 @@ def kl_divergence(
     logp, t, mask, axis = core.distribution_inputs(
         fn, log_predictions, targets, where, axis, names=("log_predictions", "targets")
     )
-    present = t != 0
-    one = jnp.ones((), t.dtype)
-    zero = jnp.zeros((), t.dtype)
-    t_safe = jnp.where(present, t, one)
-    logp_safe = jnp.where(present, logp, zero)
-    terms = jnp.where(present, t_safe * (jnp.log(t_safe) - logp_safe), zero)
+    # Double where without the outer select: where t == 0 both log(t_safe) = log 1 and
+    # logp_safe are 0, so the term is exactly 0 * 0, with finite gradients.
+    terms = _xlogy_minus(t, logp)
     values = jnp.sum(terms, axis=axis)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
@@ -142,11 +150,9 @@ def kl_divergence_with_log_targets(
         fn, log_predictions, log_targets, where, axis, names=("log_predictions", "log_targets")
     )
     t = jnp.exp(logt)
-    present = t > 0
-    zero = jnp.zeros((), logt.dtype)
-    logt_safe = jnp.where(present, logt, zero)
-    logp_safe = jnp.where(present, logp, zero)
-    terms = jnp.where(present, jnp.exp(logt_safe) * (logt_safe - logp_safe), zero)
+    # Where t underflows to 0 the difference is replaced by 0 (its value may be
+    # -inf - -inf); the derivatives of a difference are +-1, so no 0 * inf appears.
+    terms = t * jnp.where(t > 0, logt - logp, 0)
     values = jnp.sum(terms, axis=axis)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
@@ -210,11 +216,5 @@ def generalized_kl_divergence(
     logp, t, mask, axis = core.distribution_inputs(
         fn, log_predictions, targets, where, axis, names=("log_predictions", "targets")
     )
-    present = t != 0
-    one = jnp.ones((), t.dtype)
-    zero = jnp.zeros((), t.dtype)
-    t_safe = jnp.where(present, t, one)
-    logp_safe = jnp.where(present, logp, zero)
-    kl_terms = jnp.where(present, t_safe * (jnp.log(t_safe) - logp_safe), zero)
-    values = jnp.sum(kl_terms - t + jnp.exp(logp), axis=axis)
+    values = jnp.sum(_xlogy_minus(t, logp) - t + jnp.exp(logp), axis=axis)
     return core.finish(fn, values, reduction, where, weights, mask=mask)

@@ -364,7 +364,9 @@ def perceptron_loss(
     x, y, mask = core.elementwise_inputs(
         fn, predictions, labels, where, names=("predictions", "labels")
     )
-    return core.finish(fn, jax.nn.relu(-y * x), reduction, where, weights, mask=mask)
+    margin = -y * x
+    values = jnp.where(margin > 0, margin, 0)  # relu with gradient 0 at the kink
+    return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
 # ---------------------------------------------------------------------------

@@ -125,8 +125,10 @@ def sparsemax_loss(
     Note:
       The loss is continuously differentiable; its second derivative jumps at
       :math:`x = \pm 1`. A logit of ``+inf`` with label exactly 1, or ``-inf`` with
-      label exactly 0, gives loss 0 and gradient 0; an infinite logit that disagrees
-      with its label gives ``inf``. (``jax.nn.sparse_plus`` itself has a NaN gradient
+      label exactly 0, gives loss 0 and gradient 0 (logits are clipped to
+      ``+-finfo(dtype).max / 4``); an infinite logit that disagrees with its label
+      therefore gives a huge finite loss (about ``8.5e37`` in float32) instead of
+      ``inf``. (``jax.nn.sparse_plus`` itself has a NaN gradient
       at ``+-inf``; this function does not use it.)
 
     Examples:
@@ -142,14 +144,12 @@ def sparsemax_loss(
     """
     fn = "sparsemax_loss"
     x, y, mask = core.elementwise_inputs(fn, logits, labels, where, names=("logits", "labels"))
-    zero = jnp.zeros((), x.dtype)
-    # y * sparse_plus(-x) is 0 * inf at x = -inf, y = 0, and (1 - y) * sparse_plus(x) is
-    # 0 * inf at x = +inf, y = 1: the term and its input are replaced there (double where).
-    skip_pos = (y == 0) & (x == -jnp.inf)
-    skip_neg = (y == 1) & (x == jnp.inf)
-    pos = jnp.where(skip_pos, zero, y * _sparse_plus(-jnp.where(skip_pos, zero, x)))
-    neg = jnp.where(skip_neg, zero, (1 - y) * _sparse_plus(jnp.where(skip_neg, zero, x)))
-    values = pos + neg - y * (1 - y)
+    # Clipping to +-finfo.max/4 makes +-inf logits finite, so y * sparse_plus(-x) and
+    # (1 - y) * sparse_plus(x) never meet 0 * inf; clip's gradient is 0 there, the exact
+    # gradient when the label agrees.
+    bound = jnp.finfo(x.dtype).max / 4
+    x = jnp.clip(x, -bound, bound)
+    values = y * _sparse_plus(-x) + (1 - y) * _sparse_plus(x) - y * (1 - y)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
