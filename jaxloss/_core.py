@@ -146,6 +146,16 @@ def static_value(x: Any) -> float | None:
     return float(arr)
 
 
+def static_bool(fn: str, name: str, value) -> bool:
+    """A structural on/off switch: must be a Python bool, never a traced value."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(
+        f"{fn}: argument '{name}' must be a Python bool (it selects the formula at trace "
+        f"time), got {type(value).__name__}"
+    )
+
+
 def hyperparameter(
     fn: str,
     name: str,

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import register
-from jaxloss._regression import _abs, _inverse_norm, _static_bool
+from jaxloss._regression import _abs, _inverse_norm
 
 __all__ = [
     "margin_ranking_loss",
@@ -570,7 +570,7 @@ def triplet_margin_loss(
     fn = "triplet_margin_loss"
     arrays = dict(zip(_TRIPLET_NAMES, (anchors, positives, negatives)))
     (a, pos, neg), _, mask, axis = _embeddings(fn, arrays, where, axis)
-    swap = _static_bool(fn, "swap", swap)
+    swap = core.static_bool(fn, "swap", swap)
     m = core.hyperparameter(fn, "margin", margin, a.dtype, low=0.0)
     p = _norm_degree(fn, p, a.dtype)
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, a.dtype, low=0.0)
@@ -658,7 +658,7 @@ def triplet_margin_with_distance_loss(
         )
     arrays = dict(zip(_TRIPLET_NAMES, (anchors, positives, negatives)))
     (a, pos, neg), _, mask, _ = _embeddings(fn, arrays, where, -1)
-    swap = _static_bool(fn, "swap", swap)
+    swap = core.static_bool(fn, "swap", swap)
     m = core.hyperparameter(fn, "margin", margin, a.dtype, low=0.0)
     example_shape = a.shape[:-1]
 

@@ -12,7 +12,6 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy.special import xlogy
 
 from jaxloss import _core as core
@@ -45,14 +44,6 @@ _LOG2 = math.log(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def _static_bool(fn: str, name: str, value) -> bool:
-    """A structural on/off switch: must be a Python bool, never a traced value."""
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    raise TypeError(
-        f"{fn}: argument '{name}' must be a Python bool (it selects the formula at trace "
-        f"time), got {type(value).__name__}"
-    )
 
 
 def _safe_reciprocal(x: Array) -> Array:
@@ -725,8 +716,8 @@ def poisson_nll_loss(
     ``epsilon`` here).
     """
     fn = "poisson_nll_loss"
-    log_input = _static_bool(fn, "log_input", log_input)
-    full = _static_bool(fn, "full", full)
+    log_input = core.static_bool(fn, "log_input", log_input)
+    full = core.static_bool(fn, "full", full)
     fill = 0.0 if log_input else 1.0
     p, t, mask = core.elementwise_inputs(
         fn, predictions, targets, where, fill=fill, target_fill=0.0
@@ -801,7 +792,7 @@ def gaussian_nll_loss(
     fewer than the input; here pass ``variance[..., None]`` for that.
     """
     fn = "gaussian_nll_loss"
-    full = _static_bool(fn, "full", full)
+    full = core.static_bool(fn, "full", full)
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
     v = core.as_float(fn, "variance", variance)
     try:

@@ -40,14 +40,6 @@ _CLASS_REDUCTIONS = ("mean", "sum", "none")
 # shared helpers
 
 
-def _static_bool(fn: str, name: str, value) -> bool:
-    """A structural switch: must be a Python bool, never a traced value."""
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    raise TypeError(
-        f"{fn}: argument '{name}' must be a Python bool (it selects the formula at trace "
-        f"time), got {type(value).__name__}"
-    )
 
 
 def _safe_ratio(num: Array, den: Array) -> Array:
@@ -168,10 +160,10 @@ def _tversky(
     binary: bool = False,
 ) -> Array:
     """The Tversky/Dice computation shared by :func:`dice_loss` and friends."""
-    apply_activation = _static_bool(
+    apply_activation = core.static_bool(
         fn, "apply_sigmoid" if binary else "apply_softmax", apply_activation
     )
-    ignore_background = _static_bool(fn, "ignore_background", ignore_background)
+    ignore_background = core.static_bool(fn, "ignore_background", ignore_background)
     _check_class_reduction(fn, class_reduction)
     core.check_reduction(fn, reduction)
     per_class = class_reduction == "none"
@@ -539,8 +531,8 @@ def generalized_dice_loss(
     instead of taking Sudre's single ratio of weighted sums.
     """
     fn = "generalized_dice_loss"
-    apply_softmax = _static_bool(fn, "apply_softmax", apply_softmax)
-    ignore_background = _static_bool(fn, "ignore_background", ignore_background)
+    apply_softmax = core.static_bool(fn, "apply_softmax", apply_softmax)
+    ignore_background = core.static_bool(fn, "ignore_background", ignore_background)
     core.check_reduction(fn, reduction)
     inter, pred, tgt, ignore, mask, dtype = _overlap_inputs(
         fn,

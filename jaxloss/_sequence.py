@@ -260,13 +260,6 @@ def _static_int(fn: str, name: str, value) -> int:
     return int(value)
 
 
-def _static_bool(fn: str, name: str, value) -> bool:
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    raise TypeError(
-        f"{fn}: argument '{name}' must be a Python bool (it selects the output at trace "
-        f"time), got {type(value).__name__}"
-    )
 
 
 def _paddings(fn: str, name: str, x: ArrayLike) -> Array:
@@ -410,7 +403,7 @@ def ctc_loss(
             f"{fn}: argument 'blank_id' must be in [0, {classes}) (the number of classes of "
             f"'logits'), got {blank}"
         )
-    zero_inf = _static_bool(fn, "zero_infinity", zero_infinity)
+    zero_inf = core.static_bool(fn, "zero_infinity", zero_infinity)
     core.check_reduction(fn, reduction)
 
     batch = x.shape[:-2]
