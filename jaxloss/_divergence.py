@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 
 from jaxloss import _core as core
@@ -12,15 +15,87 @@ __all__ = ["kl_divergence", "kl_divergence_with_log_targets", "generalized_kl_di
 
 
 
-def _xlogy_minus(t: Array, logp: Array) -> Array:
+def _guarded_kl_terms(t: Array, logp: Array) -> Array:
     """``t * (log t - logp)``, exactly 0 with finite gradients where ``t == 0``.
 
-    Where ``t == 0``, ``t`` is replaced by 1 inside the log and ``logp`` by 0, so the
-    term is ``0 * (0 - 0)`` even when ``logp`` is ``-inf`` (the inner half of a double
-    where; the outer select is unnecessary since the term is already exactly 0).
+    Where ``t == 0``, ``t`` is replaced by 1 inside the log and ``logp`` by 0, so the term
+    is ``0 * (0 - 0)`` even when ``logp`` is ``-inf`` (the inner half of a double where).
     """
     present = t != 0
     return t * (jnp.log(jnp.where(present, t, 1)) - jnp.where(present, logp, 0))
+
+
+def _kl_rows_value(t: Array, logp: Array, axis: int) -> Array:
+    # Fast path without a select on logp (on the CPU a select there cannot join XLA's
+    # reduction fusion and costs a full extra pass); it is NaN only where t == 0 meets
+    # logp == -inf, and then the guarded form is evaluated instead (lax.cond runs one).
+    fast = jnp.sum(t * (jnp.log(jnp.where(t != 0, t, 1)) - logp), axis=axis)
+    return jax.lax.cond(
+        jnp.any(jnp.isnan(fast)),
+        lambda: jnp.sum(_guarded_kl_terms(t, logp), axis=axis),
+        lambda: fast,
+    )
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _kl_rows(t: Array, logp: Array, axis: int) -> Array:
+    """``sum(t * (log t - logp), axis)`` with closed-form gradients.
+
+    d/dlogp = -t (exactly 0 where t == 0, even at logp = -inf); d/dt = log t - logp + 1
+    where t != 0 and 0 (finite) where t == 0. The logp cotangent never reads logp.
+    """
+    return _kl_rows_value(t, logp, axis)
+
+
+def _kl_rows_fwd(t, logp, axis):
+    return _kl_rows_value(t, logp, axis), (t, logp)
+
+
+def _kl_rows_bwd(axis, res, g):
+    t, logp = res
+    g = jnp.expand_dims(g, axis)
+    present = t != 0
+    dt = g * jnp.where(
+        present, jnp.log(jnp.where(present, t, 1)) - jnp.where(present, logp, 0) + 1, 0
+    )
+    return dt, -g * t
+
+
+_kl_rows.defvjp(_kl_rows_fwd, _kl_rows_bwd)
+
+
+
+def _kl_log_rows_value(logt: Array, logp: Array, axis: int) -> Array:
+    t = jnp.exp(logt)
+    # As _kl_rows_value: no select on logp in the fast path; NaN only where t == 0
+    # (a -inf or underflowing log target), and then the guarded form is evaluated.
+    fast = jnp.sum(t * (logt - logp), axis=axis)
+    return jax.lax.cond(
+        jnp.any(jnp.isnan(fast)),
+        lambda: jnp.sum(t * jnp.where(t > 0, logt - logp, 0), axis=axis),
+        lambda: fast,
+    )
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _kl_log_rows(logt: Array, logp: Array, axis: int) -> Array:
+    """``sum(exp(logt) * (logt - logp), axis)``; d/dlogp = -t, d/dlogt = t (logt - logp + 1)."""
+    return _kl_log_rows_value(logt, logp, axis)
+
+
+def _kl_log_rows_fwd(logt, logp, axis):
+    return _kl_log_rows_value(logt, logp, axis), (logt, logp)
+
+
+def _kl_log_rows_bwd(axis, res, g):
+    logt, logp = res
+    g = jnp.expand_dims(g, axis)
+    t = jnp.exp(logt)
+    dlogt = g * t * jnp.where(t > 0, logt - logp + 1, 0)
+    return dlogt, -g * t
+
+
+_kl_log_rows.defvjp(_kl_log_rows_fwd, _kl_log_rows_bwd)
 
 @register(
     family="divergence",
@@ -65,7 +140,10 @@ def kl_divergence(
       such a target is :math:`-\infty`). A ``-inf`` log-prediction where the target is
       positive gives ``inf``. Negative targets are invalid and give NaN. Nothing is
       clipped: targets that sum to 1 and a normalized ``log_predictions`` give a value
-      :math:`\ge 0` (up to rounding).
+      :math:`\ge 0` (up to rounding). The gradient is a closed-form custom VJP (its
+      log-prediction part, ``-targets``, never reads the log-predictions), so forward
+      mode (``jax.jvp``) is not available for this loss; ``jax.grad`` and
+      ``jax.hessian`` are.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -86,10 +164,7 @@ def kl_divergence(
     logp, t, mask, axis = core.distribution_inputs(
         fn, log_predictions, targets, where, axis, names=("log_predictions", "targets")
     )
-    # Double where without the outer select: where t == 0 both log(t_safe) = log 1 and
-    # logp_safe are 0, so the term is exactly 0 * 0, with finite gradients.
-    terms = _xlogy_minus(t, logp)
-    values = jnp.sum(terms, axis=axis)
+    values = _kl_rows(t, logp, axis)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
@@ -130,7 +205,8 @@ def kl_divergence_with_log_targets(
       or one so negative that the exponential underflows) contributes exactly 0, also
       when its log-prediction is ``-inf``, with zero gradient with respect to both
       arguments (double ``where``). A ``-inf`` log-prediction where the target is
-      positive gives ``inf``.
+      positive gives ``inf``. Like :func:`kl_divergence`, it has a custom VJP: no
+      forward-mode differentiation.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -149,11 +225,7 @@ def kl_divergence_with_log_targets(
     logp, logt, mask, axis = core.distribution_inputs(
         fn, log_predictions, log_targets, where, axis, names=("log_predictions", "log_targets")
     )
-    t = jnp.exp(logt)
-    # Where t underflows to 0 the difference is replaced by 0 (its value may be
-    # -inf - -inf); the derivatives of a difference are +-1, so no 0 * inf appears.
-    terms = t * jnp.where(t > 0, logt - logp, 0)
-    values = jnp.sum(terms, axis=axis)
+    values = _kl_log_rows(logt, logp, axis)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
@@ -200,7 +272,8 @@ def generalized_kl_divergence(
       both arguments are finite there, also when the log-prediction is ``-inf``. The
       gradient with respect to such a target is that of the remaining terms (``-1``),
       not the true :math:`-\infty`. A ``-inf`` log-prediction where the target is
-      positive gives ``inf``. Negative targets are invalid and give NaN.
+      positive gives ``inf``. Negative targets are invalid and give NaN. Like
+      :func:`kl_divergence`, it has a custom VJP: no forward-mode differentiation.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -216,5 +289,5 @@ def generalized_kl_divergence(
     logp, t, mask, axis = core.distribution_inputs(
         fn, log_predictions, targets, where, axis, names=("log_predictions", "targets")
     )
-    values = jnp.sum(_xlogy_minus(t, logp) - t + jnp.exp(logp), axis=axis)
+    values = _kl_rows(t, logp, axis) + jnp.sum(jnp.exp(logp) - t, axis=axis)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
