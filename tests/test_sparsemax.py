@@ -103,6 +103,14 @@ class TestSparsemaxLoss:
             out, ref_sparse_plus(np.where(y == 1, -x, x)), rtol=1e-5, atol=1e-6
         )
 
+    def test_full_relative_precision_near_the_breakpoints(self):
+        # Hard labels: the loss is (1 -+ x)^2 / 4 near x = +-1, tiny but not cancelled.
+        x = np.array([0.999, 0.9999, -0.999, -0.9999, 0.5], dtype=np.float32)
+        y = np.array([1.0, 1.0, 0.0, 0.0, 1.0], dtype=np.float32)
+        out = np.asarray(jaxloss.sparsemax_loss(x, y, reduction="none"))
+        expected = ref_sparse_plus(np.where(y == 1, -x.astype(np.float64), x))
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=0)
+
     def test_integer_and_bool_labels(self):
         x, y = _binary(1)
         expected = jaxloss.sparsemax_loss(x, y, reduction="none")
