@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +13,6 @@ from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import register
 
 __all__ = ["kl_divergence", "kl_divergence_with_log_targets", "generalized_kl_divergence"]
-
 
 
 def _guarded_kl_terms(t: Array, logp: Array) -> Array:
@@ -25,15 +25,29 @@ def _guarded_kl_terms(t: Array, logp: Array) -> Array:
     return t * (jnp.log(jnp.where(present, t, 1)) - jnp.where(present, logp, 0))
 
 
-def _kl_rows_value(t: Array, logp: Array, axis: int) -> Array:
-    # Fast path without a select on logp (on the CPU a select there cannot join XLA's
-    # reduction fusion and costs a full extra pass); it is NaN only where t == 0 meets
-    # logp == -inf, and then the guarded form is evaluated instead (lax.cond runs one).
-    fast = jnp.sum(t * (jnp.log(jnp.where(t != 0, t, 1)) - logp), axis=axis)
+def _row_sums(fast: Callable[[], Array], guarded: Callable[[], Array], axis: int) -> Array:
+    """``sum(fast(), axis)``, or ``sum(guarded(), axis)`` when that has a NaN.
+
+    The fast terms have no select on the log-predictions: on the CPU a select there
+    cannot join XLA's reduction fusion and costs a full extra pass. They are NaN only
+    where a zero target meets a ``-inf`` (or, for log targets, any) log-prediction; then
+    the guarded terms are summed instead (``lax.cond`` runs one branch). Both thunks
+    compute their terms from the inputs inside their branch, so nothing of the input's
+    size is materialized for the cond.
+    """
+    fast_sums = jnp.sum(fast(), axis=axis)
     return jax.lax.cond(
-        jnp.any(jnp.isnan(fast)),
-        lambda: jnp.sum(_guarded_kl_terms(t, logp), axis=axis),
-        lambda: fast,
+        jnp.any(jnp.isnan(fast_sums)),
+        lambda: jnp.sum(guarded(), axis=axis),
+        lambda: fast_sums,
+    )
+
+
+def _kl_rows_value(t: Array, logp: Array, axis: int) -> Array:
+    return _row_sums(
+        lambda: t * (jnp.log(jnp.where(t != 0, t, 1)) - logp),
+        lambda: _guarded_kl_terms(t, logp),
+        axis,
     )
 
 
@@ -64,17 +78,14 @@ def _kl_rows_bwd(axis, res, g):
 _kl_rows.defvjp(_kl_rows_fwd, _kl_rows_bwd)
 
 
-
 def _kl_log_rows_value(logt: Array, logp: Array, axis: int) -> Array:
-    t = jnp.exp(logt)
-    # As _kl_rows_value: no select on logp in the fast path; NaN only where t == 0
-    # (a -inf or underflowing log target), and then the guarded form is evaluated.
-    fast = jnp.sum(t * (logt - logp), axis=axis)
-    return jax.lax.cond(
-        jnp.any(jnp.isnan(fast)),
-        lambda: jnp.sum(t * jnp.where(t > 0, logt - logp, 0), axis=axis),
-        lambda: fast,
-    )
+    def guarded():
+        t = jnp.exp(logt)
+        return t * jnp.where(t > 0, logt - logp, 0)
+
+    # exp(logt) is computed inside each branch: computed once outside, XLA materializes
+    # it as a [N, C] operand of the cond (about 40% slower).
+    return _row_sums(lambda: jnp.exp(logt) * (logt - logp), guarded, axis)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -96,6 +107,7 @@ def _kl_log_rows_bwd(axis, res, g):
 
 
 _kl_log_rows.defvjp(_kl_log_rows_fwd, _kl_log_rows_bwd)
+
 
 @register(
     family="divergence",

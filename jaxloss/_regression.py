@@ -44,8 +44,6 @@ _LOG2 = math.log(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-
-
 def _safe_reciprocal(x: Array) -> Array:
     """``1/x`` where ``x > 0``, else ``0``; the gradient is finite everywhere (double where)."""
     positive = x > 0
@@ -343,7 +341,6 @@ def smooth_l1_loss(
     safe_beta = jnp.where(inside, beta, jnp.ones_like(abs_r))
     values = jnp.where(inside, 0.5 * jnp.square(abs_r) / safe_beta, abs_r - 0.5 * beta)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
-
 
 
 @jax.custom_jvp
