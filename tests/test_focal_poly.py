@@ -337,7 +337,10 @@ class TestPolyLoss:
         with jax.enable_x64(True):
             x, y = _logits(27, dtype=np.float64), _soft(28).astype(np.float64)
             f = jax.jit(lambda v, e: jaxloss.poly_loss_cross_entropy(v, y, epsilon=e))
-            check_grads(f, (x, 2.0), order=2, modes=["rev"], eps=1e-4)
+            check_grads(f, (x, 2.0), order=2, modes=["rev", "fwd"], eps=1e-4)
+            # Labels are differentiable too (soft labels, all positive here).
+            h = lambda w: jaxloss.poly_loss_cross_entropy(x, w, epsilon=2.0)
+            check_grads(h, (y,), order=2, modes=["rev", "fwd"], eps=1e-4)
             # At a -inf logit whose label is 0 the gradient is finite.
             xi = x.copy()
             xi[0, 1] = -np.inf
