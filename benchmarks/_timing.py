@@ -6,13 +6,16 @@ Usage from another script::
 
 ``time_interleaved`` runs the candidates alternately in one process, so slow drift of the
 machine (frequency scaling, a neighbour's load) hits every candidate alike; compare the
-medians of its samples, never single runs.
+medians of its samples, never single runs. With ``min_sample_seconds`` a sample is the
+mean of several back-to-back calls (each still waited for), so that functions of a few
+milliseconds are not timed at the scale of the scheduler's jitter.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import platform
 import statistics
@@ -82,19 +85,37 @@ def time_once(fn: Callable, args: Sequence[Any]) -> float:
     return time.perf_counter() - start
 
 
+def calls_per_sample(
+    fns: Mapping[str, Callable], args: Sequence[Any], min_sample_seconds: float
+) -> int:
+    """How many calls make one sample of the slowest function last ``min_sample_seconds``.
+
+    One common count for every function (from one timed call each, after warm-up), so
+    their samples cover the same number of calls.
+    """
+    if min_sample_seconds <= 0:
+        return 1
+    slowest = max(time_once(fn, args) for fn in fns.values())
+    return max(1, math.ceil(min_sample_seconds / max(slowest, 1e-9)))
+
+
 def time_interleaved(
     fns: Mapping[str, Callable],
     args: Sequence[Any],
     repeats: int,
     *,
     warmup: int = 1,
+    number: int | None = None,
+    min_sample_seconds: float = 0.0,
 ) -> dict[str, list[float]]:
     """Times every function in ``fns`` on the same ``args``, interleaved.
 
     Each function is first called ``warmup`` times (compilation, caches). Then, ``repeats``
-    times, each function runs once, in the given order on even rounds and reversed on odd
-    ones, so neither always goes first. Returns ``{name: [seconds, ...]}`` with
-    ``repeats`` samples per name.
+    times, each function makes one sample, in the given order on even rounds and reversed
+    on odd ones, so neither always goes first. A sample is the mean time of ``number``
+    back-to-back calls, each waited for with ``block_until_ready``; by default ``number``
+    is :func:`calls_per_sample` for ``min_sample_seconds`` (1 when that is 0). Returns
+    ``{name: [seconds per call, ...]}`` with ``repeats`` samples per name.
     """
     if repeats < 1:
         raise ValueError(f"time_interleaved: repeats must be >= 1, got {repeats}")
@@ -102,11 +123,16 @@ def time_interleaved(
     for _ in range(warmup):
         for name in names:
             jax.block_until_ready(fns[name](*args))
+    if number is None:
+        number = calls_per_sample(fns, args, min_sample_seconds)
+    if number < 1:
+        raise ValueError(f"time_interleaved: number must be >= 1, got {number}")
     samples: dict[str, list[float]] = {name: [] for name in names}
     for r in range(repeats):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
-            samples[name].append(time_once(fns[name], args))
+            total = sum(time_once(fns[name], args) for _ in range(number))
+            samples[name].append(total / number)
     return samples
 
 

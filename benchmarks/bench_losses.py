@@ -1,12 +1,15 @@
 """Times jitted value_and_grad of every jaxloss loss against its optax counterpart.
 
 Both sides run in one process on the same inputs, compiled and warmed up first, then
-interleaved (one jaxloss call, one optax call, alternating which goes first); each row
-reports the median of each side and ``ratio = median(jaxloss) / median(optax)``, and
-checks that both give the same value and gradient.
+interleaved (one jaxloss sample, one optax sample, alternating which goes first; a
+sample is the mean of as many back-to-back calls as make it last ``--min-sample-ms``,
+the same count for both sides, so millisecond losses are not timed at the scale of the
+scheduler's jitter); each row reports the median of each side and
+``ratio = median(jaxloss) / median(optax)``, and checks that both give the same value
+and gradient.
 
     python -m benchmarks.bench_losses [--quick] [--only NAME[,NAME]] [--repeats N]
-                                      [--json PATH]
+                                      [--min-sample-ms MS] [--json PATH]
 
 The timed functions are::
 
@@ -39,6 +42,7 @@ import optax  # noqa: E402
 
 import jaxloss  # noqa: E402
 from benchmarks._timing import (  # noqa: E402
+    calls_per_sample,
     machine_info,
     machine_line,
     markdown_table,
@@ -282,7 +286,9 @@ def _agree(a, b, *, rtol: float) -> bool:
     return bool(np.allclose(a, b, rtol=rtol, atol=rtol * scale + 1e-7, equal_nan=False))
 
 
-def run_pair(pair: Pair, *, quick: bool, repeats: int, seed: int = 0) -> dict[str, Any]:
+def run_pair(
+    pair: Pair, *, quick: bool, repeats: int, seed: int = 0, min_sample_ms: float = 50.0
+) -> dict[str, Any]:
     shape = SIZES[pair.size][1 if quick else 0]
     rng = np.random.default_rng(seed)
     inputs = tuple(jnp.asarray(a) for a in pair.make(rng, shape))
@@ -300,7 +306,9 @@ def run_pair(pair: Pair, *, quick: bool, repeats: int, seed: int = 0) -> dict[st
     grad_ok = _agree(gj, go, rtol=1e-3)
     del outputs, gj, go
 
-    samples = time_interleaved({"jaxloss": jaxloss_vg, "optax": optax_vg}, inputs, repeats)
+    fns = {"jaxloss": jaxloss_vg, "optax": optax_vg}
+    number = calls_per_sample(fns, inputs, min_sample_ms / 1e3)
+    samples = time_interleaved(fns, inputs, repeats, number=number)
     jms = median(samples["jaxloss"]) * 1e3
     oms = median(samples["optax"]) * 1e3
     return {
@@ -317,6 +325,7 @@ def run_pair(pair: Pair, *, quick: bool, repeats: int, seed: int = 0) -> dict[st
         "grads_agree": grad_ok,
         "compile_s": compile_s,
         "repeats": repeats,
+        "calls_per_sample": number,
         "jaxloss_samples_ms": [round(s * 1e3, 4) for s in samples["jaxloss"]],
         "optax_samples_ms": [round(s * 1e3, 4) for s in samples["optax"]],
     }
@@ -333,7 +342,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="~64x smaller inputs (tests)")
     parser.add_argument("--only", default=None, help="comma-separated loss names (aliases ok)")
-    parser.add_argument("--repeats", type=int, default=30, help="timed runs per side (30)")
+    parser.add_argument("--repeats", type=int, default=30, help="timed samples per side (30)")
+    parser.add_argument(
+        "--min-sample-ms",
+        type=float,
+        default=None,
+        help="a sample averages enough back-to-back calls to last this long "
+        "(default 50; 0 with --quick)",
+    )
     parser.add_argument(
         "--json",
         default=None,
@@ -343,6 +359,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
+    if args.min_sample_ms is None:
+        args.min_sample_ms = 0.0 if args.quick else 50.0
+    if args.min_sample_ms < 0:
+        parser.error("--min-sample-ms must be >= 0")
     if args.only:
         aliases = jaxloss.aliases()
         wanted = [aliases.get(n.strip(), n.strip()) for n in args.only.split(",") if n.strip()]
@@ -382,7 +402,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             continue
         progress(head)
         try:
-            row = run_pair(pair, quick=args.quick, repeats=args.repeats, seed=args.seed)
+            row = run_pair(
+                pair,
+                quick=args.quick,
+                repeats=args.repeats,
+                seed=args.seed,
+                min_sample_ms=args.min_sample_ms,
+            )
         except Exception as exc:  # report and go on: one broken adaptor must not stop the rest
             errors[pair.name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             progress(f"{head} error: {errors[pair.name]}")
@@ -406,6 +432,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "config": {
             "quick": args.quick,
             "repeats": args.repeats,
+            "min_sample_ms": args.min_sample_ms,
             "only": args.only,
             "seed": args.seed,
             "threshold": THRESHOLD,
@@ -419,7 +446,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     print(
         f"## jaxloss vs optax: jitted value_and_grad, median of {args.repeats} interleaved "
-        f"runs{' (--quick)' if args.quick else ''}"
+        f"samples of >= {args.min_sample_ms:g} ms{' (--quick)' if args.quick else ''}"
     )
     print()
     print(f"Machine: {machine_line(info)}")

@@ -39,3 +39,31 @@ def test_run_all_writes_report_json_and_chart(tmp_path):
     data = json.loads((tmp_path / "report.json").read_text())
     assert {"losses_cpu_quick", "ctc_cpu_quick", "large_vocab_cpu_quick"} <= set(data)
     assert (tmp_path / "ratios.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_time_interleaved_averages_back_to_back_calls():
+    import jax.numpy as jnp
+    import pytest
+
+    from benchmarks._timing import calls_per_sample, time_interleaved
+
+    calls = {"a": 0, "b": 0}
+
+    def counted(name):
+        def fn(x):
+            calls[name] += 1
+            return x + 1
+
+        return fn
+
+    fns = {"a": counted("a"), "b": counted("b")}
+    samples = time_interleaved(fns, (jnp.zeros(3),), 4, warmup=1, number=3)
+    # one warm-up call each, then 4 samples of 3 calls each
+    assert calls == {"a": 13, "b": 13}
+    assert [len(v) for v in samples.values()] == [4, 4]
+    assert all(t > 0 for v in samples.values() for t in v)
+    assert calls_per_sample(fns, (jnp.zeros(3),), 0.0) == 1
+    # a function of ~0 s needs many calls to fill a 10 ms sample
+    assert calls_per_sample(fns, (jnp.zeros(3),), 0.01) > 1
+    with pytest.raises(ValueError, match="number must be >= 1"):
+        time_interleaved(fns, (jnp.zeros(3),), 1, number=0)
