@@ -368,6 +368,20 @@ class TestGradients:
         g_ref = jax.grad(lambda x: jnp.mean(optax.losses.ctc_loss(x, *args[1:])))(args[0])
         np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=2e-6)
 
+    def test_float32_gradient_of_long_sequences_matches_float64(self):
+        # T = 512: the forward-backward states are renormalized every few frames, so the
+        # occupations do not inherit the rounding of 512 additions at |log p| ~ 2000
+        # (without it the blank's gradient was off by about 4e-4 here).
+        args = _problem(12, batch=3, steps=512, classes=64, length=100)
+        f = lambda x, dtype: jnp.sum(
+            jaxloss.ctc_loss(x.astype(dtype), *args[1:], reduction="none")
+        )
+        g32 = np.asarray(jax.grad(f)(jnp.asarray(args[0]), jnp.float32), np.float64)
+        with jax.enable_x64(True):
+            g64 = np.asarray(jax.grad(f)(jnp.asarray(args[0], jnp.float64), jnp.float64))
+        assert np.abs(g64).max() > 0.5
+        np.testing.assert_allclose(g32, g64, rtol=0, atol=1e-4)
+
     def test_check_grads_float64(self):
         with jax.enable_x64(True):
             logits, logit_pad, labels, label_pad = _problem(12, batch=3, steps=7, classes=4,
