@@ -759,7 +759,6 @@ def _poly_rows_jvp(primals, tangents):
 _poly_rows.defjvp(_poly_rows_jvp, symbolic_zeros=True)
 
 
-
 @register(
     family="classification",
     inputs="logits",

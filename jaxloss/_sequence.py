@@ -18,9 +18,9 @@ How it is computed (the forward-backward algorithm of Graves et al., 2006, in lo
   alignment that cannot exist ends far below ``-1e29`` and is reported as ``+inf``;
 * the gradient is a ``jax.custom_jvp`` in closed form. One loop runs the forward
   (alpha) recursion and the backward (beta) recursion together, storing the label
-  states only; every few frames both are shifted so that their largest state is 0 and
-  the shifts are summed in two-float (compensated) form, so the stored states stay of
-  order one and ``alpha + beta - log p`` is formed without the rounding of ``T``
+  states only; every few frames both are shifted so that their largest blank state is
+  0 and the shifts are summed in two-float (compensated) form, so the stored states stay
+  of moderate size and ``alpha + beta - log p`` is formed without the rounding of ``T``
   additions at the magnitude of ``log p``. The occupation probabilities of the label
   states give the gradient, and that of the blank follows because the occupations of
   one time step sum to one:
@@ -186,8 +186,9 @@ def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
     return s, (a - (s - bp)) + (b - bp)
 
 
-def _normalize(b: Array, lab: Array) -> tuple[Array, Array, Array]:
-    """Shifts the states of each sequence by its largest blank state; returns the shift.
+def _renormalize(b: Array, lab: Array, hi: Array, lo: Array):
+    """Shifts the states of each sequence by its largest blank state, adding the shift to
+    the two-float shift sum ``(hi, lo)``; returns the new ``(b, lab, hi, lo)``.
 
     The blank states alone (one reduction instead of two) are reference enough: the
     shift only has to keep the stored states of moderate size between two shifts, and
@@ -196,7 +197,8 @@ def _normalize(b: Array, lab: Array) -> tuple[Array, Array, Array]:
     """
     top = jnp.max(b, axis=1)
     top = jnp.where(top > _IMPOSSIBLE, top, jnp.zeros((), b.dtype))
-    return b - top[:, None], lab - top[:, None], top
+    hi, err = _two_sum(hi, top)
+    return b - top[:, None], lab - top[:, None], hi, lo + err
 
 
 def _forward_backward(lp_blank, lp_labels, pad, skip, lens):
@@ -205,7 +207,7 @@ def _forward_backward(lp_blank, lp_labels, pad, skip, lens):
     One loop runs both recursions, the alphas forward from frame 0 and the betas
     backward from the last frame, so each iteration has two independent chains. Both are
     renormalized every ``_BLOCK`` frames (largest blank state 0), and the shifts are summed in
-    compensated (two-float) form: the stored states stay of order one, so the occupations
+    compensated (two-float) form: the stored states stay of moderate size, so the occupations
     ``exp(alpha + beta - log p)`` do not inherit the rounding of ``T`` additions at the
     magnitude of ``log p`` (about ``1e-3`` relative at ``T = 512`` in float32 before).
 
@@ -240,22 +242,14 @@ def _forward_backward(lp_blank, lp_labels, pad, skip, lens):
         betas = jax.lax.dynamic_update_index_in_dim(betas, bl, r, axis=1)
         return b, lab, a_hi, a_lo, bb, bl, b_hi, b_lo, alphas, betas, a_shift, b_shift
 
-    def renormalize(carry):
-        b, lab, a_hi, a_lo, bb, bl, b_hi, b_lo, *stored = carry
-        b, lab, top = _normalize(b, lab)
-        a_hi, err = _two_sum(a_hi, top)
-        a_lo = a_lo + err
-        bb, bl, top = _normalize(bb, bl)
-        b_hi, err = _two_sum(b_hi, top)
-        b_lo = b_lo + err
-        return (b, lab, a_hi, a_lo, bb, bl, b_hi, b_lo, *stored)
-
     def block(i, carry):
         # _BLOCK frames, then one renormalization: within a block the states drift by a
         # few emissions only, and the reductions of the renormalization are amortized.
         for j in range(_BLOCK):
             carry = step(i * _BLOCK + j, carry)
-        b, lab, a_hi, a_lo, bb, bl, b_hi, b_lo, alphas, betas, a_shift, b_shift = renormalize(carry)
+        b, lab, a_hi, a_lo, bb, bl, b_hi, b_lo, alphas, betas, a_shift, b_shift = carry
+        b, lab, a_hi, a_lo = _renormalize(b, lab, a_hi, a_lo)
+        bb, bl, b_hi, b_lo = _renormalize(bb, bl, b_hi, b_lo)
         a_shift = jax.lax.dynamic_update_index_in_dim(a_shift, jnp.stack([a_hi, a_lo]), i + 1, 2)
         b_shift = jax.lax.dynamic_update_index_in_dim(b_shift, jnp.stack([b_hi, b_lo]), i + 1, 2)
         return b, lab, a_hi, a_lo, bb, bl, b_hi, b_lo, alphas, betas, a_shift, b_shift
