@@ -64,6 +64,16 @@ def _vocab_parallel(check_vma=True, **options):
     )
 
 
+def _assert_same_value_and_grads(f_sharded, f_ref, h, w, b):
+    """The jitted sharded loss and the unsharded reference agree in value and in the
+    gradients with respect to hidden, weight and bias."""
+    v1, g1 = jax.jit(jax.value_and_grad(f_sharded, argnums=(0, 1, 2)))(h, w, b)
+    v2, g2 = jax.value_and_grad(f_ref, argnums=(0, 1, 2))(h, w, b)
+    np.testing.assert_allclose(v1, v2, rtol=1e-5, atol=1e-6)
+    for a, c in zip(g1, g2):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("check_vma", [True, False])
 @pytest.mark.parametrize("options", OPTIONS)
 @pytest.mark.parametrize("reduction", ["mean", "none"])
@@ -81,11 +91,7 @@ def test_vocab_parallel_equals_unsharded(options, check_vma, reduction):
     def loss_ref(h, w, b):
         return jnp.sum(FN(h, w, y, bias=b, where=where, weights=weights, **opts))
 
-    v1, g1 = jax.jit(jax.value_and_grad(loss_sharded, argnums=(0, 1, 2)))(h, w, b)
-    v2, g2 = jax.value_and_grad(loss_ref, argnums=(0, 1, 2))(h, w, b)
-    np.testing.assert_allclose(v1, v2, rtol=1e-5, atol=1e-6)
-    for a, c in zip(g1, g2):
-        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    _assert_same_value_and_grads(loss_sharded, loss_ref, h, w, b)
     np.testing.assert_allclose(
         sharded(h, w, b, y, where, weights),
         FN(h, w, y, bias=b, where=where, weights=weights, **opts),
@@ -131,11 +137,7 @@ def test_vocab_parallel_with_data_parallel_tokens(check_vma):
                             out_specs=P("data"), check_vma=check_vma)
     f1 = lambda h, w, b: jnp.mean(sharded(h, w, b, y))
     f2 = lambda h, w, b: FN(h, w, y, bias=b, label_smoothing=0.1)
-    v1, g1 = jax.jit(jax.value_and_grad(f1, argnums=(0, 1, 2)))(h, w, b)
-    v2, g2 = jax.value_and_grad(f2, argnums=(0, 1, 2))(h, w, b)
-    np.testing.assert_allclose(v1, v2, rtol=1e-5, atol=1e-6)
-    for a, c in zip(g1, g2):
-        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    _assert_same_value_and_grads(f1, f2, h, w, b)
 
 
 def test_vocab_parallel_communicates_only_token_vectors():
@@ -228,8 +230,4 @@ def test_fused_loss_per_data_shard_without_axis_name():
                             out_specs=P("data"))
     f1 = lambda h, w, b: jnp.mean(sharded(h, w, b, y))
     f2 = lambda h, w, b: FN(h, w, y, bias=b, z_loss=0.01)
-    v1, g1 = jax.jit(jax.value_and_grad(f1, argnums=(0, 1, 2)))(h, w, b)
-    v2, g2 = jax.value_and_grad(f2, argnums=(0, 1, 2))(h, w, b)
-    np.testing.assert_allclose(v1, v2, rtol=1e-5, atol=1e-6)
-    for a, c in zip(g1, g2):
-        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    _assert_same_value_and_grads(f1, f2, h, w, b)
