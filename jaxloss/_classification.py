@@ -92,6 +92,22 @@ def _shifted_rows(x: Array):
     return m, lse, ok
 
 
+def _soft_label_rows(x: Array, y: Array, m: Array, lse: Array) -> Array:
+    """``-sum_c y_c log softmax(x)_c`` over the last axis, from :func:`_shifted_rows`.
+
+    Written ``sum(y) * lse - sum_c y_c (x_c - m)``. Only a shifted logit of ``-inf`` (a
+    ``-inf`` logit, or one that overflows below the row max) whose label is 0 is replaced
+    by 0 (so no ``0 * inf``); every other entry keeps
+    ``y_c (x_c - m)``, so the derivative with respect to a label is ``-log p_c`` also
+    where the label is 0 (distillation and learned labels differentiate through it).
+    At such a ``-inf`` logit the label derivative is reported as ``lse`` (finite) rather
+    than ``+inf``.
+    """
+    shifted = x - m[..., None]
+    shifted = jnp.where((y != 0) | (shifted != -jnp.inf), shifted, 0)
+    return jnp.sum(y, axis=-1) * lse - jnp.sum(y * shifted, axis=-1)
+
+
 # ---------------------------------------------------------------------------
 # probability labels
 
@@ -183,13 +199,8 @@ def softmax_cross_entropy(
         y = y * jnp.expand_dims(cw, tuple(range(1, x.ndim - axis)))
     if axis != x.ndim - 1:
         x, y = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
-    # -sum_c y_c log p_c = sum(y) * lse - sum_c y_c x_c, on max-shifted logits; entries
-    # with y_c = 0 are left out (double where), so -inf logits there are harmless.
     m, lse, ok = _shifted_rows(x)
-    nz = y != 0
-    shifted = jnp.where(nz, x - m[..., None], 0)
-    per_example = jnp.sum(y, axis=-1) * lse - jnp.sum(jnp.where(nz, y * shifted, 0), axis=-1)
-    per_example = jnp.where(ok, per_example, 0)
+    per_example = jnp.where(ok, _soft_label_rows(x, y, m, lse), 0)
     return core.finish(fn, per_example, reduction, None, weights, mask=mask)
 
 
@@ -211,9 +222,7 @@ def _int_ce_rows(x, y, a, u, z):
     if a is not None:
         loss = a * loss
     if u is not None:
-        nz = u != 0
-        shifted = jnp.where(nz, x - m[..., None], 0)
-        loss = loss + jnp.sum(u, axis=-1) * lse - jnp.sum(jnp.where(nz, u * shifted, 0), -1)
+        loss = loss + _soft_label_rows(x, u, m, lse)
     if z is not None:
         loss = loss + z * jnp.square(lse + m)
     return jnp.where(ok, loss, 0)
@@ -310,7 +319,7 @@ def softmax_cross_entropy_with_integer_labels(
     in_range = (labels >= 0) & (labels < num_classes)
     ignored = None if ignore_index is None else labels == ignore_index
     valid = in_range if ignored is None else in_range | ignored
-    core.check_labels(fn, valid, labels, num_classes)
+    core.check_labels(fn, valid, labels, num_classes, mask)
     safe_labels = jnp.where(in_range, labels, 0)
 
     excluded = ignored
@@ -388,7 +397,12 @@ def categorical_cross_entropy(
       axis: the class axis.
       epsilon: probabilities are clipped below at ``epsilon`` so that a 0 probability
         gives a large finite loss and a finite gradient (Keras clips the same way).
-      class_weights: optional ``[C]`` per-class weights (Axon's ``class_weights``).
+      class_weights: optional ``[C]`` per-class weights :math:`w_c` (Axon's
+        ``class_weights``, PyTorch's ``weight``). The loss of an example becomes
+        :math:`-\sum_c w_c y_c \log p_c`, and ``"mean"`` divides by the summed weights of
+        the targets, :math:`\sum_i \sum_c w_c y_{ic}` (the class weight of each target
+        for hard labels), as ``torch.nn.functional.nll_loss`` and
+        :func:`softmax_cross_entropy_with_integer_labels` do.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       where: boolean mask over examples (the shape without ``axis``).
       weights: non-negative per-example weights.
@@ -403,7 +417,9 @@ def categorical_cross_entropy(
       >>> [round(float(v), 4) for v in jaxloss.categorical_cross_entropy(p, y, reduction="none")]
       [0.0513, 2.3026]
 
-    Equivalent to ``keras.losses.CategoricalCrossentropy()`` (probabilities in),
+    Equivalent to ``keras.losses.CategoricalCrossentropy()`` (probabilities in; Keras
+    first rescales the probabilities to sum to 1 over the class axis, jaxloss uses them as
+    given, so the two agree on normalized probabilities),
     Axon's ``categorical_cross_entropy`` and ``torch.nn.functional.nll_loss`` applied to
     ``log(probabilities)``. For logits use :func:`softmax_cross_entropy`.
     """
@@ -421,7 +437,7 @@ def categorical_cross_entropy(
                 f"labels.shape={tuple(y.shape)}"
             )
         valid = (y >= 0) & (y < num_classes)
-        core.check_labels(fn, valid, y, num_classes)
+        core.check_labels(fn, valid, y, num_classes, core.example_mask(fn, where, expected))
         y = jax.nn.one_hot(jnp.where(valid, y, -1), num_classes, axis=axis, dtype=p.dtype)
         y = jnp.where(jnp.expand_dims(valid, axis), y, jnp.nan)
     p, y, mask, axis = core.distribution_inputs(
@@ -430,10 +446,14 @@ def categorical_cross_entropy(
     eps = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0, high=1.0, high_open=True)
     logp = jnp.log(jnp.clip(p, eps, 1.0))
     cw = _class_weights(fn, class_weights, num_classes, p.dtype)
+    norm = None
     if cw is not None:
         y = y * jnp.expand_dims(cw, tuple(range(1, p.ndim - axis)))
+        # "mean" divides by the summed class weights of the targets, as torch's nll_loss
+        # and softmax_cross_entropy_with_integer_labels do (for soft labels: sum_c w_c y_c).
+        norm = jnp.sum(y, axis=axis)
     per_example = -jnp.sum(y * logp, axis=axis)
-    return core.finish(fn, per_example, reduction, None, weights, mask=mask)
+    return core.finish(fn, per_example, reduction, None, weights, mask=mask, norm=norm)
 
 
 # ---------------------------------------------------------------------------
@@ -512,6 +532,46 @@ def _gamma(fn: str, gamma, dtype):
     if core.static_value(gamma) == 0.0:
         return None
     return core.hyperparameter(fn, "gamma", gamma, dtype, low=0.0)
+
+
+def _log_one_minus_pt(log_p: Array, log_q: Array, y: Array) -> Array:
+    """``log(1 - p_t) = log((1 - y) p + y q)`` in log space, each weight's log guarded."""
+    has_pos, has_neg = y > 0, y < 1
+    log_y = jnp.where(has_pos, jnp.log(jnp.where(has_pos, y, 1)), -jnp.inf)
+    log_1my = jnp.where(has_neg, jnp.log1p(-jnp.where(has_neg, y, 0)), -jnp.inf)
+    return jnp.logaddexp(log_1my + log_p, log_y + log_q)
+
+
+@jax.custom_jvp
+def _sigmoid_focal_factor(x: Array, y: Array, g: Array) -> Array:
+    """The modulating factor ``(1 - p_t)^g`` of the sigmoid focal loss, elementwise.
+
+    The value is ``exp(g log(1 - p_t))`` with the log computed in log space; the
+    derivatives are closed-form, so they are exact at hard labels too (autodiff through
+    the guarded ``log y`` would drop the label derivative at ``y = 0`` and ``y = 1``).
+    """
+    return jnp.exp(g * _log_one_minus_pt(jax.nn.log_sigmoid(x), jax.nn.log_sigmoid(-x), y))
+
+
+@_sigmoid_focal_factor.defjvp
+def _sigmoid_focal_factor_jvp(primals, tangents):
+    # With u = 1 - p_t = (1 - y) p + y q:  du/dx = p q (1 - 2y),  du/dy = q - p, and
+    # d(u^g) = g u^(g-1) du, each product formed in log space so that no intermediate
+    # overflows where u is tiny; d(u^g)/dg = u^g log u.
+    x, y, g = primals
+    dx, dy, dg = tangents
+    log_p, log_q = jax.nn.log_sigmoid(x), jax.nn.log_sigmoid(-x)
+    log_u = _log_one_minus_pt(log_p, log_q, y)
+    out = jnp.exp(g * log_u)
+    base = (g - 1) * log_u
+    # The coefficients are formed before they meet the tangents, so that in reverse mode
+    # a huge cotangent (the loss at a logit of -3e38) meets a zero coefficient, not g.
+    active = g > 0
+    c_x = jnp.where(active, g * jnp.exp(base + log_p + log_q) * (1 - 2 * y), 0)
+    c_y = jnp.where(active, g * (jnp.exp(base + log_q) - jnp.exp(base + log_p)), 0)
+    c_g = jnp.where(out > 0, out * log_u, 0)
+    tangent = c_x * dx + c_y * dy + c_g * dg
+    return out, tangent
 
 
 @register(
@@ -596,12 +656,7 @@ def sigmoid_focal_loss(
     log_q = jax.nn.log_sigmoid(-x)
     values = -(y * log_p + (1 - y) * log_q)
     if g is not None:
-        # log(1 - p_t) = log((1 - y) p + y (1 - p)), each weight's log guarded at 0.
-        has_pos, has_neg = y > 0, y < 1
-        log_y = jnp.where(has_pos, jnp.log(jnp.where(has_pos, y, 1)), -jnp.inf)
-        log_1my = jnp.where(has_neg, jnp.log1p(-jnp.where(has_neg, y, 0)), -jnp.inf)
-        log_one_minus_pt = jnp.logaddexp(log_1my + log_p, log_y + log_q)
-        values = jnp.exp(g * log_one_minus_pt) * values
+        values = _sigmoid_focal_factor(x, y, g) * values
     if a is not None:
         values = (a * y + (1 - a) * (1 - y)) * values
     values = jnp.where(agree, 0, values)
@@ -674,9 +729,9 @@ def softmax_focal_loss(
     num_classes = x.shape[-1]
     g = _gamma(fn, gamma, x.dtype)
     log_p, _, log_one_minus_p, ok = _softmax_parts(x)
-    nz = y != 0
-    # Classes with label 0 are left out (double where): their log p may be -inf.
-    terms = y * jnp.where(nz, log_p, 0)
+    # Only a -inf logit whose label is 0 has its log p (-inf) replaced by 0; every other
+    # class keeps y_c log p_c, so the label derivative is exact where a label is 0.
+    terms = y * jnp.where((y != 0) | (log_p != -jnp.inf), log_p, 0)
     if g is not None:
         terms = jnp.exp(g * log_one_minus_p) * terms
     if alpha is not None:
@@ -689,8 +744,7 @@ def softmax_focal_loss(
                 f"(one weight per class), got {tuple(a.shape)}"
             )
         terms = a * terms
-    values = -jnp.sum(jnp.where(nz, terms, 0), axis=-1)
-    values = jnp.where(ok, values, 0)
+    values = jnp.where(ok, -jnp.sum(terms, axis=-1), 0)
     return core.finish(fn, values, reduction, None, weights, mask=mask)
 
 
@@ -854,7 +908,9 @@ def z_loss(
       half-precision logits.
 
     Note:
-      Computed as a max-shifted log-sum-exp, finite for any finite logits. A row whose
+      Computed as a max-shifted log-sum-exp, so the log-sum-exp itself is finite for any
+      finite logits; its square overflows to ``inf`` once it exceeds the dtype's range
+      (a log-sum-exp above about ``1.8e19`` in float32, e.g. a logit of ``1e20``). A row whose
       logits are all ``-inf`` (or all masked) gives 0 with zero gradient, as in the
       cross-entropies, rather than ``inf``; so does a row with a ``+inf`` logit. A NaN
       logit gives NaN for its row.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jaxloss import _core as core
-from jaxloss._classification import _class_mask, _shifted_rows
+from jaxloss._classification import _class_mask, _shifted_rows, _soft_label_rows
 from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import register
 
@@ -92,11 +92,7 @@ def ranking_softmax_loss(
         y = jnp.where(cmask, y, 0)
     if axis != x.ndim - 1:
         x, y = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
-    # -sum_i y_i log_softmax(x)_i = sum(y) * lse - sum_i y_i x_i on max-shifted scores;
-    # items with y_i = 0 are left out (double where), so -inf scores there are harmless.
+    # -sum_i y_i log_softmax(x)_i; a -inf score with relevance 0 contributes 0.
     m, lse, ok = _shifted_rows(x)
-    relevant = y != 0
-    shifted = jnp.where(relevant, x - m[..., None], 0)
-    values = jnp.sum(y, axis=-1) * lse - jnp.sum(jnp.where(relevant, y * shifted, 0), axis=-1)
-    values = jnp.where(ok, values, 0)
+    values = jnp.where(ok, _soft_label_rows(x, y, m, lse), 0)
     return core.finish(fn, values, reduction, None, weights, mask=mask)
