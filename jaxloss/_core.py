@@ -15,10 +15,8 @@ A loss module holds formulas; everything that is the same for all losses lives h
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -54,9 +52,7 @@ def as_float(fn: str, arg: str, x: ArrayLike, dtype: Any = None) -> Array:
     except TypeError as e:
         raise TypeError(f"{fn}: argument '{arg}' must be an array, got {type(x).__name__}") from e
     if jnp.issubdtype(x.dtype, jnp.complexfloating):
-        raise TypeError(
-            f"{fn}: argument '{arg}' must have a real floating dtype, got {x.dtype}"
-        )
+        raise TypeError(f"{fn}: argument '{arg}' must have a real floating dtype, got {x.dtype}")
     if dtype is not None and x.dtype != dtype:
         x = x.astype(dtype)
     return x
@@ -94,8 +90,7 @@ def as_labels(fn: str, arg: str, x: ArrayLike) -> Array:
 def check_reduction(fn: str, reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(
-            f"{fn}: argument 'reduction' must be one of 'mean', 'sum' or 'none', "
-            f"got {reduction!r}"
+            f"{fn}: argument 'reduction' must be one of 'mean', 'sum' or 'none', got {reduction!r}"
         )
 
 
@@ -156,6 +151,27 @@ def static_bool(fn: str, name: str, value) -> bool:
     )
 
 
+def _allowed(low, high, low_open: bool, high_open: bool) -> str:
+    """The allowed range in words, e.g. ``in [0, 1)`` or ``> 0``."""
+    lo = "" if low is None else f"{'(' if low_open else '['}{low}"
+    hi = "" if high is None else f"{high}{')' if high_open else ']'}"
+    if low is not None and high is not None:
+        return f"in {lo}, {hi}"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low}"
+    return f"{'<' if high_open else '<='} {high}"
+
+
+def _in_range(v, low, high, low_open: bool, high_open: bool):
+    """Elementwise: ``v`` is in the range and not NaN (NumPy or JAX arrays alike)."""
+    ok = v == v
+    if low is not None:
+        ok = ok & ((v > low) if low_open else (v >= low))
+    if high is not None:
+        ok = ok & ((v < high) if high_open else (v <= high))
+    return ok
+
+
 def hyperparameter(
     fn: str,
     name: str,
@@ -167,34 +183,34 @@ def hyperparameter(
     low_open: bool = False,
     high_open: bool = False,
 ) -> Array:
-    """A numeric hyperparameter as a JAX scalar of ``dtype``, range-checked when concrete.
+    """A numeric hyperparameter as a JAX scalar of ``dtype``, range-checked.
 
-    Python floats and JAX scalars are both accepted; a traced value skips the check (so
-    ``jax.vmap``/``jax.grad`` over it work and a new value under ``jax.jit`` does not
-    retrace).
+    Python floats and JAX scalars are both accepted. A concrete value out of range raises
+    ``ValueError`` at trace time; a traced value (so ``jax.vmap``/``jax.grad`` over it
+    work and a new value under ``jax.jit`` does not retrace) is checked at run time under
+    :func:`checked`.
     """
     if not (is_concrete(value) or isinstance(value, jax.core.Tracer)):
         raise TypeError(
             f"{fn}: argument '{name}' must be a real number or a JAX scalar, got "
             f"{type(value).__name__}"
         )
+    allowed = (
+        "a number" if low is None and high is None else _allowed(low, high, low_open, high_open)
+    )
     if is_concrete(value):
         arr = np.asarray(value)
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{fn}: argument '{name}' must be a real number, got {arr.dtype}")
-        bad_low = low is not None and (np.any(arr <= low) if low_open else np.any(arr < low))
-        bad_high = high is not None and (np.any(arr >= high) if high_open else np.any(arr > high))
-        if bad_low or bad_high or np.any(np.isnan(arr)):
-            lo = "" if low is None else f"{'(' if low_open else '['}{low}"
-            hi = "" if high is None else f"{high}{')' if high_open else ']'}"
-            if low is not None and high is not None:
-                allowed = f"in {lo}, {hi}"
-            elif low is not None:
-                allowed = f"{'>' if low_open else '>='} {low}"
-            else:
-                allowed = f"{'<' if high_open else '<='} {high}"
+        if not np.all(_in_range(arr, low, high, low_open, high_open)):
             got = arr.item() if arr.ndim == 0 else arr.tolist()
             raise ValueError(f"{fn}: argument '{name}' must be {allowed}, got {got}")
+    elif low is not None or high is not None:
+        checkify.debug_check(
+            jnp.all(_in_range(value, low, high, low_open, high_open)),
+            f"{fn}: argument '{name}' must be {allowed}, got {{value}}",
+            value=value,
+        )
     return jnp.asarray(value, dtype=dtype)
 
 
@@ -226,9 +242,7 @@ def mask_inputs(mask: Array | None, *arrays: Array, fill: float = 0.0, axis: int
     if mask is None:
         return arrays if len(arrays) != 1 else arrays[0]
     m = mask if axis is None else jnp.expand_dims(mask, axis)
-    out = tuple(
-        None if a is None else jnp.where(m, a, jnp.asarray(fill, a.dtype)) for a in arrays
-    )
+    out = tuple(None if a is None else jnp.where(m, a, jnp.asarray(fill, a.dtype)) for a in arrays)
     return out if len(out) != 1 else out[0]
 
 
@@ -327,37 +341,31 @@ def finish(
 
 
 # ---------------------------------------------------------------------------
-# runtime label checks (jaxloss.checked)
-
-_CHECKING = threading.local()
-
-
-def _checking() -> bool:
-    return getattr(_CHECKING, "on", False)
-
-
-@contextlib.contextmanager
-def _checks_enabled():
-    prev = _checking()
-    _CHECKING.on = True
-    try:
-        yield
-    finally:
-        _CHECKING.on = prev
+# runtime checks (jaxloss.checked)
+#
+# Every loss always emits its checks as ``checkify.debug_check``: a no-op (dropped from
+# the program) unless the function runs under ``checkify.checkify``, which is what
+# :func:`checked` does. The program is therefore the same whether or not it is checked,
+# so jit's cache can never hand a checked caller an unchecked program or the reverse.
 
 
-def check_labels(fn: str, valid: Array, labels: Array, num_classes: int) -> None:
+def check_labels(
+    fn: str, valid: Array, labels: Array, num_classes: int, mask: Array | None = None
+) -> None:
     """Under :func:`jaxloss.checked`, fails at run time naming the first invalid label.
 
-    Outside ``checked`` this does nothing: invalid labels then give a NaN loss for their
-    example, which is the documented behaviour.
+    ``mask`` (the per-example ``where``, or None) exempts masked examples: padding labels
+    such as ``-1`` hidden by ``where`` are not errors. Outside ``checked`` this does
+    nothing: invalid labels then give a NaN loss for their example, as documented.
     """
-    if not _checking() or valid.size == 0:
+    if mask is not None:
+        valid = valid | ~jnp.broadcast_to(mask, valid.shape)
+    if valid.size == 0:
         return
     flat = jnp.ravel(valid)
     first = jnp.argmin(flat)
     index = jnp.stack(jnp.unravel_index(first, valid.shape)) if valid.ndim else first
-    checkify.check(
+    checkify.debug_check(
         jnp.all(flat),
         f"{fn}: label out of range [0, {num_classes}) at position {{index}}: {{value}}",
         index=index,
@@ -365,13 +373,28 @@ def check_labels(fn: str, valid: Array, labels: Array, num_classes: int) -> None
     )
 
 
-def checked(fn: Callable) -> Callable:
-    """Wraps ``fn`` so that out-of-range integer labels raise instead of giving NaN.
+def _throw(err: checkify.Error) -> None:
+    err.throw()
 
-    Built on :mod:`jax.experimental.checkify`: the wrapped function runs with the label
-    checks of every jaxloss loss it calls switched on, and raises
-    ``jax.experimental.checkify.JaxRuntimeError`` naming the loss and the first offending
-    position (a multi-index into the labels array) and its value.
+
+def checked(fn: Callable) -> Callable:
+    """Wraps ``fn`` so that invalid inputs raise instead of giving NaN or a wrong value.
+
+    Built on :mod:`jax.experimental.checkify`. Two kinds of check are switched on for
+    every jaxloss loss that ``fn`` calls:
+
+    * integer labels outside ``[0, num_classes)`` that are neither ``ignore_index`` nor
+      masked by ``where``;
+    * traced hyperparameters outside their range (``delta``, ``margin``, ``gamma``,
+      ``label_smoothing``, ... under ``jax.jit`` or ``jax.vmap``); concrete ones are
+      rejected at trace time in any case.
+
+    A failure raises ``jax.experimental.checkify.JaxRuntimeError`` naming the loss, the
+    argument or the first offending position (a multi-index into the labels array) and
+    the value. ``fn`` may be jitted already, and the result may itself be jitted or
+    vmapped: inside a transformation the error is raised through a host callback when
+    the program runs (under ``jax.jit`` it then surfaces as a runtime error whose message
+    contains the same text). Plain, unchecked calls of ``fn`` are unaffected.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -380,18 +403,18 @@ def checked(fn: Callable) -> Callable:
       JaxRuntimeError: ... label out of range [0, 3) at position [1]: 3
     """
 
-    def flagged(*args, **kwargs):
-        with _checks_enabled():
-            return fn(*args, **kwargs)
-
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         # Keyword options (reduction, ignore_index, ...) are closed over as static values;
         # positional data arrays are traced.
-        err, out = checkify.checkify(
-            functools.partial(flagged, **kwargs), errors=checkify.user_checks
-        )(*args)
-        err.throw()
+        err, out = checkify.checkify(functools.partial(fn, **kwargs), errors=checkify.user_checks)(
+            *args
+        )
+        leaves = jax.tree_util.tree_leaves((err, out, args))
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+            jax.debug.callback(_throw, err)
+        else:
+            err.throw()
         return out
 
     return wrapper

@@ -299,6 +299,17 @@ def _backward_blocks(cfg: _Config, bits: bool, h, w, b, labels, zc, cap, lse, co
 
 _fused.defvjp(_fused_fwd, _fused_bwd)
 
+# Eager calls go through a jit with a static config: otherwise every call traces the
+# block loop's fresh closures again. Traced calls (under jit, grad, vmap, checkify) use
+# _fused itself: there the jit would add nothing, and checkify cannot linearize a jit
+# around a custom_vjp (jax 0.10: "foreach() argument 2 is shorter than argument 1").
+_fused_jit = jax.jit(_fused, static_argnums=0)
+
+
+def _fused_call(cfg: _Config, *operands):
+    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(operands))
+    return (_fused if traced else _fused_jit)(cfg, *operands)
+
 
 def _vma(*xs) -> frozenset:
     """The mesh axes over which any of ``xs`` varies (empty outside ``shard_map``)."""
@@ -514,7 +525,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
     in_range = (labels >= 0) & (labels < vocab_total)
     ignored = None if ignore_index is None else labels == ignore_index
     valid = in_range if ignored is None else in_range | ignored
-    core.check_labels(fn, valid, labels, vocab_total)
+    core.check_labels(fn, valid, labels, vocab_total, mask)
     keep = mask
     if ignored is not None:
         keep = ~ignored if keep is None else keep & ~ignored
@@ -545,7 +556,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
     )
     if cfg.typed:
         h2 = _varying(h2, frozenset((axis_name,)))
-    per_token = _fused(cfg, h2, w, b, labels2, ls, zc, cap).reshape(batch_shape)
+    per_token = _fused_call(cfg, h2, w, b, labels2, ls, zc, cap).reshape(batch_shape)
     per_token = jnp.where(in_range | ~valid, per_token, 0)
     per_token = jnp.where(valid, per_token, jnp.nan)
     return core.finish(fn, per_token, reduction, None, weights, mask=keep)

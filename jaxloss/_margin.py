@@ -227,7 +227,7 @@ def _integer_label_inputs(
     x = core.mask_inputs(mask, x, axis=axis)
     x = jnp.moveaxis(x, axis, -1)
     in_range = (y >= 0) & (y < num_classes)
-    core.check_labels(fn, in_range if mask is None else in_range | ~mask, y, num_classes)
+    core.check_labels(fn, in_range, y, num_classes, mask)
     return x, jnp.where(in_range, y, 0), in_range, mask
 
 
