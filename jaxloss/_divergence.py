@@ -43,6 +43,9 @@ def _row_sums(fast: Callable[[], Array], guarded: Callable[[], Array], axis: int
     )
 
 
+# The row sums are jitted with a static axis: an eager call otherwise traces the two
+# ``lax.cond`` branches, fresh closures each time, and compiles them on every call.
+@functools.partial(jax.jit, static_argnums=2)
 def _kl_rows_value(t: Array, logp: Array, axis: int) -> Array:
     return _row_sums(
         lambda: t * (jnp.log(jnp.where(t != 0, t, 1)) - logp),
@@ -78,6 +81,7 @@ def _kl_rows_bwd(axis, res, g):
 _kl_rows.defvjp(_kl_rows_fwd, _kl_rows_bwd)
 
 
+@functools.partial(jax.jit, static_argnums=2)
 def _kl_log_rows_value(logt: Array, logp: Array, axis: int) -> Array:
     def guarded():
         t = jnp.exp(logt)
@@ -167,7 +171,10 @@ def kl_divergence(
     Equivalent to ``optax.losses.kl_divergence(log_predictions, targets)``
     (``reduction="none"``; optax gives a NaN gradient at zero targets and NaN at a ``-inf``
     log-prediction there), ``torch.nn.functional.kl_div(log_predictions, targets)`` summed
-    over ``axis`` (PyTorch's ``"batchmean"`` is ``reduction="mean"`` here) and
+    over ``axis`` (PyTorch's ``"batchmean"`` is ``reduction="mean"`` here for 2-D
+    ``[N, C]`` input only: it divides the total by the first dimension, so for
+    ``[N, C, d1, ...]`` it is ``reduction="sum"`` divided by ``N``; PyTorch's ``"mean"``
+    averages over every element, i.e. ``reduction="mean"`` divided by ``C``) and
     ``keras.losses.KLDivergence`` applied to probabilities (Keras clips both to
     ``[1e-7, 1]``; Axon's ``kl_divergence`` clips the same way, so its values differ
     slightly where a target is 0).
