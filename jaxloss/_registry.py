@@ -54,10 +54,20 @@ FOREIGN_NAMES: dict[str, str] = {
     "log_cosh_loss": "log_cosh",
     "poisson": "poisson_loss",
     "cosine_similarity_loss": "cosine_distance",
+    # Each name resolves to the function with the input semantics it has in its own
+    # library: torch's CrossEntropyLoss takes class indices, Keras's BinaryCrossentropy
+    # and CategoricalCrossentropy (from_logits=False) and torch's BCELoss probabilities.
     "cross_entropy": "softmax_cross_entropy_with_integer_labels",
-    "CrossEntropyLoss": "softmax_cross_entropy",
-    "CategoricalCrossEntropy": "softmax_cross_entropy",
-    "BinaryCrossEntropy": "sigmoid_binary_cross_entropy",
+    "CrossEntropyLoss": "softmax_cross_entropy_with_integer_labels",
+    "CategoricalCrossEntropy": "categorical_cross_entropy",
+    "CategoricalCrossentropy": "categorical_cross_entropy",
+    "categorical_crossentropy": "categorical_cross_entropy",
+    "SparseCategoricalCrossentropy": "categorical_cross_entropy",  # integer labels work too
+    "BinaryCrossEntropy": "binary_cross_entropy",
+    "BinaryCrossentropy": "binary_cross_entropy",
+    "binary_crossentropy": "binary_cross_entropy",
+    "BCELoss": "binary_cross_entropy",
+    "BCEWithLogitsLoss": "sigmoid_binary_cross_entropy",
     "binary_cross_entropy_with_logits": "sigmoid_binary_cross_entropy",
     "hinge": "hinge_loss",
     "categorical_hinge": "categorical_hinge_loss",
@@ -128,17 +138,41 @@ def info(name: str) -> LossInfo:
     return _REGISTRY[key]
 
 
+@dataclasses.dataclass(frozen=True)
+class _ArrayValue:
+    """A hashable array-valued hyperparameter (``class_weights``, a per-class ``alpha``).
+
+    Bound options must be hashable, so arrays are kept as nested tuples with their dtype
+    and handed back to the loss as NumPy arrays; in :meth:`Loss.config` they are
+    ``{"array": nested lists, "dtype": name}``.
+    """
+
+    data: tuple
+    dtype: str
+
+    def array(self) -> np.ndarray:
+        return np.asarray(self.data, dtype=self.dtype)
+
+
+def _nested_tuple(value: Any) -> Any:
+    return tuple(_nested_tuple(v) for v in value) if isinstance(value, list) else value
+
+
 def _freeze(value: Any) -> Any:
     """Hashable, JSON-friendly form of a hyperparameter value."""
-    if isinstance(value, str | bool | int | float) or value is None:
+    if isinstance(value, str | bool | int | float | _ArrayValue) or value is None:
         return value
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, dict):
+        if set(value) == {"array", "dtype"}:  # an array from config(), after a JSON trip
+            return _freeze(np.asarray(value["array"], dtype=value["dtype"]))
         raise TypeError("jaxloss.Loss: dict-valued hyperparameters are not supported")
     arr = np.asarray(value)
     if arr.dtype.kind in "biuf":
-        return arr.item() if arr.ndim == 0 else _freeze(arr.tolist())
+        if arr.ndim == 0:
+            return arr.item()
+        return _ArrayValue(_nested_tuple(arr.tolist()), arr.dtype.name)
     raise TypeError(
         f"jaxloss.Loss: hyperparameter values must be numbers, strings, None or arrays, "
         f"got {type(value).__name__}"
@@ -146,9 +180,17 @@ def _freeze(value: Any) -> Any:
 
 
 def _thaw(value: Any) -> Any:
+    """The JSON form of a frozen value (tuples become lists)."""
+    if isinstance(value, _ArrayValue):
+        return {"array": _thaw(value.data), "dtype": value.dtype}
     if isinstance(value, tuple):
         return [_thaw(v) for v in value]
     return value
+
+
+def _call_value(value: Any) -> Any:
+    """The value a frozen hyperparameter is passed to its loss as."""
+    return value.array() if isinstance(value, _ArrayValue) else value
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -192,7 +234,7 @@ class Loss:
         return _REGISTRY[self.name]
 
     def __call__(self, *args: Any, **kwargs: Any):
-        bound = dict(self.hyperparameters)
+        bound = {k: _call_value(v) for k, v in self.hyperparameters}
         bound.update(kwargs)
         return self.fn(*args, **bound)
 
