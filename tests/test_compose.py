@@ -77,7 +77,9 @@ def test_errors():
         jaxloss.combine()
     with pytest.raises(TypeError, match="term 'x' must be callable"):
         jaxloss.combine(x=3)
-    with pytest.raises(TypeError, match="the weight of term 'x' must be a Python number"):
-        jaxloss.combine(x=(jaxloss.get("mse"), jnp.array(2.0)))
+    with pytest.raises(TypeError, match="the weight of term 'x' must be a number or a JAX"):
+        jaxloss.combine(x=(jaxloss.get("mse"), [2.0]))
+    with pytest.raises(ValueError, match="the weight of term 'x' must be a scalar"):
+        jaxloss.combine(x=(jaxloss.get("mse"), jnp.ones(2)))
     with pytest.raises(ValueError, match=r"term 'x' must be a loss or a tuple"):
         jaxloss.combine(x=(jaxloss.get("mse"), 1.0, (0,), 4))
