@@ -58,7 +58,16 @@ NOTES = {
         "probabilities to [epsilon, 1 - epsilon].",
         "gaussian_nll_loss": "`var` is `variance` (broadcastable to the predictions).",
         "kl_divergence": "PyTorch's `kl_div(input, target)` takes log-predictions first, "
-        "as jaxloss does; `reduction='batchmean'` is jaxloss's `'mean'` over examples.",
+        "as jaxloss does. `reduction='batchmean'` divides the total by the size of the "
+        "first axis, so it equals jaxloss's `'mean'` only for 2-D input `[N, C]`; for "
+        "`[N, C, d1, ...]` it is jaxloss's `'sum'` divided by N. PyTorch's `'mean'` "
+        "averages over every element (jaxloss `'mean'` divided by C).",
+        "sigmoid_binary_cross_entropy": "`pos_weight` is the same. PyTorch's `weight` "
+        "rescales each element and its `'mean'` is `mean(w * l)`; jaxloss's `weights` "
+        "`'mean'` is `sum(w * l) / sum(w)`: use `reduction='sum'` and divide by the "
+        "element count for PyTorch's figure.",
+        "categorical_cross_entropy": "equals `nll_loss(log(p), target, weight=w)`, with the "
+        "same weighted `'mean'` (divided by the summed class weights of the targets).",
         "smooth_l1_loss": "same `beta`.",
         "huber_loss": "PyTorch's `huber_loss(delta)` is the same function.",
         "poisson_nll_loss": "`eps` is `epsilon`.",
@@ -67,7 +76,9 @@ NOTES = {
         "squared_error": "Keras averages over the last axis; jaxloss is elementwise.",
         "absolute_percentage_error": "Keras averages over the last axis.",
         "categorical_cross_entropy": "`from_logits=False` form; use "
-        "`softmax_cross_entropy` for logits.",
+        "`softmax_cross_entropy` for logits. Keras first rescales the predicted "
+        "probabilities to sum to 1 over the class axis; jaxloss uses them as given "
+        "(they are equal for normalized probabilities).",
         "binary_cross_entropy": "Keras averages over the last axis.",
     },
 }

@@ -181,7 +181,9 @@ def sigmoid_binary_cross_entropy(
     Equivalent to ``optax.losses.sigmoid_binary_cross_entropy`` (``reduction="none"``;
     optax has no ``pos_weight``/``label_smoothing`` and gives NaN at the infinite
     logits above), ``torch.nn.functional.binary_cross_entropy_with_logits`` (same
-    ``pos_weight``; its ``weight`` is ``weights`` here) and
+    ``pos_weight``; its ``weight`` is ``weights`` here, except under ``"mean"``: PyTorch
+    divides by the element count, ``mean(w * l)``, and jaxloss by the summed weights,
+    ``sum(w * l) / sum(w)``, the rule of every jaxloss loss) and
     ``keras.losses.BinaryCrossentropy(from_logits=True)`` without its mean over the last
     axis (Keras's ``label_smoothing`` is the same).
     """

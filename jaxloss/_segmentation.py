@@ -8,9 +8,11 @@ value per example (``class_reduction="none"``: one per example and class). For s
 batch axes pass the spatial axes explicitly, e.g. ``axis=(-3, -2)`` for
 ``[B1, B2, H, W, C]``; negative axes keep working under ``jax.vmap``.
 
-Every loss here is jit-safe: nothing branches in Python on array values (optax's
-``dice_loss(apply_softmax=False)`` checks that the probabilities sum to 1 with a Python
-``if`` and fails under ``jax.jit``; here the inputs are used as given). The smoothing
+Every loss here is jit-safe: nothing branches in Python on array values. With
+``apply_softmax=False`` the predictions are soft masks used as given: they need not sum
+to 1 over the classes (multi-label sigmoid masks, empty predictions), so they are not
+validated. optax's ``dice_loss(apply_softmax=False)`` instead raises ``ValueError`` when
+they do not sum to 1, with a Python ``if`` that fails under ``jax.jit``. The smoothing
 constant is called ``smooth`` in all four losses, as in optax. A ratio whose
 denominator is exactly ``0`` (only possible with ``smooth=0``, empty targets and empty
 predictions) is taken as 1 (loss 0: two empty masks overlap perfectly), with finite
