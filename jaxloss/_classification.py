@@ -84,7 +84,7 @@ def _shifted_rows(x: Array):
     the gradient; callers zero the loss of such rows. A NaN or ``+inf`` logit keeps ``ok``
     True and propagates (loudly) into the loss. No select over the full logits.
     """
-    m = jax.lax.stop_gradient(jnp.max(x, axis=-1))
+    m = jax.lax.stop_gradient(jnp.max(x, axis=-1, initial=-jnp.inf))  # C = 0: -inf
     ok = m != -jnp.inf
     m = jnp.where(ok, m, 0)
     s = jnp.sum(jnp.exp(x - m[..., None]), axis=-1)
@@ -306,8 +306,10 @@ def softmax_cross_entropy_with_integer_labels(
             f"got logits.shape={tuple(x.shape)} and labels.shape={tuple(labels.shape)}"
         )
     if ignore_index is not None and not isinstance(ignore_index, int):
-        raise TypeError(f"{fn}: argument 'ignore_index' must be a Python int or None, got "
-                        f"{type(ignore_index).__name__}")
+        raise TypeError(
+            f"{fn}: argument 'ignore_index' must be a Python int or None, got "
+            f"{type(ignore_index).__name__}"
+        )
     dtype = core.compute_dtype(x)
     x = x.astype(dtype)
     num_classes = x.shape[axis]
@@ -728,6 +730,10 @@ def softmax_focal_loss(
     x, y, mask = _class_inputs(fn, logits, labels, where, axis)
     num_classes = x.shape[-1]
     g = _gamma(fn, gamma, x.dtype)
+    if num_classes == 0:  # no classes: nothing to predict, as in the cross-entropies
+        return core.finish(
+            fn, jnp.zeros(x.shape[:-1], x.dtype), reduction, None, weights, mask=mask
+        )
     log_p, _, log_one_minus_p, ok = _softmax_parts(x)
     # Only a -inf logit whose label is 0 has its log p (-inf) replaced by 0; every other
     # class keeps y_c log p_c, so the label derivative is exact where a label is 0.
@@ -873,7 +879,10 @@ def poly_loss_cross_entropy(
     fn = "poly_loss_cross_entropy"
     x, y, mask = _class_inputs(fn, logits, labels, where, axis)
     eps = core.hyperparameter(fn, "epsilon", epsilon, x.dtype)
-    values = _poly_rows(x, y, eps)
+    if x.shape[-1] == 0:  # no classes: nothing to predict, as in the cross-entropies
+        values = jnp.zeros(x.shape[:-1], x.dtype)
+    else:
+        values = _poly_rows(x, y, eps)
     return core.finish(fn, values, reduction, None, weights, mask=mask)
 
 
@@ -934,14 +943,11 @@ def z_loss(
         x = jnp.where(cmask, x, -jnp.inf)
     if axis != x.ndim - 1:
         x = jnp.moveaxis(x, axis, -1)
-    # A max-shifted log-sum-exp; rows without a finite max are zeroed (double where), a
-    # NaN logit propagates.
-    m = jax.lax.stop_gradient(jnp.max(x, axis=-1))
-    ok = ~jnp.isinf(m)
-    m = jnp.where(ok, m, 0)
-    total = jnp.sum(jnp.exp(x - m[..., None]), axis=-1)
-    lse = jnp.log(jnp.where(ok, total, 1)) + m
-    values = jnp.where(ok, jnp.square(lse), 0)
+    # A max-shifted log-sum-exp; rows without a finite max (all -inf, or a +inf) are
+    # zeroed (double where), a NaN logit propagates.
+    m, lse, ok = _shifted_rows(x)
+    ok = ok & (m != jnp.inf)
+    values = jnp.where(ok, jnp.square(lse + m), 0)
     return core.finish(fn, values, reduction, None, weights, mask=mask)
 
 
