@@ -1,0 +1,1282 @@
+"""Live PyTorch oracle: every jaxloss loss that ``torch.nn.functional`` also has.
+
+Each case computes the loss with jaxloss (float64, under ``jax.enable_x64``) and with
+PyTorch (explicit float64 CPU tensors; the global default dtype is left alone) for every
+reduction, and compares the values and the vector-Jacobian products under a seeded
+random cotangent with respect to every input that PyTorch differentiates: predictions
+and, where PyTorch supports it, targets (``torch.autograd.grad``). Tolerance: rtol 1e-10.
+
+Where jaxloss differs from PyTorch by design, the difference is asserted (never skipped):
+:data:`DIFFERENCES` lists each one, with its reason and the test that asserts it.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import jaxloss
+
+RTOL = 1e-10
+ATOL = 1e-12
+REDUCTIONS = ("none", "mean", "sum")
+N, C = 6, 5
+
+# Documented differences between jaxloss and PyTorch: key -> (reason, asserting test).
+DIFFERENCES: dict[str, tuple[str, str]] = {
+    "bce_with_logits_weighted_mean": (
+        "jaxloss `weights=` 'mean' is the weighted mean sum(w*l)/sum(w) (the jaxloss "
+        "reduction rule); torch binary_cross_entropy_with_logits(weight=) 'mean' is "
+        "mean(w*l). 'none' and 'sum' agree.",
+        "test_weighted_mean_is_normalized_by_the_weights",
+    ),
+    "bce_weighted_mean": (
+        "same rule for binary_cross_entropy(weight=); jaxloss's positive_weight/"
+        "negative_weight (both = w) reproduce torch's weight=, 'mean' included.",
+        "test_weighted_mean_is_normalized_by_the_weights",
+    ),
+    "bce_log_clamp": (
+        "torch clamps each log at -100, jaxloss clips p and 1-p at epsilon=1e-7: a "
+        "probability of exactly 0 or 1 that disagrees with its label costs 100 in torch "
+        "and -log(1e-7) = 16.118 in jaxloss (equal with epsilon=exp(-100)).",
+        "test_bce_saturated_probabilities",
+    ),
+    "kl_div_reductions": (
+        "torch kl_div 'none' is elementwise and 'mean' divides by every element "
+        "(N*C*d); jaxloss 'none' is per example (summed over the class axis) and 'mean' "
+        "divides by the number of examples (N*d). torch 'batchmean' divides by N only, "
+        "so it equals jaxloss 'mean' only for 2-D input.",
+        "test_kl_div_reductions_k_dimensional",
+    ),
+    "kl_div_zero_target_gradient": (
+        "at a target exactly 0 torch's gradient with respect to the target is NaN "
+        "(d/dt xlogy(t, t) at t = 0); jaxloss gives 0 (documented double where).",
+        "test_kl_div_zero_targets",
+    ),
+    "kl_div_log_target_minus_inf": (
+        "torch kl_div(log_target=True) is NaN where a log target is -inf "
+        "(exp(-inf) * (-inf - x)); jaxloss gives 0 for that class, with zero gradient.",
+        "test_kl_div_zero_targets",
+    ),
+    "ctc_mean": (
+        "torch ctc_loss 'mean' divides each sequence's loss by its target length "
+        "(clamped at 1) before averaging; jaxloss 'mean' is the plain mean of the "
+        "per-sequence losses (= 'sum' with weights=1/length, divided by N, is torch's).",
+        "test_ctc_mean_divides_by_target_lengths_in_torch",
+    ),
+    "ctc_infeasible_gradient": (
+        "an infeasible target: both give +inf, torch's gradient is NaN while jaxloss's "
+        "is 0 (jaxloss's docstring says 'zero gradient, as PyTorch'; PyTorch zeroes it "
+        "only with zero_infinity=True).",
+        "test_ctc_infeasible",
+    ),
+    "poisson_nll_full_zero_target": (
+        "poisson_nll_loss(full=True): torch's gradient with respect to a target exactly 0 "
+        "is NaN (the Stirling term is evaluated at 0 and then masked); jaxloss's is the "
+        "finite gradient of the rest (-input). Values agree.",
+        "test_poisson_nll_full_zero_targets",
+    ),
+    "gaussian_nll_clamped_variance_gradient": (
+        "variances below eps: torch clamps in place under no_grad, so the gradient "
+        "evaluated at eps passes straight through; jaxloss gives such entries zero "
+        "gradient (the derivative of the function computed). Values agree.",
+        "test_gaussian_nll_clamped_variance",
+    ),
+    "gaussian_nll_variance_rank": (
+        "torch accepts a variance with one dimension fewer than the input ([N] for "
+        "[N, D]); jaxloss needs variance[..., None] and raises ValueError otherwise.",
+        "test_gaussian_nll_clamped_variance",
+    ),
+    "cosine_similarity_floored_norm_gradient": (
+        "a vector whose norm is below eps: both floor the norm at eps (values agree), "
+        "torch clamps under no_grad so its gradient still differentiates the norm "
+        "(straight-through), jaxloss differentiates the function computed (a constant eps). "
+        "They agree for zero vectors: y / (||y|| eps).",
+        "test_cosine_similarity_below_the_norm_floor",
+    ),
+    "cosine_embedding_epsilon": (
+        "torch adds 1e-12 to each squared norm, jaxloss floors each norm at epsilon=1e-8:"
+        " they differ for vectors of norm below ~1e-6.",
+        "test_cosine_embedding_tiny_vectors",
+    ),
+    "all_ignored_mean": (
+        "cross_entropy with every target ignored (or of class weight 0): torch's 'mean' "
+        "is 0/0 = NaN; jaxloss's is 0 with zero gradient (its reduction rule).",
+        "test_cross_entropy_all_ignored",
+    ),
+    "categorical_cross_entropy_renormalization": (
+        "torch has no cross-entropy of probabilities with soft labels; through "
+        "F.cross_entropy(log p) the values agree for normalized p, but torch's gradient "
+        "with respect to p contains the log_softmax normalization term, jaxloss's does "
+        "not (jaxloss uses p as given); only label gradients are compared there.",
+        "test_categorical_cross_entropy_probability_gradient",
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    with jax.enable_x64(True):
+        yield
+
+
+# ---------------------------------------------------------------------------
+# the comparison
+
+
+def _torch(a, requires_grad=False):
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        return torch.tensor(a, dtype=torch.float64, requires_grad=requires_grad)
+    if a.dtype.kind == "b":
+        return torch.tensor(a)
+    return torch.tensor(a, dtype=torch.int64)
+
+
+def _jax(a):
+    a = np.asarray(a)
+    return jnp.asarray(a, jnp.float64) if a.dtype.kind == "f" else jnp.asarray(a)
+
+
+_t = _torch  # the short name used in the tests below
+
+
+def oracle(jfn, tfn, arrays, diff=(0,), *, seed=0, rtol=RTOL, atol=ATOL):
+    """Compares ``jfn(*arrays)`` with ``tfn(*tensors)``, values and VJPs w.r.t. ``diff``.
+
+    The VJP cotangent is one seeded normal sample of the output shape (a scalar for
+    ``"mean"``/``"sum"``), the same for both frameworks.
+    """
+    tensors = [_torch(a, i in diff) for i, a in enumerate(arrays)]
+    t_out = tfn(*tensors)
+    base = [_jax(a) for a in arrays]
+
+    def f(*d):
+        args = list(base)
+        for i, v in zip(diff, d):
+            args[i] = v
+        return jfn(*args)
+
+    j_out, vjp = jax.vjp(f, *[base[i] for i in diff])
+    assert j_out.dtype == jnp.float64
+    assert tuple(j_out.shape) == tuple(t_out.shape)
+    np.testing.assert_allclose(
+        np.asarray(j_out), t_out.detach().numpy(), rtol=rtol, atol=atol, err_msg="value"
+    )
+    if not diff:
+        return
+    g = np.random.default_rng(seed + 12345).normal(size=tuple(t_out.shape))
+    t_grads = torch.autograd.grad(
+        t_out,
+        [tensors[i] for i in diff],
+        grad_outputs=torch.tensor(g, dtype=torch.float64),
+        allow_unused=True,
+    )
+    j_grads = vjp(jnp.asarray(g))
+    for i, tg, jg in zip(diff, t_grads, j_grads):
+        tg = np.zeros(np.shape(arrays[i])) if tg is None else tg.numpy()
+        np.testing.assert_allclose(
+            np.asarray(jg), tg, rtol=rtol, atol=atol, err_msg=f"gradient w.r.t. argument {i}"
+        )
+
+
+# ---------------------------------------------------------------------------
+# data
+
+
+def _probs(rng, shape, axis=-1):
+    x = rng.normal(size=shape)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _onehot(rng, shape, axis=-1):
+    axis = axis % len(shape)
+    labels = rng.integers(0, shape[axis], size=shape[:axis] + shape[axis + 1 :])
+    return np.moveaxis(np.eye(shape[axis])[labels], -1, axis)
+
+
+def _signs(rng, shape):
+    return rng.choice([-1.0, 1.0], size=shape)
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# ---------------------------------------------------------------------------
+# the cases: jaxloss fn(reduction, *arrays), torch fn(reduction, *tensors), data, diff
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    jfn: Callable
+    tfn: Callable
+    data: Callable[[np.random.Generator], tuple]
+    diff: tuple[int, ...] = (0,)
+
+
+def _elementwise(rng, shape=(N, C), scale=1.5):
+    return rng.normal(size=shape) * scale, rng.normal(size=shape) * scale
+
+
+def _l1_data(rng):
+    p, t = _elementwise(rng)
+    t[0, 0] = p[0, 0]  # a zero residual: subgradient sign(0) = 0 in both
+    return p, t
+
+
+def _bce_data(rng, hard=False, shape=(N, C)):
+    p = _sigmoid(rng.normal(size=shape) * 2)
+    y = rng.integers(0, 2, size=shape).astype(float) if hard else rng.uniform(size=shape)
+    return p, y
+
+
+def _logit_data(rng, hard=False, shape=(N, C)):
+    x = rng.normal(size=shape) * 2
+    y = rng.integers(0, 2, size=shape).astype(float) if hard else rng.uniform(size=shape)
+    return x, y
+
+
+def _poisson_data(rng, log_input, zeros=True):
+    """Counts with zeros, ones and larger values (zeros=False: the counts of ``full=True``,
+    whose torch target gradient is NaN at 0, DIFFERENCES["poisson_nll_full_zero_target"])."""
+    pred = rng.normal(size=(N, C)) if log_input else rng.uniform(0.1, 3.0, size=(N, C))
+    counts = rng.integers(0 if zeros else 1, 6, size=(N, C)).astype(float)
+    counts[0, :3] = [0.0 if zeros else 1.0, 1.0, 2.0]
+    return pred, counts
+
+
+def _gauss_data(rng, var_shape):
+    p, t = _elementwise(rng, scale=1.0)
+    return p, t, rng.uniform(0.2, 2.0, size=var_shape)
+
+
+def _focal_torchvision(x, y, r, alpha, gamma):
+    """torchvision.ops.sigmoid_focal_loss, verbatim (torchvision is not installed)."""
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    loss = ce * ((1 - p_t) ** gamma)
+    if alpha is not None:
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+    return loss if r == "none" else loss.mean() if r == "mean" else loss.sum()
+
+
+def _ce_int_data(rng, shape=(N, C), ignore=None):
+    x = rng.normal(size=shape) * 2
+    label_shape = shape[:1] + shape[2:]
+    y = rng.integers(0, shape[1], size=label_shape)
+    if ignore is not None:
+        y.reshape(-1)[[1, 4]] = ignore
+    return x, y
+
+
+def _ce_prob_data(rng, shape=(N, C), onehot=False):
+    x = rng.normal(size=shape) * 2
+    y = _onehot(rng, shape, axis=1) if onehot else _probs(rng, shape, axis=1)
+    return x, y
+
+
+def _ctc_data(rng, blank=0, input_lengths=(8, 7, 6, 8)):
+    """4 sequences of at most 8 frames over 5 classes; targets of lengths 3 (with a
+    repeat), 2, 1 and 0; the blank is class 0 or 4."""
+    t_max, k, l_max = 8, 5, 3
+    x = rng.normal(size=(4, t_max, k)) * 1.5
+    labels = np.array([[2, 2, 3], [1, 4, 1], [3, 1, 1], [4, 1, 1]])
+    if blank != 0:
+        labels = labels - 1  # classes 0..3, blank 4
+    input_lengths = np.asarray(input_lengths)
+    target_lengths = np.array([3, 2, 1, 0])
+    logit_pad = (np.arange(t_max)[None] >= input_lengths[:, None]).astype(float)
+    label_pad = (np.arange(l_max)[None] >= target_lengths[:, None]).astype(float)
+    return x, logit_pad, labels, label_pad
+
+
+def _ctc_torch(x, logit_pad, labels, label_pad, blank=0, zero_infinity=False, r="none"):
+    lp = F.log_softmax(x, dim=-1).transpose(0, 1)
+    in_len = (logit_pad < 0.5).sum(-1)
+    tgt_len = (label_pad < 0.5).sum(-1)
+    return F.ctc_loss(
+        lp, labels, in_len, tgt_len, blank=blank, reduction=r, zero_infinity=zero_infinity
+    )
+
+
+def _kl_torch(r, lp, t, log_target):
+    if r == "none":
+        return F.kl_div(lp, t, reduction="none", log_target=log_target).sum(-1)
+    return F.kl_div(lp, t, reduction="batchmean" if r == "mean" else "sum", log_target=log_target)
+
+
+def _multilabel_kdim(r, x, y, w=None):
+    xx, yy = x.movedim(1, -1).reshape(-1, x.shape[1]), y.movedim(1, -1).reshape(-1, x.shape[1])
+    out = F.multilabel_soft_margin_loss(xx, yy, weight=w, reduction=r)
+    return out.reshape(x.shape[0], x.shape[2]) if r == "none" else out
+
+
+def _multimargin_kdim(r, x, y, **kw):
+    out = F.multi_margin_loss(
+        x.movedim(1, -1).reshape(-1, x.shape[1]), y.reshape(-1), reduction=r, **kw
+    )
+    return out.reshape(y.shape) if r == "none" else out
+
+
+def _reduce(v, r):
+    return v if r == "none" else v.mean() if r == "mean" else v.sum()
+
+
+W_CLASS = np.array([0.5, 2.0, 1.0, 0.25, 1.5])
+
+
+def _cosine_torch(x, y):
+    return 1 - F.cosine_similarity(x, y, dim=-1)
+
+
+def _cosine_jax(x, y):
+    return jaxloss.cosine_distance(x, y, epsilon=1e-8, reduction="none")
+
+
+def _l1_torch(x, y):
+    return (x - y).abs().sum(-1)
+
+
+def _l1_jax(x, y):
+    return jnp.sum(jnp.abs(x - y), axis=-1)
+
+
+CASES = [
+    # --- elementwise regression
+    Case(
+        "mse_loss",
+        lambda r, p, t: jaxloss.squared_error(p, t, reduction=r),
+        lambda r, p, t: F.mse_loss(p, t, reduction=r),
+        lambda rng: _elementwise(rng, (3, 4, 2)),
+        (0, 1),
+    ),
+    Case(
+        "mse_loss-half-is-l2_loss",
+        lambda r, p, t: jaxloss.l2_loss(p, t, reduction=r),
+        lambda r, p, t: 0.5 * F.mse_loss(p, t, reduction=r),
+        _elementwise,
+        (0, 1),
+    ),
+    Case(
+        "l1_loss",
+        lambda r, p, t: jaxloss.absolute_error(p, t, reduction=r),
+        lambda r, p, t: F.l1_loss(p, t, reduction=r),
+        _l1_data,
+        (0, 1),
+    ),
+    Case(
+        "huber_loss",
+        lambda r, p, t: jaxloss.huber_loss(p, t, reduction=r),
+        lambda r, p, t: F.huber_loss(p, t, reduction=r),
+        _elementwise,
+        (0, 1),
+    ),
+    Case(
+        "huber_loss-delta0.7",
+        lambda r, p, t: jaxloss.huber_loss(p, t, delta=0.7, reduction=r),
+        lambda r, p, t: F.huber_loss(p, t, delta=0.7, reduction=r),
+        _elementwise,
+        (0, 1),
+    ),
+    Case(
+        "smooth_l1_loss",
+        lambda r, p, t: jaxloss.smooth_l1_loss(p, t, reduction=r),
+        lambda r, p, t: F.smooth_l1_loss(p, t, reduction=r),
+        _elementwise,
+        (0, 1),
+    ),
+    Case(
+        "smooth_l1_loss-beta0.5",
+        lambda r, p, t: jaxloss.smooth_l1_loss(p, t, beta=0.5, reduction=r),
+        lambda r, p, t: F.smooth_l1_loss(p, t, beta=0.5, reduction=r),
+        _elementwise,
+        (0, 1),
+    ),
+    Case(
+        "smooth_l1_loss-beta0",
+        lambda r, p, t: jaxloss.smooth_l1_loss(p, t, beta=0.0, reduction=r),
+        lambda r, p, t: F.smooth_l1_loss(p, t, beta=0.0, reduction=r),
+        _l1_data,
+        (0, 1),
+    ),
+    Case(
+        "poisson_nll_loss",
+        lambda r, p, t: jaxloss.poisson_nll_loss(p, t, reduction=r),
+        lambda r, p, t: F.poisson_nll_loss(p, t, reduction=r),
+        lambda rng: _poisson_data(rng, True),
+        (0, 1),
+    ),
+    Case(
+        "poisson_nll_loss-full",
+        lambda r, p, t: jaxloss.poisson_nll_loss(p, t, full=True, reduction=r),
+        lambda r, p, t: F.poisson_nll_loss(p, t, full=True, reduction=r),
+        lambda rng: _poisson_data(rng, True, zeros=False),
+        (0, 1),
+    ),
+    Case(
+        "poisson_nll_loss-rate",
+        lambda r, p, t: jaxloss.poisson_nll_loss(p, t, log_input=False, reduction=r),
+        lambda r, p, t: F.poisson_nll_loss(p, t, log_input=False, reduction=r),
+        lambda rng: _poisson_data(rng, False),
+        (0, 1),
+    ),
+    Case(
+        "poisson_nll_loss-rate-full-eps",
+        lambda r, p, t: jaxloss.poisson_nll_loss(
+            p, t, log_input=False, full=True, epsilon=0.01, reduction=r
+        ),
+        lambda r, p, t: F.poisson_nll_loss(p, t, log_input=False, full=True, eps=0.01, reduction=r),
+        lambda rng: _poisson_data(rng, False, zeros=False),
+        (0, 1),
+    ),
+    Case(
+        "gaussian_nll_loss",
+        lambda r, p, t, v: jaxloss.gaussian_nll_loss(p, t, v, reduction=r),
+        lambda r, p, t, v: F.gaussian_nll_loss(p, t, v, reduction=r),
+        lambda rng: _gauss_data(rng, (N, C)),
+        (0, 1, 2),
+    ),
+    Case(
+        "gaussian_nll_loss-full-rowvar",
+        lambda r, p, t, v: jaxloss.gaussian_nll_loss(p, t, v, full=True, reduction=r),
+        lambda r, p, t, v: F.gaussian_nll_loss(p, t, v, full=True, reduction=r),
+        lambda rng: _gauss_data(rng, (N, 1)),
+        (0, 1, 2),
+    ),
+    Case(
+        "gaussian_nll_loss-rank-minus-one-var",
+        lambda r, p, t, v: jaxloss.gaussian_nll_loss(p, t, v[..., None], reduction=r),
+        lambda r, p, t, v: F.gaussian_nll_loss(p, t, v, reduction=r),
+        lambda rng: _gauss_data(rng, (N,)),
+        (0, 1, 2),
+    ),
+    # --- binary classification
+    Case(
+        "binary_cross_entropy",
+        lambda r, p, y: jaxloss.binary_cross_entropy(p, y, reduction=r),
+        lambda r, p, y: F.binary_cross_entropy(p, y, reduction=r),
+        _bce_data,
+        (0, 1),
+    ),
+    Case(
+        "binary_cross_entropy-hard",
+        lambda r, p, y: jaxloss.binary_cross_entropy(p, y, reduction=r),
+        lambda r, p, y: F.binary_cross_entropy(p, y, reduction=r),
+        lambda rng: _bce_data(rng, hard=True),
+        (0, 1),
+    ),
+    Case(
+        "binary_cross_entropy-weight",
+        lambda r, p, y, w: jaxloss.binary_cross_entropy(
+            p, y, positive_weight=w, negative_weight=w, reduction=r
+        ),
+        lambda r, p, y, w: F.binary_cross_entropy(p, y, weight=w, reduction=r),
+        lambda rng: (*_bce_data(rng), rng.uniform(0.1, 2.0, size=(N, C))),
+        (0, 1),
+    ),
+    Case(
+        "binary_cross_entropy-smoothing",
+        lambda r, p, y: jaxloss.binary_cross_entropy(p, y, label_smoothing=0.2, reduction=r),
+        lambda r, p, y: F.binary_cross_entropy(p, y * 0.8 + 0.1, reduction=r),
+        lambda rng: _bce_data(rng, hard=True, shape=(3, 4, 2)),
+        (0, 1),
+    ),
+    Case(
+        "bce_with_logits",
+        lambda r, x, y: jaxloss.sigmoid_binary_cross_entropy(x, y, reduction=r),
+        lambda r, x, y: F.binary_cross_entropy_with_logits(x, y, reduction=r),
+        _logit_data,
+        (0, 1),
+    ),
+    Case(
+        "bce_with_logits-hard",
+        lambda r, x, y: jaxloss.sigmoid_binary_cross_entropy(x, y, reduction=r),
+        lambda r, x, y: F.binary_cross_entropy_with_logits(x, y, reduction=r),
+        lambda rng: _logit_data(rng, hard=True),
+        (0, 1),
+    ),
+    Case(
+        "bce_with_logits-extreme-logits-pos_weight",
+        lambda r, x, y, pw: jaxloss.sigmoid_binary_cross_entropy(x, y, pos_weight=pw, reduction=r),
+        lambda r, x, y, pw: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction=r),
+        lambda rng: (rng.normal(size=(N, C)) * 40, rng.integers(0, 2, (N, C)) * 1.0, W_CLASS),
+        (0, 1),
+    ),
+    Case(
+        "bce_with_logits-pos_weight",
+        lambda r, x, y, pw: jaxloss.sigmoid_binary_cross_entropy(x, y, pos_weight=pw, reduction=r),
+        lambda r, x, y, pw: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction=r),
+        lambda rng: (*_logit_data(rng), W_CLASS * 2),
+        (0, 1),
+    ),
+    Case(
+        "bce_with_logits-pos_weight-smoothing-kdim",
+        lambda r, x, y, pw: jaxloss.sigmoid_binary_cross_entropy(
+            x, y, pos_weight=pw, label_smoothing=0.1, reduction=r
+        ),
+        lambda r, x, y, pw: F.binary_cross_entropy_with_logits(
+            x, y * 0.9 + 0.05, pos_weight=pw, reduction=r
+        ),
+        lambda rng: (*_logit_data(rng, hard=True, shape=(3, 2, C)), W_CLASS),
+        (0, 1),
+    ),
+    Case(
+        "sigmoid_focal-hard",
+        lambda r, x, y: jaxloss.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0, reduction=r),
+        lambda r, x, y: _focal_torchvision(x, y, r, 0.25, 2.0),
+        lambda rng: _logit_data(rng, hard=True),
+        (0, 1),
+    ),
+    Case(
+        "sigmoid_focal-soft-gamma1.5",
+        lambda r, x, y: jaxloss.sigmoid_focal_loss(x, y, gamma=1.5, reduction=r),
+        lambda r, x, y: _focal_torchvision(x, y, r, None, 1.5),
+        _logit_data,
+        (0, 1),
+    ),
+    Case(
+        "sigmoid_focal-soft-gamma0",
+        lambda r, x, y: jaxloss.sigmoid_focal_loss(x, y, alpha=0.6, gamma=0.0, reduction=r),
+        lambda r, x, y: _focal_torchvision(x, y, r, 0.6, 0.0),
+        _logit_data,
+        (0, 1),
+    ),
+    # --- softmax cross-entropy, integer labels
+    Case(
+        "cross_entropy",
+        lambda r, x, y: jaxloss.softmax_cross_entropy_with_integer_labels(x, y, reduction=r),
+        lambda r, x, y: F.cross_entropy(x, y, reduction=r),
+        _ce_int_data,
+    ),
+    Case(
+        "cross_entropy-weight",
+        lambda r, x, y, w: jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, y, class_weights=w, reduction=r
+        ),
+        lambda r, x, y, w: F.cross_entropy(x, y, weight=w, reduction=r),
+        lambda rng: (*_ce_int_data(rng), W_CLASS),
+    ),
+    Case(
+        "cross_entropy-ignore_index",
+        lambda r, x, y: jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, y, ignore_index=-100, reduction=r
+        ),
+        lambda r, x, y: F.cross_entropy(x, y, ignore_index=-100, reduction=r),
+        lambda rng: _ce_int_data(rng, ignore=-100),
+    ),
+    Case(
+        "cross_entropy-label_smoothing",
+        lambda r, x, y: jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, y, label_smoothing=0.15, reduction=r
+        ),
+        lambda r, x, y: F.cross_entropy(x, y, label_smoothing=0.15, reduction=r),
+        _ce_int_data,
+    ),
+    Case(
+        "cross_entropy-weight-ignore-smoothing",
+        lambda r, x, y, w: jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, y, class_weights=w, ignore_index=2, label_smoothing=0.2, reduction=r
+        ),
+        lambda r, x, y, w: F.cross_entropy(
+            x, y, weight=w, ignore_index=2, label_smoothing=0.2, reduction=r
+        ),
+        lambda rng: (*_ce_int_data(rng, ignore=2), W_CLASS),
+    ),
+    Case(
+        "cross_entropy-kdim-weight-ignore-smoothing",
+        lambda r, x, y, w: jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, y, axis=1, class_weights=w, ignore_index=-100, label_smoothing=0.1, reduction=r
+        ),
+        lambda r, x, y, w: F.cross_entropy(
+            x, y, weight=w, ignore_index=-100, label_smoothing=0.1, reduction=r
+        ),
+        lambda rng: (*_ce_int_data(rng, (3, C, 2, 3), ignore=-100), W_CLASS),
+    ),
+    Case(
+        "cross_entropy-kdim-moved-axis",
+        lambda r, x, y: jaxloss.softmax_cross_entropy_with_integer_labels(
+            jnp.moveaxis(x, 1, -1), y, label_smoothing=0.1, reduction=r
+        ),
+        lambda r, x, y: F.cross_entropy(x, y, label_smoothing=0.1, reduction=r),
+        lambda rng: _ce_int_data(rng, (3, C, 4)),
+    ),
+    Case(
+        "linear_cross_entropy",
+        lambda r, h, w, y, b: jaxloss.linear_softmax_cross_entropy_with_integer_labels(
+            h, w, y, bias=b, chunk_size=3, reduction=r
+        ),
+        lambda r, h, w, y, b: F.linear_cross_entropy(h, w.T, y, linear_bias=b, reduction=r),
+        lambda rng: (
+            rng.normal(size=(N, 4)),
+            rng.normal(size=(4, 7)),
+            rng.integers(0, 7, size=N),
+            rng.normal(size=7),
+        ),
+        (0, 1, 3),
+    ),
+    Case(
+        "linear_cross_entropy-ignore-smoothing",
+        lambda r, h, w, y, b: jaxloss.linear_softmax_cross_entropy_with_integer_labels(
+            h, w, y, bias=b, ignore_index=-100, label_smoothing=0.2, chunk_size=4, reduction=r
+        ),
+        lambda r, h, w, y, b: F.linear_cross_entropy(
+            h, w.T, y, linear_bias=b, ignore_index=-100, label_smoothing=0.2, reduction=r
+        ),
+        lambda rng: (
+            rng.normal(size=(N, 4)),
+            rng.normal(size=(4, 7)),
+            np.array([3, -100, 0, 6, -100, 2]),
+            rng.normal(size=7),
+        ),
+        (0, 1, 3),
+    ),
+    # --- softmax cross-entropy, probability targets
+    Case(
+        "cross_entropy-probs",
+        lambda r, x, y: jaxloss.softmax_cross_entropy(x, y, reduction=r),
+        lambda r, x, y: F.cross_entropy(x, y, reduction=r),
+        _ce_prob_data,
+        (0, 1),
+    ),
+    Case(
+        "cross_entropy-probs-onehot",
+        lambda r, x, y: jaxloss.softmax_cross_entropy(x, y, reduction=r),
+        lambda r, x, y: F.cross_entropy(x, y, reduction=r),
+        lambda rng: _ce_prob_data(rng, onehot=True),
+        (0, 1),
+    ),
+    Case(
+        "cross_entropy-probs-weight-smoothing",
+        lambda r, x, y, w: jaxloss.softmax_cross_entropy(
+            x, y, class_weights=w, label_smoothing=0.2, reduction=r
+        ),
+        lambda r, x, y, w: F.cross_entropy(x, y, weight=w, label_smoothing=0.2, reduction=r),
+        lambda rng: (*_ce_prob_data(rng), W_CLASS),
+        (0, 1),
+    ),
+    Case(
+        "cross_entropy-probs-kdim-weight-smoothing",
+        lambda r, x, y, w: jaxloss.softmax_cross_entropy(
+            x, y, axis=1, class_weights=w, label_smoothing=0.1, reduction=r
+        ),
+        lambda r, x, y, w: F.cross_entropy(x, y, weight=w, label_smoothing=0.1, reduction=r),
+        lambda rng: (*_ce_prob_data(rng, (3, C, 2, 2)), W_CLASS),
+        (0, 1),
+    ),
+    # --- probabilities in: nll_loss(log p)
+    Case(
+        "nll_loss",
+        lambda r, p, y: jaxloss.categorical_cross_entropy(p, y, reduction=r),
+        lambda r, p, y: F.nll_loss(torch.log(p), y, reduction=r),
+        lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, size=N)),
+    ),
+    Case(
+        "nll_loss-weight",
+        lambda r, p, y, w: jaxloss.categorical_cross_entropy(p, y, class_weights=w, reduction=r),
+        lambda r, p, y, w: F.nll_loss(torch.log(p), y, weight=w, reduction=r),
+        lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, size=N), W_CLASS),
+    ),
+    Case(
+        "nll_loss-kdim-weight",
+        lambda r, p, y, w: jaxloss.categorical_cross_entropy(
+            p, y, axis=1, class_weights=w, reduction=r
+        ),
+        lambda r, p, y, w: F.nll_loss(torch.log(p), y, weight=w, reduction=r),
+        lambda rng: (_probs(rng, (3, C, 4), axis=1), rng.integers(0, C, size=(3, 4)), W_CLASS),
+    ),
+    Case(
+        "categorical_cross_entropy-soft",
+        lambda r, p, y: jaxloss.categorical_cross_entropy(p, y, axis=1, reduction=r),
+        lambda r, p, y: F.cross_entropy(torch.log(p), y, reduction=r),
+        lambda rng: (_probs(rng, (3, C, 2), axis=1), _probs(rng, (3, C, 2), axis=1)),
+        (1,),
+    ),
+    # --- divergences
+    Case(
+        "kl_div",
+        lambda r, lp, t: jaxloss.kl_divergence(lp, t, reduction=r),
+        lambda r, lp, t: _kl_torch(r, lp, t, False),
+        lambda rng: (np.log(_probs(rng, (N, C))), _probs(rng, (N, C))),
+        (0, 1),
+    ),
+    Case(
+        "kl_div-log_target",
+        lambda r, lp, lt: jaxloss.kl_divergence_with_log_targets(lp, lt, reduction=r),
+        lambda r, lp, lt: _kl_torch(r, lp, lt, True),
+        lambda rng: (np.log(_probs(rng, (N, C))), np.log(_probs(rng, (N, C)))),
+        (0, 1),
+    ),
+    # --- margin
+    Case(
+        "soft_margin_loss",
+        lambda r, x, y: jaxloss.soft_margin_loss(x, y, reduction=r),
+        lambda r, x, y: F.soft_margin_loss(x, y, reduction=r),
+        lambda rng: (rng.normal(size=(N, C)) * 2, _signs(rng, (N, C))),
+    ),
+    Case(
+        "multilabel_soft_margin_loss",
+        lambda r, x, y: jaxloss.multilabel_soft_margin_loss(x, y, reduction=r),
+        lambda r, x, y: F.multilabel_soft_margin_loss(x, y, reduction=r),
+        lambda rng: _logit_data(rng, hard=True),
+        (0, 1),
+    ),
+    Case(
+        "multilabel_soft_margin_loss-weight-soft",
+        lambda r, x, y, w: jaxloss.multilabel_soft_margin_loss(x, y, class_weights=w, reduction=r),
+        lambda r, x, y, w: F.multilabel_soft_margin_loss(x, y, weight=w, reduction=r),
+        lambda rng: (*_logit_data(rng), W_CLASS),
+        (0, 1),
+    ),
+    Case(
+        "multilabel_soft_margin_loss-kdim-weight",
+        lambda r, x, y, w: jaxloss.multilabel_soft_margin_loss(
+            x, y, class_weights=w, axis=1, reduction=r
+        ),
+        lambda r, x, y, w: _multilabel_kdim(r, x, y, w),
+        lambda rng: (*_logit_data(rng, shape=(3, C, 2)), W_CLASS),
+        (0, 1),
+    ),
+    Case(
+        "multi_margin_loss",
+        lambda r, x, y: jaxloss.multi_margin_loss(x, y, reduction=r),
+        lambda r, x, y: F.multi_margin_loss(x, y, reduction=r),
+        lambda rng: (rng.normal(size=(N, C)), rng.integers(0, C, size=N)),
+    ),
+    Case(
+        "multi_margin_loss-p2-margin-weight",
+        lambda r, x, y, w: jaxloss.multi_margin_loss(
+            x, y, p=2, margin=0.7, class_weights=w, reduction=r
+        ),
+        lambda r, x, y, w: F.multi_margin_loss(x, y, p=2, margin=0.7, weight=w, reduction=r),
+        lambda rng: (rng.normal(size=(N, C)), rng.integers(0, C, size=N), W_CLASS),
+    ),
+    Case(
+        "multi_margin_loss-kdim-weight",
+        lambda r, x, y, w: jaxloss.multi_margin_loss(
+            x, y, margin=1.5, class_weights=w, axis=1, reduction=r
+        ),
+        lambda r, x, y, w: _multimargin_kdim(r, x, y, margin=1.5, weight=w),
+        lambda rng: (rng.normal(size=(3, C, 2)), rng.integers(0, C, size=(3, 2)), W_CLASS),
+    ),
+    # --- metric learning
+    Case(
+        "margin_ranking_loss",
+        lambda r, a, b, y: jaxloss.margin_ranking_loss(a, b, y, reduction=r),
+        lambda r, a, b, y: F.margin_ranking_loss(a, b, y, reduction=r),
+        lambda rng: (*_elementwise(rng), _signs(rng, (N, C))),
+        (0, 1, 2),
+    ),
+    Case(
+        "margin_ranking_loss-margin",
+        lambda r, a, b, y: jaxloss.margin_ranking_loss(a, b, y, margin=0.3, reduction=r),
+        lambda r, a, b, y: F.margin_ranking_loss(a, b, y, margin=0.3, reduction=r),
+        lambda rng: (*_elementwise(rng, (3, 4, 2)), _signs(rng, (3, 4, 2))),
+        (0, 1, 2),
+    ),
+    Case(
+        "hinge_embedding_loss",
+        lambda r, x, y: jaxloss.hinge_embedding_loss(x, y, reduction=r),
+        lambda r, x, y: F.hinge_embedding_loss(x, y, reduction=r),
+        lambda rng: (np.abs(rng.normal(size=(N, C))) * 1.5, _signs(rng, (N, C))),
+    ),
+    Case(
+        "hinge_embedding_loss-margin",
+        lambda r, x, y: jaxloss.hinge_embedding_loss(x, y, margin=0.5, reduction=r),
+        lambda r, x, y: F.hinge_embedding_loss(x, y, margin=0.5, reduction=r),
+        lambda rng: (rng.normal(size=(N, C)), _signs(rng, (N, C))),
+    ),
+    Case(
+        # labels other than +-1 add both terms, as in torch
+        "hinge_embedding_loss-other-labels",
+        lambda r, x, y: jaxloss.hinge_embedding_loss(x, y, margin=0.5, reduction=r),
+        lambda r, x, y: F.hinge_embedding_loss(x, y, margin=0.5, reduction=r),
+        lambda rng: (rng.normal(size=(N, C)), rng.choice([-1.0, 0.0, 1.0, 2.0], size=(N, C))),
+    ),
+    Case(
+        "cosine_embedding_loss",
+        lambda r, a, b, y: jaxloss.cosine_embedding_loss(a, b, y, reduction=r),
+        lambda r, a, b, y: F.cosine_embedding_loss(a, b, y, reduction=r),
+        lambda rng: (*_elementwise(rng), _signs(rng, N)),
+        (0, 1),
+    ),
+    Case(
+        "cosine_embedding_loss-margin-label0",
+        lambda r, a, b, y: jaxloss.cosine_embedding_loss(a, b, y, margin=-0.2, reduction=r),
+        lambda r, a, b, y: F.cosine_embedding_loss(a, b, y, margin=-0.2, reduction=r),
+        lambda rng: (*_elementwise(rng), np.array([1.0, -1.0, 0.0, 1.0, -1.0, 0.0])),
+        (0, 1),
+    ),
+    Case(
+        "cosine_similarity",
+        lambda r, a, b: jaxloss.cosine_similarity(a, b, axis=1, reduction=r),
+        lambda r, a, b: _reduce(F.cosine_similarity(a, b, dim=1), r),
+        lambda rng: _elementwise(rng, (N, C, 3)),
+        (0, 1),
+    ),
+    Case(
+        "one-minus-cosine_similarity-is-cosine_distance",
+        lambda r, a, b: jaxloss.cosine_distance(a, b, reduction=r),
+        lambda r, a, b: _reduce(1 - F.cosine_similarity(a, b, dim=-1), r),
+        _elementwise,
+        (0, 1),
+    ),
+    Case(
+        "triplet_margin_loss",
+        lambda r, a, p, n: jaxloss.triplet_margin_loss(a, p, n, reduction=r),
+        lambda r, a, p, n: F.triplet_margin_loss(a, p, n, reduction=r),
+        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
+        (0, 1, 2),
+    ),
+    Case(
+        "triplet_margin_loss-p1-swap",
+        lambda r, a, p, n: jaxloss.triplet_margin_loss(
+            a, p, n, p=1.0, swap=True, margin=2.0, reduction=r
+        ),
+        lambda r, a, p, n: F.triplet_margin_loss(a, p, n, p=1, swap=True, margin=2.0, reduction=r),
+        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
+        (0, 1, 2),
+    ),
+    Case(
+        "triplet_margin_loss-p3-eps",
+        lambda r, a, p, n: jaxloss.triplet_margin_loss(
+            a, p, n, p=3.0, epsilon=1e-3, margin=1.5, reduction=r
+        ),
+        lambda r, a, p, n: F.triplet_margin_loss(a, p, n, p=3, eps=1e-3, margin=1.5, reduction=r),
+        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
+        (0, 1, 2),
+    ),
+    Case(
+        "triplet_margin_with_distance_loss",
+        lambda r, a, p, n: jaxloss.triplet_margin_with_distance_loss(a, p, n, reduction=r),
+        lambda r, a, p, n: F.triplet_margin_with_distance_loss(a, p, n, reduction=r),
+        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
+        (0, 1, 2),
+    ),
+    Case(
+        "triplet_margin_with_distance_loss-cosine-swap",
+        lambda r, a, p, n: jaxloss.triplet_margin_with_distance_loss(
+            a, p, n, distance_function=_cosine_jax, margin=0.5, swap=True, reduction=r
+        ),
+        lambda r, a, p, n: F.triplet_margin_with_distance_loss(
+            a, p, n, distance_function=_cosine_torch, margin=0.5, swap=True, reduction=r
+        ),
+        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
+        (0, 1, 2),
+    ),
+    Case(
+        "triplet_margin_with_distance_loss-l1",
+        lambda r, a, p, n: jaxloss.triplet_margin_with_distance_loss(
+            a, p, n, distance_function=_l1_jax, margin=3.0, reduction=r
+        ),
+        lambda r, a, p, n: F.triplet_margin_with_distance_loss(
+            a, p, n, distance_function=_l1_torch, margin=3.0, reduction=r
+        ),
+        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
+        (0, 1, 2),
+    ),
+]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_torch_oracle(case, reduction):
+    seed = zlib.crc32(case.name.encode())
+    rng = np.random.default_rng(seed)
+    arrays = case.data(rng)
+    oracle(
+        lambda *a: case.jfn(reduction, *a),
+        lambda *a: case.tfn(reduction, *a),
+        arrays,
+        case.diff,
+        seed=seed,
+    )
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, 0.5, math.inf])
+def test_pairwise_distance(p):
+    # Not a loss: the distance of triplet_margin_loss, torch's F.pairwise_distance.
+    rng = np.random.default_rng(13)
+    a, b = rng.normal(size=(N, C)), rng.normal(size=(N, C))
+    oracle(
+        lambda x, y: jaxloss.pairwise_distance(x, y, p=p, epsilon=1e-6),
+        lambda x, y: F.pairwise_distance(x, y, p=p, eps=1e-6),
+        (a, b),
+        (0, 1),
+    )
+
+
+# ---------------------------------------------------------------------------
+# documented differences, asserted
+
+
+def test_differences_are_asserted():
+    for key, (reason, test) in DIFFERENCES.items():
+        assert reason and test in globals(), (key, test)
+
+
+@pytest.mark.parametrize("loss", ["sigmoid_binary_cross_entropy", "binary_cross_entropy"])
+def test_weighted_mean_is_normalized_by_the_weights(loss):
+    rng = np.random.default_rng(7)
+    if loss == "binary_cross_entropy":
+        a, y = _bce_data(rng)
+        jfn, tfn = jaxloss.binary_cross_entropy, F.binary_cross_entropy
+    else:
+        a, y = _logit_data(rng)
+        # with pos_weight too: torch's pos_weight + weight together.
+        jfn = functools.partial(jaxloss.sigmoid_binary_cross_entropy, pos_weight=_jax(W_CLASS))
+        tfn = functools.partial(F.binary_cross_entropy_with_logits, pos_weight=_t(W_CLASS))
+    w = rng.uniform(0.0, 3.0, size=(N, C))
+    ta, ty, tw = _t(a, True), _t(y, True), _t(w)
+    t_none = tfn(ta, ty, weight=tw, reduction="none")
+    # 'none' and 'sum' agree with torch's weight=.
+    for r in ("none", "sum"):
+        np.testing.assert_allclose(
+            jfn(_jax(a), _jax(y), weights=_jax(w), reduction=r),
+            tfn(ta, ty, weight=tw, reduction=r).detach().numpy(),
+            rtol=RTOL,
+            atol=ATOL,
+        )
+    # 'mean' is sum(w*l)/sum(w), not torch's mean(w*l).
+    j_mean, vjp = jax.vjp(lambda a_, y_: jfn(a_, y_, weights=_jax(w)), _jax(a), _jax(y))
+    normalized = t_none.sum() / tw.sum()
+    np.testing.assert_allclose(j_mean, normalized.item(), rtol=RTOL)
+    torch_mean = tfn(ta, ty, weight=tw, reduction="mean").item()
+    assert not np.isclose(float(j_mean), torch_mean, rtol=1e-3)
+    np.testing.assert_allclose(float(j_mean) * w.sum() / w.size, torch_mean, rtol=RTOL)
+    # ... and so is its gradient.
+    for jg, tg in zip(vjp(jnp.asarray(1.0)), torch.autograd.grad(normalized, [ta, ty])):
+        np.testing.assert_allclose(jg, tg.numpy(), rtol=RTOL, atol=ATOL)
+    if loss == "binary_cross_entropy":
+        # positive_weight = negative_weight = w is torch's weight=, 'mean' included.
+        got = jfn(_jax(a), _jax(y), positive_weight=_jax(w), negative_weight=_jax(w))
+        np.testing.assert_allclose(got, torch_mean, rtol=RTOL)
+
+
+def test_bce_saturated_probabilities():
+    p = np.array([0.0, 1.0, 0.0, 1.0, 0.3])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+    t = F.binary_cross_entropy(_t(p), _t(y), reduction="none").numpy()
+    j = np.asarray(jaxloss.binary_cross_entropy(_jax(p), _jax(y), reduction="none"))
+    np.testing.assert_allclose(t[:2], 100.0)
+    np.testing.assert_allclose(j[:2], -math.log(1e-7), rtol=1e-12)
+    np.testing.assert_allclose(j[2:], t[2:], rtol=RTOL, atol=ATOL)
+    j100 = jaxloss.binary_cross_entropy(_jax(p), _jax(y), epsilon=math.exp(-100), reduction="none")
+    np.testing.assert_allclose(j100, t, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")
+def test_kl_div_reductions_k_dimensional():
+    rng = np.random.default_rng(3)
+    d = 4
+    lp = np.log(_probs(rng, (N, C, d), axis=1))
+    t = _probs(rng, (N, C, d), axis=1)
+    tl, tt = _t(lp), _t(t)
+
+    def torch_kl(r):
+        return F.kl_div(tl, tt, reduction=r).item()
+
+    j_none = jaxloss.kl_divergence(_jax(lp), _jax(t), axis=1, reduction="none")
+    np.testing.assert_allclose(
+        j_none, F.kl_div(tl, tt, reduction="none").sum(1).numpy(), rtol=RTOL, atol=ATOL
+    )
+    j_mean = float(jaxloss.kl_divergence(_jax(lp), _jax(t), axis=1))
+    j_sum = float(jaxloss.kl_divergence(_jax(lp), _jax(t), axis=1, reduction="sum"))
+    np.testing.assert_allclose(j_sum, torch_kl("sum"), rtol=RTOL)
+    # jaxloss 'mean' = sum / (N d); batchmean = sum / N; torch 'mean' = sum / (N C d).
+    np.testing.assert_allclose(j_mean, torch_kl("batchmean") / d, rtol=RTOL)
+    np.testing.assert_allclose(j_mean, torch_kl("mean") * C, rtol=RTOL)
+    assert not np.isclose(j_mean, torch_kl("batchmean"), rtol=1e-2)
+    assert not np.isclose(j_mean, torch_kl("mean"), rtol=1e-2)
+    # 2-D: 'mean' is batchmean, and still C times torch's 'mean'.
+    lp2, t2 = lp[..., 0], t[..., 0]
+    j2 = float(jaxloss.kl_divergence(_jax(lp2), _jax(t2), axis=1))
+    np.testing.assert_allclose(
+        j2, F.kl_div(_t(lp2), _t(t2), reduction="batchmean").item(), rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        j2, F.kl_div(_t(lp2), _t(t2), reduction="mean").item() * C, rtol=RTOL
+    )
+
+
+def test_kl_div_zero_targets():
+    rng = np.random.default_rng(4)
+    lp = np.log(_probs(rng, (N, C)))
+    t = _probs(rng, (N, C))
+    t[:, 0] = 0.0
+    t[1, 2] = 0.0
+    t /= t.sum(-1, keepdims=True)
+    zero = t == 0
+    tl, tt = _t(lp, True), _t(t, True)
+    out = F.kl_div(tl, tt, reduction="sum")
+    t_glp, t_gt = torch.autograd.grad(out, [tl, tt])
+    j_out, vjp = jax.vjp(
+        lambda a, b: jaxloss.kl_divergence(a, b, reduction="sum"), _jax(lp), _jax(t)
+    )
+    j_glp, j_gt = vjp(jnp.asarray(1.0))
+    np.testing.assert_allclose(j_out, out.item(), rtol=RTOL)
+    np.testing.assert_allclose(j_glp, t_glp.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(np.asarray(j_gt)[~zero], t_gt.numpy()[~zero], rtol=RTOL)
+    assert np.all(np.isnan(t_gt.numpy()[zero]))
+    np.testing.assert_array_equal(np.asarray(j_gt)[zero], 0.0)
+    # log targets: a -inf log target is NaN in torch, 0 (zero gradient) in jaxloss.
+    with np.errstate(divide="ignore"):
+        lt = np.log(t)
+    t_log = F.kl_div(_t(lp), _t(lt), reduction="none", log_target=True).numpy()
+    assert np.all(np.isnan(t_log[zero]))
+    np.testing.assert_allclose(
+        t_log.sum(-1)[~zero.any(-1)],
+        np.asarray(jaxloss.kl_divergence_with_log_targets(_jax(lp), _jax(lt), reduction="none"))[
+            ~zero.any(-1)
+        ],
+        rtol=RTOL,
+    )
+    j_log, vjp = jax.vjp(
+        lambda a, b: jaxloss.kl_divergence_with_log_targets(a, b, reduction="none"),
+        _jax(lp),
+        _jax(lt),
+    )
+    np.testing.assert_allclose(j_log, np.where(zero, 0.0, np.nan_to_num(t_log)).sum(-1), rtol=RTOL)
+    g_lp, g_lt = vjp(jnp.ones(N))
+    assert np.all(np.isfinite(g_lp)) and np.all(np.isfinite(g_lt))
+    np.testing.assert_array_equal(np.asarray(g_lt)[zero], 0.0)
+
+
+def test_poisson_nll_full_zero_targets():
+    pred, counts = _poisson_data(np.random.default_rng(8), True)
+    zero = counts == 0
+    assert zero.any()
+    tp, tt = _t(pred, True), _t(counts, True)
+    out = F.poisson_nll_loss(tp, tt, full=True, reduction="sum")
+    t_gp, t_gt = torch.autograd.grad(out, [tp, tt])
+    j_out, vjp = jax.vjp(
+        lambda a, b: jaxloss.poisson_nll_loss(a, b, full=True, reduction="sum"),
+        _jax(pred),
+        _jax(counts),
+    )
+    j_gp, j_gt = vjp(jnp.asarray(1.0))
+    np.testing.assert_allclose(j_out, out.item(), rtol=RTOL)
+    np.testing.assert_allclose(j_gp, t_gp.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(np.asarray(j_gt)[~zero], t_gt.numpy()[~zero], rtol=RTOL)
+    assert np.all(np.isnan(t_gt.numpy()[zero]))
+    np.testing.assert_allclose(np.asarray(j_gt)[zero], -pred[zero], rtol=RTOL)
+
+
+def test_gaussian_nll_clamped_variance():
+    rng = np.random.default_rng(9)
+    p, t, v = _gauss_data(rng, (N, C))
+    eps = 0.1
+    v[0, :2] = [0.0, 0.05]  # below the floor
+    low = v < eps
+    tp, tt, tv = _t(p, True), _t(t, True), _t(v, True)
+    out = F.gaussian_nll_loss(tp, tt, tv, eps=eps, reduction="sum")
+    t_g = torch.autograd.grad(out, [tp, tt, tv])
+    j_out, vjp = jax.vjp(
+        lambda a, b, c: jaxloss.gaussian_nll_loss(a, b, c, epsilon=eps, reduction="sum"),
+        _jax(p),
+        _jax(t),
+        _jax(v),
+    )
+    j_g = vjp(jnp.asarray(1.0))
+    np.testing.assert_allclose(j_out, out.item(), rtol=RTOL)
+    for jg, tg in zip(j_g[:2], t_g[:2]):
+        np.testing.assert_allclose(jg, tg.numpy(), rtol=RTOL, atol=ATOL)
+    jv, tv_g = np.asarray(j_g[2]), t_g[2].numpy()
+    np.testing.assert_allclose(jv[~low], tv_g[~low], rtol=RTOL)
+    np.testing.assert_array_equal(jv[low], 0.0)
+    r2 = (p - t)[low] ** 2
+    np.testing.assert_allclose(tv_g[low], 0.5 * (1 / eps - r2 / eps**2), rtol=RTOL)
+    # torch's [N] variance for an [N, D] input is jaxloss's [N, 1].
+    with pytest.raises(ValueError, match="variance"):
+        jaxloss.gaussian_nll_loss(_jax(p), _jax(t), _jax(v[:, 0]))
+
+
+def test_cosine_similarity_below_the_norm_floor():
+    rng = np.random.default_rng(10)
+    eps = 0.5
+    x = rng.normal(size=(N, C)) * 0.05  # norms below eps
+    x[0] = 0.0  # a zero vector
+    y = rng.normal(size=(N, C))
+    tx = _t(x, True)
+    t_out = F.cosine_similarity(tx, _t(y), dim=-1, eps=eps)
+    (t_g,) = torch.autograd.grad(t_out.sum(), [tx])
+    j_out, vjp = jax.vjp(
+        lambda a: jaxloss.cosine_similarity(a, _jax(y), epsilon=eps, reduction="none"), _jax(x)
+    )
+    (j_g,) = vjp(jnp.ones(N))
+    np.testing.assert_allclose(j_out, t_out.detach().numpy(), rtol=RTOL, atol=ATOL)
+    ny = np.maximum(np.linalg.norm(y, axis=-1, keepdims=True), eps)
+    floor = y / (eps * ny)  # d/dx of x.y / (eps ||y||)
+    np.testing.assert_allclose(j_g, floor, rtol=RTOL)
+    nx = np.linalg.norm(x[1:], axis=-1, keepdims=True)
+    dot = np.sum(x[1:] * y[1:], axis=-1, keepdims=True)
+    straight_through = floor[1:] - dot / (eps**2 * ny[1:]) * x[1:] / nx
+    np.testing.assert_allclose(t_g[1:].numpy(), straight_through, rtol=1e-8)
+    np.testing.assert_allclose(t_g[0].numpy(), floor[0], rtol=RTOL)
+    assert not np.allclose(j_g[1:], t_g[1:].numpy(), rtol=1e-3)
+
+
+def test_cosine_embedding_tiny_vectors():
+    rng = np.random.default_rng(11)
+    a = rng.normal(size=(N, C))
+    b = rng.normal(size=(N, C))
+    y = _signs(rng, N)
+    y[:2] = 1.0
+    a[:2] *= 1e-8  # norms ~2e-8
+    t = F.cosine_embedding_loss(_t(a), _t(b), _t(y), reduction="none").numpy()
+    j = np.asarray(jaxloss.cosine_embedding_loss(_jax(a), _jax(b), _jax(y), reduction="none"))
+    np.testing.assert_allclose(j[2:], t[2:], rtol=RTOL, atol=ATOL)
+    # jaxloss: the true cosine (the norm is above its floor 1e-8 ... or near it); torch: the
+    # 1e-12 added to the squared norm shrinks the cosine towards 0, the loss towards 1.
+    assert np.all(np.abs(t[:2] - 1) < 0.1)
+    cos = np.sum(a[:2] * b[:2], -1) / (
+        np.maximum(np.linalg.norm(a[:2], axis=-1), 1e-8) * np.linalg.norm(b[:2], axis=-1)
+    )
+    np.testing.assert_allclose(j[:2], 1 - cos, rtol=1e-10)
+    assert not np.allclose(j[:2], t[:2], rtol=1e-2)
+
+
+def test_categorical_cross_entropy_probability_gradient():
+    rng = np.random.default_rng(12)
+    p, y = _probs(rng, (N, C)), _probs(rng, (N, C))
+    tp, ty = _t(p, True), _t(y, True)
+    t_out = F.cross_entropy(torch.log(tp), ty, reduction="sum")
+    t_gp, t_gy = torch.autograd.grad(t_out, [tp, ty])
+    j_out, vjp = jax.vjp(
+        lambda a, b: jaxloss.categorical_cross_entropy(a, b, reduction="sum"), _jax(p), _jax(y)
+    )
+    j_gp, j_gy = vjp(jnp.asarray(1.0))
+    np.testing.assert_allclose(j_out, t_out.item(), rtol=RTOL)
+    np.testing.assert_allclose(j_gy, t_gy.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(j_gp, -y / p, rtol=RTOL)
+    # torch's differentiates log_softmax(log p) = log p - log(sum p): + sum(y) / sum(p).
+    np.testing.assert_allclose(t_gp.numpy(), -y / p + 1.0, rtol=RTOL, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# CTC: one jitted jaxloss function per blank id (its loop takes seconds to compile)
+
+
+@functools.cache
+def _jax_ctc(blank):
+    def f(x, lpad, y, ypad, w):
+        loss = functools.partial(jaxloss.ctc_loss, x, lpad, y, ypad, blank_id=blank)
+        out = {r: loss(reduction=r) for r in REDUCTIONS}
+        if blank == 0:  # for the tests of the differences
+            out["zero_infinity"] = loss(zero_infinity=True, reduction="none")
+            out["weighted_sum"] = loss(weights=w, reduction="sum")
+        return out
+
+    return jax.jit(f)
+
+
+def _ctc_run(blank, x, lpad, y, ypad, w=None):
+    """jaxloss's CTC outputs and a VJP taking the name of the output to differentiate."""
+    w = np.ones(len(x)) if w is None else w
+    rest = [_jax(a) for a in (lpad, y, ypad, w)]
+    out, vjp = jax.vjp(lambda a: _jax_ctc(blank)(a, *rest), _jax(x))
+
+    def grad(name, g):
+        ct = {k: jnp.zeros_like(v) for k, v in out.items()}
+        ct[name] = jnp.asarray(g, out[name].dtype)
+        return np.asarray(vjp(ct)[0])
+
+    return out, grad
+
+
+@pytest.mark.parametrize("blank", [0, 4])
+def test_ctc_loss(blank):
+    x, lpad, y, ypad = _ctc_data(np.random.default_rng(20 + blank), blank=blank)
+    out, grad = _ctc_run(blank, x, lpad, y, ypad)
+    rng = np.random.default_rng(30 + blank)
+    for reduction in REDUCTIONS:
+        tx = _t(x, True)
+        # torch's 'mean' is another formula (DIFFERENCES["ctc_mean"]): jaxloss's 'mean' is
+        # the mean of torch's 'none'.
+        t_out = _ctc_torch(
+            tx,
+            _t(lpad),
+            _t(y),
+            _t(ypad),
+            blank=blank,
+            r="none" if reduction == "mean" else reduction,
+        )
+        if reduction == "mean":
+            t_out = t_out.mean()
+        np.testing.assert_allclose(out[reduction], t_out.detach().numpy(), rtol=RTOL)
+        g = rng.normal(size=tuple(t_out.shape))
+        (t_g,) = torch.autograd.grad(t_out, [tx], grad_outputs=torch.tensor(g))
+        np.testing.assert_allclose(grad(reduction, g), t_g.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_ctc_mean_divides_by_target_lengths_in_torch():
+    x, lpad, y, ypad = _ctc_data(np.random.default_rng(20))
+    lengths = np.maximum((ypad < 0.5).sum(-1), 1)
+    out, grad = _ctc_run(0, x, lpad, y, ypad, w=1.0 / lengths)
+    tx = _t(x, True)
+    t_mean = _ctc_torch(tx, _t(lpad), _t(y), _t(ypad), r="mean")
+    t_none = _ctc_torch(_t(x), _t(lpad), _t(y), _t(ypad), r="none")
+    np.testing.assert_allclose(out["mean"], t_none.mean().item(), rtol=RTOL)
+    assert not np.isclose(float(out["mean"]), t_mean.item(), rtol=1e-2)
+    # torch's 'mean' is jaxloss's 'sum' with weights 1/length, divided by N.
+    n = len(lengths)
+    np.testing.assert_allclose(float(out["weighted_sum"]) / n, t_mean.item(), rtol=RTOL)
+    (t_g,) = torch.autograd.grad(t_mean, [tx])
+    np.testing.assert_allclose(grad("weighted_sum", 1.0 / n), t_g.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_ctc_infeasible():
+    # Sequence 0 ("2 2 3" needs 4 frames) gets only 3 frames: no alignment exists.
+    x, lpad, y, ypad = _ctc_data(np.random.default_rng(21), input_lengths=(3, 7, 6, 8))
+    out, grad = _ctc_run(0, x, lpad, y, ypad)
+    for zero_infinity, name in ((False, "none"), (True, "zero_infinity")):
+        tx = _t(x, True)
+        t_out = _ctc_torch(tx, _t(lpad), _t(y), _t(ypad), zero_infinity=zero_infinity)
+        (t_g,) = torch.autograd.grad(t_out.sum(), [tx])
+        j_g = grad(name, np.ones(4))
+        np.testing.assert_allclose(out[name], t_out.detach().numpy(), rtol=RTOL)
+        assert float(out[name][0]) == (0.0 if zero_infinity else math.inf)
+        np.testing.assert_allclose(j_g[1:], t_g[1:].numpy(), rtol=RTOL, atol=ATOL)
+        np.testing.assert_array_equal(j_g[0], 0.0)
+        if zero_infinity:
+            np.testing.assert_array_equal(t_g[0].numpy(), 0.0)
+        else:  # NaN in its 3 frames, 0 in its padded ones
+            assert np.all(np.isnan(t_g[0, :3].numpy()))
+
+
+def test_cross_entropy_all_ignored():
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(N, C))
+    y = np.full(N, -100)
+    tx = _t(x, True)
+    t_out = F.cross_entropy(tx, _t(y), ignore_index=-100)
+    (t_g,) = torch.autograd.grad(t_out, [tx])
+    j_out, vjp = jax.vjp(
+        lambda a: jaxloss.softmax_cross_entropy_with_integer_labels(a, _jax(y), ignore_index=-100),
+        _jax(x),
+    )
+    assert math.isnan(t_out.item())
+    assert float(j_out) == 0.0
+    np.testing.assert_array_equal(vjp(jnp.asarray(1.0))[0], 0.0)
+    np.testing.assert_array_equal(t_g.numpy(), 0.0)  # torch's gradient is 0 too
+    # every target of class weight 0: the same 0/0
+    w = np.array([0.0, 0.0, 1.0, 1.0, 1.0])
+    y0 = np.array([0, 1, 1, 0, 0, 1])
+    t_w = F.cross_entropy(_t(x), _t(y0), weight=_t(w)).item()
+    j_w = float(
+        jaxloss.softmax_cross_entropy_with_integer_labels(_jax(x), _jax(y0), class_weights=_jax(w))
+    )
+    assert math.isnan(t_w) and j_w == 0.0
