@@ -26,6 +26,8 @@ class Case:
     by in the generic gradient checks (default: the first).
     ``batch_axes`` says, for each arg, which of its axes holds the leading batch axis
     (``None``: the arg is shared, not batched) for the vmap test; default all 0.
+    ``structural`` lists floating args that are not differentiable data (CTC's 0/1
+    paddings); every other floating arg is gradient-checked in tests/test_gradients.py.
     ``smooth``: False for losses with kinks at random points (hinge...), which are then
     skipped by finite-difference gradient checks at random points.
     ``where_drops_examples``: True for losses that compare the examples of a batch with
@@ -37,6 +39,7 @@ class Case:
     make: Callable[[np.random.Generator, tuple[int, ...]], tuple[tuple, dict]]
     diff: tuple[int, ...] = (0,)
     batch_axes: tuple[int | None, ...] | None = None
+    structural: tuple[int, ...] = ()
     smooth: bool = True
     where_drops_examples: bool = False
 

@@ -50,7 +50,8 @@ def _triplet(rng, batch):
 
 CASES = {
     "margin_ranking_loss": Case(_margin_ranking, diff=(0, 1), smooth=False),
-    "hinge_embedding_loss": Case(_hinge_embedding, smooth=False),
+    # Labels are +-1 indicators that select the formula (PyTorch's form), not data.
+    "hinge_embedding_loss": Case(_hinge_embedding, smooth=False, structural=(1,)),
     "cosine_embedding_loss": Case(_cosine_embedding, diff=(0, 1), smooth=False),
     # The squared hinge of the dissimilar term has a continuous first derivative.
     "contrastive_loss": Case(_contrastive, diff=(0, 1)),

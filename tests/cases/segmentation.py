@@ -26,6 +26,17 @@ def _multiclass(kwargs):
     return make
 
 
+def _every_class_present(rng, batch):
+    # Generalized Dice weights an absent class (T_c = 0) like the largest present one,
+    # a jump in the targets; with every class present in every example the loss is
+    # differentiable in the targets, which tests/test_gradients.py checks.
+    (logits, targets), kwargs = _multiclass({})(rng, batch)
+    flat = targets.reshape((-1, H * W, C))
+    for example in flat:
+        example[:C] = np.eye(C, dtype=np.float32)[rng.permutation(C)]
+    return (logits, flat.reshape(targets.shape)), kwargs
+
+
 def _binary(rng, batch):
     shape = tuple(batch) + (H, W)
     logits = _f32(rng.normal(size=shape))
@@ -37,5 +48,5 @@ CASES = {
     "dice_loss": Case(_multiclass({})),
     "binary_dice_loss": Case(_binary),
     "tversky_loss": Case(_multiclass({"alpha": 0.3, "beta": 0.7})),
-    "generalized_dice_loss": Case(_multiclass({})),
+    "generalized_dice_loss": Case(_every_class_present),
 }
