@@ -410,10 +410,11 @@ def checked(fn: Callable) -> Callable:
         err, out = checkify.checkify(functools.partial(fn, **kwargs), errors=checkify.user_checks)(
             *args
         )
-        leaves = jax.tree_util.tree_leaves((err, out, args))
-        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(err)):
+            # Inside jit/vmap the error state is traced: raise when the program runs.
             jax.debug.callback(_throw, err)
         else:
+            # Concrete, also under grad when the checks read only labels/hyperparameters.
             err.throw()
         return out
 
