@@ -15,8 +15,7 @@ from jaxloss._registry import Loss
 __all__ = ["combine", "Combined"]
 
 # Keyword names of a call that are not term names.
-_SHARED = ("where", "weights", "reduction")
-_RESERVED = _SHARED + ("term_weights",)
+_RESERVED = ("where", "weights", "reduction", "term_weights")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -131,6 +131,11 @@ def is_concrete(x: Any) -> bool:
     return isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
 
 
+def is_traced(tree: Any) -> bool:
+    """True when any leaf of ``tree`` is a tracer (we are inside jit, grad, vmap, ...)."""
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
+
+
 def static_value(x: Any) -> float | None:
     """The Python value of a concrete scalar hyperparameter, else ``None``."""
     if not is_concrete(x):
@@ -410,7 +415,7 @@ def checked(fn: Callable) -> Callable:
         err, out = checkify.checkify(functools.partial(fn, **kwargs), errors=checkify.user_checks)(
             *args
         )
-        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(err)):
+        if is_traced(err):
             # Inside jit/vmap the error state is traced: raise when the program runs.
             jax.debug.callback(_throw, err)
         else:

@@ -307,8 +307,7 @@ _fused_jit = jax.jit(_fused, static_argnums=0)
 
 
 def _fused_call(cfg: _Config, *operands):
-    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(operands))
-    return (_fused if traced else _fused_jit)(cfg, *operands)
+    return (_fused if core.is_traced(operands) else _fused_jit)(cfg, *operands)
 
 
 def _vma(*xs) -> frozenset:
