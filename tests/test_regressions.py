@@ -163,6 +163,19 @@ def test_checked_ignores_padding_labels_hidden_by_where():
     np.testing.assert_allclose(out, 2 / 3, rtol=1e-6)
 
 
+def test_checked_ctc_ignores_padding_labels_of_sequences_hidden_by_where():
+    """ctc_loss's label check exempted padding positions but not sequences masked by
+    ``where``: a masked sequence holding -1 labels raised under ``checked``."""
+    logits = jnp.zeros((2, 3, 3))
+    labels = jnp.array([[1, 2], [-1, -1]])
+    args = (logits, jnp.zeros((2, 3)), labels, jnp.zeros((2, 2)))
+    out = jaxloss.checked(jaxloss.ctc_loss)(*args, where=jnp.array([True, False]))
+    # the unmasked sequence: "12" in 3 frames over {blank, 1, 2}, uniform: 5 alignments of 27
+    np.testing.assert_allclose(out, -np.log(5 / 27), rtol=1e-6)
+    with pytest.raises(checkify.JaxRuntimeError, match=r"ctc_loss: label out of range"):
+        jaxloss.checked(jaxloss.ctc_loss)(*args)
+
+
 def test_checked_catches_traced_hyperparameters_out_of_range():
     f = jax.jit(lambda p, t, d: jaxloss.huber_loss(p, t, delta=d))
     p, t = jnp.ones(3), jnp.zeros(3)
