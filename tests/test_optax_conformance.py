@@ -125,14 +125,6 @@ DEVIATIONS: dict[str, Deviation] = {
     "TestOptaxRegressionCosineDistanceTest::test_mask_distance1": _ELEMENT_WHERE,
     "TestOptaxRegressionCosineDistanceTest::test_mask_similarity0": _ELEMENT_WHERE,
     "TestOptaxRegressionCosineDistanceTest::test_mask_similarity1": _ELEMENT_WHERE,
-    # -- a known jaxloss bug, not a deviation: CTC's float32 gradient at a one-to-one
-    # alignment is off by ~1e-4 relative (optax asserts rtol 1e-6). Open work; the fix
-    # makes this test pass, and strict=True then forces this entry's removal.
-    f"{_C}CTCTest::test_with_one_to_one_alignment_and_paddings": Deviation(
-        AssertionError,
-        r"Not equal to tolerance rtol=1e-06",
-        "known bug (open): ctc_loss float32 gradient accuracy at one-to-one alignments",
-    ),
     # -- dice_loss(apply_softmax=False) does not validate its probabilities
     "TestOptaxSegmentationDiceLossTest::test_probability_validation": Deviation(
         AssertionError,
