@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax._src import core as jax_core
 from jax.experimental import checkify
 
 Array = jax.Array
@@ -177,6 +179,30 @@ def _in_range(v, low, high, low_open: bool, high_open: bool):
     return ok
 
 
+class _KernelState(threading.local):
+    tracing = False  # True while the public boundary traces its kernel (no checks)
+
+
+_KERNEL = _KernelState()
+
+# (loss, argument) -> (low, high, low_open, high_open), recorded by `hyperparameter` at
+# trace time: the public boundary checks the values it passes to the compiled kernel as
+# runtime arguments against it (see `public`).
+_RANGES: dict[tuple[str, str], tuple] = {}
+
+
+def _check_concrete(fn: str, name: str, value, low, high, low_open: bool, high_open: bool):
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: argument '{name}' must be a real number, got {arr.dtype}")
+    if not np.all(_in_range(arr, low, high, low_open, high_open)):
+        allowed = (
+            "a number" if low is None and high is None else _allowed(low, high, low_open, high_open)
+        )
+        got = arr.item() if arr.ndim == 0 else arr.tolist()
+        raise ValueError(f"{fn}: argument '{name}' must be {allowed}, got {got}")
+
+
 def hyperparameter(
     fn: str,
     name: str,
@@ -200,17 +226,13 @@ def hyperparameter(
             f"{fn}: argument '{name}' must be a real number or a JAX scalar, got "
             f"{type(value).__name__}"
         )
+    _RANGES[fn, name] = (low, high, low_open, high_open)
     allowed = (
         "a number" if low is None and high is None else _allowed(low, high, low_open, high_open)
     )
     if is_concrete(value):
-        arr = np.asarray(value)
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{fn}: argument '{name}' must be a real number, got {arr.dtype}")
-        if not np.all(_in_range(arr, low, high, low_open, high_open)):
-            got = arr.item() if arr.ndim == 0 else arr.tolist()
-            raise ValueError(f"{fn}: argument '{name}' must be {allowed}, got {got}")
-    elif low is not None or high is not None:
+        _check_concrete(fn, name, value, low, high, low_open, high_open)
+    elif (low is not None or high is not None) and not _KERNEL.tracing:
         checkify.debug_check(
             jnp.all(_in_range(value, low, high, low_open, high_open)),
             f"{fn}: argument '{name}' must be {allowed}, got {{value}}",
@@ -352,6 +374,10 @@ def finish(
 # the program) unless the function runs under ``checkify.checkify``, which is what
 # :func:`checked` does. The program is therefore the same whether or not it is checked,
 # so jit's cache can never hand a checked caller an unchecked program or the reverse.
+#
+# The one exception is the kernel of the public boundary (see `public`), traced only for
+# an eager call at the top level, never under checkify: it leaves the checks out, since
+# a debug_check is an effect and effects keep jit off its fast C++ dispatch path.
 
 
 def check_labels(
@@ -363,6 +389,8 @@ def check_labels(
     such as ``-1`` hidden by ``where`` are not errors. Outside ``checked`` this does
     nothing: invalid labels then give a NaN loss for their example, as documented.
     """
+    if _KERNEL.tracing:
+        return
     if mask is not None:
         valid = valid | ~jnp.broadcast_to(mask, valid.shape)
     if valid.size == 0:
@@ -423,6 +451,131 @@ def checked(fn: Callable) -> Callable:
             err.throw()
         return out
 
+    return wrapper
+
+
+# ---------------------------------------------------------------------------
+# the public boundary: an eager call runs one compiled kernel
+
+
+def _top_level() -> bool:
+    """No trace is active: not inside jit, grad, vmap, checkify, ... (of any function)."""
+    clean = getattr(jax_core, "trace_state_clean", None)
+    return True if clean is None else clean()
+
+
+class _Dynamic:
+    """Marks an argument passed to the kernel as a runtime (traced) value."""
+
+    def __repr__(self) -> str:
+        return "<dynamic>"
+
+
+_DYN = _Dynamic()
+
+
+def _is_dynamic_option(value: Any) -> bool:
+    """A keyword option that the kernel takes at run time: arrays and non-integral floats.
+
+    Everything else is compiled in: strings, bools, ints, ``None``, tuples, and floats
+    with an integer value or infinite (``0.0``, ``1.0``, ``2.0``, ``inf``), which select
+    exact special forms (no smoothing, temperature 1, the L2 or max norm); any other float
+    is a runtime argument, so sweeping it never recompiles.
+    """
+    if isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(value, float):
+        return not (value.is_integer() or math.isinf(value))
+    if isinstance(value, np.floating):
+        return True
+    return isinstance(value, jax.Array | np.ndarray | list)
+
+
+def _is_dynamic_data(value: Any) -> bool:
+    """A positional (data) argument that the kernel takes at run time: anything array-like."""
+    if value is None or isinstance(value, bool | np.bool_ | str):
+        return False
+    return isinstance(value, jax.Array | np.ndarray | np.generic | int | float | list | tuple)
+
+
+def _as_array(value: Any) -> Any:
+    return jnp.asarray(value) if isinstance(value, list | tuple) else value
+
+
+def public(fn: Callable) -> Callable:
+    """The public entry point of a loss: eager calls run one jitted kernel.
+
+    Inside a transformation (any argument is a tracer: ``jax.jit``, ``jax.grad``,
+    ``jax.vmap``, :func:`checked`, ...) ``fn`` is simply called, so it costs nothing
+    there. An eager call instead runs ``fn`` under ``jax.jit``: the data, the arrays and
+    the non-integral float options are runtime arguments, the other options (strings,
+    bools, ints, ``None``, integral floats) are compiled in. Validation happens while
+    tracing, with the same errors as an unjitted call; float options that become runtime
+    arguments are range-checked here, concretely, against the range their loss declares
+    through :func:`hyperparameter`. A new float value therefore neither retraces nor goes
+    unchecked.
+    """
+    name = fn.__name__
+
+    def run(spec, dynamic):
+        arg_spec, kwarg_spec = spec
+        values = iter(dynamic)
+        args = [next(values) if s is _DYN else s for s in arg_spec]
+        kwargs = {k: next(values) if s is _DYN else s for k, s in kwarg_spec}
+        outer, _KERNEL.tracing = _KERNEL.tracing, True
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _KERNEL.tracing = outer
+
+    kernel = jax.jit(run, static_argnums=0)
+
+    def check(runtime: list) -> bool:
+        """Range-checks the runtime options; False if a range is not known yet."""
+        known = True
+        for key, value in runtime:
+            bounds = _RANGES.get((name, key))
+            if bounds is None:
+                known = False
+            else:
+                _check_concrete(name, key, value, *bounds)
+        return known
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not _top_level() or is_traced((args, kwargs)):
+            return fn(*args, **kwargs)
+        dynamic = []
+        arg_spec = []
+        for a in args:
+            if _is_dynamic_data(a):
+                dynamic.append(_as_array(a))
+                arg_spec.append(_DYN)
+            else:
+                arg_spec.append(a)
+        kwarg_spec = []
+        runtime = []
+        for k in sorted(kwargs):
+            v = kwargs[k]
+            if _is_dynamic_option(v):
+                v = _as_array(v)
+                dynamic.append(v)
+                kwarg_spec.append((k, _DYN))
+                runtime.append((k, v))
+            else:
+                kwarg_spec.append((k, v))
+        spec = (tuple(arg_spec), tuple(kwarg_spec))
+        try:
+            hash(spec)
+        except TypeError:  # an unhashable option: no kernel, a plain call
+            return fn(*args, **kwargs)
+        known = check(runtime)
+        out = kernel(spec, tuple(dynamic))
+        if not known:  # the first trace has just recorded the ranges
+            check(runtime)
+        return out
+
+    wrapper.kernel = kernel  # for tests and benchmarks: the compiled entry point
     return wrapper
 
 

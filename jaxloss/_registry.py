@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from jaxloss._core import check_reduction, public
+
 
 @dataclasses.dataclass(frozen=True)
 class LossInfo:
@@ -100,6 +102,7 @@ def register(
         key = name or fn.__name__
         if key in _REGISTRY or key in _ALIASES:
             raise RuntimeError(f"jaxloss: loss {key!r} registered twice")
+        fn = public(fn)
         _REGISTRY[key] = LossInfo(key, fn, family, inputs, optax, torch, keras, tuple(aliases))
         for alias in aliases:
             _ALIASES[alias] = key
@@ -221,6 +224,8 @@ class Loss:
                 f"jaxloss.get: loss {entry.name!r} has no option {', '.join(map(repr, unknown))}; "
                 f"its options are {', '.join(sorted(allowed))}"
             )
+        if "reduction" in hyperparameters:
+            check_reduction(f"jaxloss.get({entry.name!r})", hyperparameters["reduction"])
         frozen = tuple(sorted((k, _freeze(v)) for k, v in hyperparameters.items()))
         object.__setattr__(self, "name", entry.name)
         object.__setattr__(self, "hyperparameters", frozen)
