@@ -25,8 +25,16 @@ def _guarded_kl_terms(t: Array, logp: Array) -> Array:
     return t * (jnp.log(jnp.where(present, t, 1)) - jnp.where(present, logp, 0))
 
 
-def _row_sums(fast: Callable[[], Array], guarded: Callable[[], Array], axis: int) -> Array:
-    """``sum(fast(), axis)``, or ``sum(guarded(), axis)`` when that has a NaN.
+# Inputs of at most this many elements skip the cond: its fixed cost (two branch
+# computations to compile, a predicate to read back) outweighs the saved pass there.
+_SMALL = 2**16
+
+
+def _row_sums(
+    fast: Callable[[], Array], guarded: Callable[[], Array], axis: int, size: int
+) -> Array:
+    """``sum(fast(), axis)``, or ``sum(guarded(), axis)`` when that has a NaN; for inputs
+    of at most ``_SMALL`` elements (``size``), ``sum(guarded(), axis)`` directly.
 
     The fast terms have no select on the log-predictions: on the CPU a select there
     cannot join XLA's reduction fusion and costs a full extra pass. They are NaN only
@@ -35,6 +43,8 @@ def _row_sums(fast: Callable[[], Array], guarded: Callable[[], Array], axis: int
     compute their terms from the inputs inside their branch, so nothing of the input's
     size is materialized for the cond.
     """
+    if size <= _SMALL:
+        return jnp.sum(guarded(), axis=axis)
     fast_sums = jnp.sum(fast(), axis=axis)
     return jax.lax.cond(
         jnp.any(jnp.isnan(fast_sums)),
@@ -51,6 +61,7 @@ def _kl_rows_value(t: Array, logp: Array, axis: int) -> Array:
         lambda: t * (jnp.log(jnp.where(t != 0, t, 1)) - logp),
         lambda: _guarded_kl_terms(t, logp),
         axis,
+        t.size,
     )
 
 
@@ -89,7 +100,7 @@ def _kl_log_rows_value(logt: Array, logp: Array, axis: int) -> Array:
 
     # exp(logt) is computed inside each branch: computed once outside, XLA materializes
     # it as a [N, C] operand of the cond (about 40% slower).
-    return _row_sums(lambda: jnp.exp(logt) * (logt - logp), guarded, axis)
+    return _row_sums(lambda: jnp.exp(logt) * (logt - logp), guarded, axis, logt.size)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from jax.test_util import check_grads
 
 import jaxloss
+from tests.grads import check_grads
 
 
 def ref_kl(log_p, t, axis=-1):
@@ -192,7 +192,9 @@ class TestKLDivergenceWithLogTargets:
             out, optax.losses.kl_divergence_with_log_targets(log_p, log_t), rtol=1e-5, atol=1e-6
         )
         np.testing.assert_allclose(
-            out, jaxloss.kl_divergence(log_p, np.exp(log_t), reduction="none"), rtol=1e-5,
+            out,
+            jaxloss.kl_divergence(log_p, np.exp(log_t), reduction="none"),
+            rtol=1e-5,
             atol=1e-6,
         )
 
@@ -201,8 +203,9 @@ class TestKLDivergenceWithLogTargets:
         log_p, log_t = _log_pair(11, (3,))
         log_p, log_t = np.moveaxis(log_p, -1, axis), np.moveaxis(log_t, -1, axis)
         f = lambda a, b: jaxloss.kl_divergence_with_log_targets(a, b, axis=axis, reduction="none")
-        np.testing.assert_allclose(f(log_p, log_t), ref_kl_log_targets(log_p, log_t, axis),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            f(log_p, log_t), ref_kl_log_targets(log_p, log_t, axis), rtol=1e-5, atol=1e-6
+        )
         np.testing.assert_allclose(jax.jit(f)(log_p, log_t), f(log_p, log_t), rtol=1e-6)
 
     def test_minus_inf_log_targets(self):
@@ -346,3 +349,28 @@ def test_new_divergences_registry_metadata():
     info = jaxloss.info("generalized_kl_divergence")
     assert info.family == "divergence" and info.hyperparameters == ("axis",)
     assert info.optax == "optax.losses.generalized_kl_divergence"
+
+
+@pytest.mark.parametrize("log_targets", [False, True])
+def test_kl_row_sums_agree_above_and_below_the_cond_threshold(log_targets):
+    """Inputs above ``_SMALL`` elements sum the fast terms and fall back (lax.cond) to the
+    guarded ones on a NaN; smaller ones sum the guarded terms directly. Both must give
+    the float64 reference, with a zero target meeting a -inf log-prediction."""
+    from jaxloss import _divergence
+
+    rows = _divergence._SMALL // 8 + 1  # [rows, 8] is just above the threshold
+    rng = np.random.default_rng(0)
+    logp = np.log(rng.dirichlet(np.ones(8), size=rows))
+    t = rng.dirichlet(np.ones(8), size=rows)
+    t[0, 3], logp[0, 3] = 0.0, -np.inf  # a masked class with no target mass
+    present = t > 0
+    terms = t * (np.log(np.where(present, t, 1)) - np.where(present, logp, 0))
+    expected = np.sum(np.where(present, terms, 0), axis=1)
+    fn = jaxloss.kl_divergence_with_log_targets if log_targets else jaxloss.kl_divergence
+    with np.errstate(divide="ignore"):
+        second = np.log(t) if log_targets else t
+    for n in (rows, 4):  # the cond path, then the direct one
+        args = (jnp.asarray(logp[:n], jnp.float32), jnp.asarray(second[:n], jnp.float32))
+        assert (n * 8 > _divergence._SMALL) == (n == rows)
+        out = np.asarray(fn(*args, reduction="none"))
+        np.testing.assert_allclose(out, expected[:n], rtol=2e-5, atol=1e-6)
