@@ -204,8 +204,8 @@ def _reference(b: Array, lab: Array, fewest: Array | None = None, most: Array | 
 
 def _blocked(steps: int, step, shift, carry):
     """``carry = step(t, carry)`` for ``t`` in ``0 .. steps - 1``, renormalized by
-    ``carry = shift(i, carry)`` before frame ``i * _BLOCK`` (for every ``i`` with a frame
-    left).
+    ``carry = shift(i, carry)`` before frame ``i * _BLOCK``; ``steps`` is a multiple of
+    ``_BLOCK`` (see :func:`_whole_blocks`).
 
     Within a block the states drift by a few emissions only, and one renormalization
     per block amortizes its reductions; done at the start of a loop iteration, its
@@ -218,18 +218,28 @@ def _blocked(steps: int, step, shift, carry):
             carry = step(i * _BLOCK + j, carry)
         return carry
 
-    blocks = steps // _BLOCK
-    if blocks:
-        carry = jax.lax.fori_loop(0, blocks, block, carry)
-    if blocks and steps % _BLOCK:
-        carry = shift(blocks, carry)
-    for t in range(blocks * _BLOCK, steps):
-        carry = step(t, carry)
+    assert steps % _BLOCK == 0, steps
+    if steps:
+        carry = jax.lax.fori_loop(0, steps // _BLOCK, block, carry)
     return carry
 
 
+def _whole_blocks(lp_blank: Array, lp_labels: Array, pad: Array):
+    """The emissions and frame paddings padded with padded frames (which neither emit
+    nor advance the alignment) to a multiple of ``_BLOCK`` frames: the loops then have no
+    remainder steps to compile."""
+    extra = -lp_blank.shape[1] % _BLOCK
+    if not extra:
+        return lp_blank, lp_labels, pad
+    return (
+        jnp.pad(lp_blank, ((0, 0), (0, extra))),
+        jnp.pad(lp_labels, ((0, 0), (0, extra), (0, 0))),
+        jnp.pad(pad, ((0, 0), (0, extra)), constant_values=True),
+    )
+
+
 def _fewest(pad: Array, lens: Array) -> Array:
-    """``[N, ceil(T / _BLOCK)]``: the fewest labels an alpha state may have consumed before
+    """``[N, T / _BLOCK]``: the fewest labels an alpha state may have consumed before
     frame ``i * _BLOCK`` and still end on the target: the rest of the target needs one
     valid frame per label (repeats, which need more, are ignored: the bound only has to
     be necessary)."""
@@ -326,8 +336,8 @@ def _nll(x: Array, pad: Array, labels: Array, lens: Array, blank: int) -> Array:
     (padding positions hold any valid class), ``lens`` [N] label lengths.
     """
     m, _, total = _softmax_parts(x)
-    lp_blank, lp_labels = _emissions(x, (m + jnp.log(total))[..., 0], labels, blank)
-    return -_forward(lp_blank, lp_labels, pad, _skips(labels), lens)
+    emissions = _whole_blocks(*_emissions(x, (m + jnp.log(total))[..., 0], labels, blank), pad)
+    return -_forward(*emissions, _skips(labels), lens)
 
 
 @_nll.defjvp
@@ -337,8 +347,9 @@ def _nll_jvp(blank, primals, tangents):
     classes = x.shape[2]
     length = labels.shape[1]
     m, e, total = _softmax_parts(x)
-    lp_blank, lp_labels = _emissions(x, (m + jnp.log(total))[..., 0], labels, blank)
-    loglik, sums = _forward_backward(lp_blank, lp_labels, pad, _skips(labels), lens)
+    emissions = _whole_blocks(*_emissions(x, (m + jnp.log(total))[..., 0], labels, blank), pad)
+    loglik, sums = _forward_backward(*emissions, _skips(labels), lens)
+    sums = sums[:, : x.shape[1]]
     live = ~pad[:, :, None] & (loglik > _IMPOSSIBLE)[:, None, None]
     # The occupations of a frame, a softmax over its states: the constant that each
     # frame's sums carry cancels, and so does the rounding its states have in common
