@@ -7,9 +7,9 @@ import optax
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 
 import jaxloss
+from tests.grads import check_grads
 
 RNG = np.random.default_rng(20261128)
 

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 
 import jaxloss
 from tests.cases import all_cases
+from tests.grads import check_grads
 
 FAMILIES = ("classification", "margin", "divergence")
 CASES = all_cases()

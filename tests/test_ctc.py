@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.experimental import checkify
-from jax.test_util import check_grads
 
 import jaxloss
+from tests.grads import check_grads
 
 # ---------------------------------------------------------------------------
 # references

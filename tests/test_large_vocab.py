@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 
 import jaxloss
 from jaxloss._large_vocab import default_chunk_size
+from tests.grads import check_grads
 
 FN = jaxloss.linear_softmax_cross_entropy_with_integer_labels
 NAME = "linear_softmax_cross_entropy_with_integer_labels"

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from jax.experimental import checkify
-from jax.test_util import check_grads
 
 import jaxloss
+from tests.grads import check_grads
 
 # ---------------------------------------------------------------------------
 # references

@@ -16,10 +16,10 @@ import optax
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 
 import jaxloss
 from tests.cases.regression import CASES
+from tests.grads import check_grads
 
 BATCH = (3, 4)
 TOL = dict(rtol=1e-5, atol=1e-6)

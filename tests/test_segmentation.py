@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from jax.test_util import check_grads
 
 import jaxloss
+from tests.grads import check_grads
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 

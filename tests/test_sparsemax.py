@@ -14,10 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from jax.experimental import checkify
-from jax.test_util import check_grads
 
 import jaxloss
 from jaxloss._sparsemax import _sparsemax
+from tests.grads import check_grads
 
 # ---------------------------------------------------------------------------
 # references
