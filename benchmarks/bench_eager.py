@@ -1,0 +1,215 @@
+"""Eager calls and compile time of jaxloss against optax, for every loss both have.
+
+    python -m benchmarks.bench_eager [--quick] [--only NAME[,NAME]] [--repeats N]
+                                     [--compile-repeats N] [--json PATH] [--seed N]
+
+Two tables, one process, interleaved, ratio = jaxloss / optax (lower is better):
+
+* **eager**: one un-jitted call at notebook size (``[32, 10]``; CTC ``[4, 32, 10]``),
+  waited for, after warm-up calls: what a notebook or an un-jitted evaluation loop pays
+  per call. jaxloss runs a compiled kernel per loss (its public boundary); optax runs
+  op by op. The median of ``--repeats`` samples, each the mean of enough back-to-back
+  calls to last 20 ms.
+* **compile**: trace, lower and compile ``jax.jit(jax.value_and_grad(loss))`` from
+  scratch (``jax.clear_caches()`` before each), at the same sizes as ``benchmarks.bench_losses``
+  (4M elements), so the figure is the cost a training script pays once. The median of
+  ``--compile-repeats`` runs, alternating which library goes first.
+
+The losses and their argument adaptors are those of ``benchmarks.bench_losses``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+import jaxloss  # noqa: E402
+from benchmarks._timing import (  # noqa: E402
+    calls_per_sample,
+    machine_info,
+    machine_line,
+    markdown_table,
+    median,
+    progress,
+    time_interleaved,
+    write_json,
+)
+from benchmarks.bench_losses import PAIRS, SIZES, Pair  # noqa: E402
+
+EAGER_TARGET = 0.5
+COMPILE_TARGET = 1.0
+
+# Notebook sizes per size class of bench_losses (full, --quick).
+EAGER_SIZES: dict[str, tuple[int, ...]] = {
+    "elementwise": (32, 10),
+    "classes": (32, 10),
+    "ntxent": (32, 16),
+    "ctc": (4, 32, 10),
+    "dice": (2, 8, 8, 4),
+    "binary_dice": (2, 8, 8),
+}
+
+
+def _calls(pair: Pair):
+    jfn = getattr(jaxloss, pair.name)
+    ofn = getattr(optax.losses, pair.optax)
+
+    def ours(*inputs):
+        return pair.jaxloss_call(jfn, *inputs)
+
+    def theirs(*inputs):
+        return jnp.mean(pair.optax_call(ofn, *inputs))
+
+    return ours, theirs
+
+
+def eager_row(pair: Pair, repeats: int, seed: int) -> dict[str, Any]:
+    shape = EAGER_SIZES[pair.size]
+    inputs = tuple(jnp.asarray(a) for a in pair.make(np.random.default_rng(seed), shape))
+    ours, theirs = _calls(pair)
+    fns = {"jaxloss": ours, "optax": theirs}
+    for fn in fns.values():  # first calls: jaxloss compiles its kernel here
+        jax.block_until_ready(fn(*inputs))
+    number = calls_per_sample(fns, inputs, 0.02)
+    samples = time_interleaved(fns, inputs, repeats, warmup=2, number=number)
+    jus, ous = (median(samples[k]) * 1e6 for k in ("jaxloss", "optax"))
+    agree = bool(np.allclose(float(ours(*inputs)), float(theirs(*inputs)), rtol=1e-4, atol=1e-6))
+    return {
+        "name": pair.name,
+        "shape": list(inputs[0].shape),
+        "jaxloss_us": round(jus, 2),
+        "optax_us": round(ous, 2),
+        "ratio": round(jus / ous, 4),
+        "values_agree": agree,
+        "calls_per_sample": number,
+    }
+
+
+def _compile_once(fn, inputs) -> float:
+    jax.clear_caches()
+    start = time.perf_counter()
+    jax.jit(jax.value_and_grad(fn)).lower(*inputs).compile()
+    return time.perf_counter() - start
+
+
+def compile_row(pair: Pair, repeats: int, seed: int, quick: bool) -> dict[str, Any]:
+    shape = SIZES[pair.size][1 if quick else 0]
+    inputs = tuple(jnp.asarray(a) for a in pair.make(np.random.default_rng(seed), shape))
+    ours, theirs = _calls(pair)
+    times: dict[str, list[float]] = {"jaxloss": [], "optax": []}
+    for r in range(repeats):
+        order = (("jaxloss", ours), ("optax", theirs))
+        for label, fn in order if r % 2 == 0 else order[::-1]:
+            times[label].append(_compile_once(fn, inputs))
+    js, os_ = median(times["jaxloss"]), median(times["optax"])
+    return {
+        "name": pair.name,
+        "shape": list(inputs[0].shape),
+        "jaxloss_s": round(js, 4),
+        "optax_s": round(os_, 4),
+        "ratio": round(js / os_, 4),
+        "jaxloss_samples_s": [round(t, 4) for t in times["jaxloss"]],
+        "optax_samples_s": [round(t, 4) for t in times["optax"]],
+    }
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_eager",
+        description="jaxloss vs optax: eager calls at notebook size, and compile time",
+    )
+    parser.add_argument("--quick", action="store_true", help="few repeats, small compile sizes")
+    parser.add_argument("--only", default="", help="comma-separated loss names")
+    parser.add_argument("--repeats", type=int, default=None, help="eager samples (30)")
+    parser.add_argument("--compile-repeats", type=int, default=None, help="compiles (5)")
+    parser.add_argument("--json", default=None, help="output path")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = _parse(argv)
+    repeats = args.repeats or (3 if args.quick else 30)
+    compile_repeats = args.compile_repeats or (1 if args.quick else 5)
+    only = [n for n in args.only.split(",") if n]
+    pairs = [p for p in PAIRS if not only or p.name in only]
+    info = machine_info()
+    eager, compiled = [], []
+    for i, pair in enumerate(pairs):
+        progress(f"[{i + 1}/{len(pairs)}] {pair.name}")
+        eager.append(eager_row(pair, repeats, args.seed))
+        compiled.append(compile_row(pair, compile_repeats, args.seed, args.quick))
+    worst_eager = max(eager, key=lambda r: r["ratio"]) if eager else None
+    worst_compile = max(compiled, key=lambda r: r["ratio"]) if compiled else None
+    payload = {
+        "benchmark": "eager",
+        "description": "eager call (us, notebook size) and compile time (s) of "
+        "jit(value_and_grad); ratio = jaxloss / optax",
+        "machine": info,
+        "config": {"repeats": repeats, "compile_repeats": compile_repeats, "quick": args.quick},
+        "eager": eager,
+        "compile": compiled,
+        "worst_eager": worst_eager and {"name": worst_eager["name"], "ratio": worst_eager["ratio"]},
+        "worst_compile": worst_compile
+        and {"name": worst_compile["name"], "ratio": worst_compile["ratio"]},
+    }
+    path = args.json or _ROOT / "benchmarks" / "results" / f"eager_{info['backend']}.json"
+    write_json(path, payload)
+    print(f"## jaxloss vs optax: eager calls and compile time\n\n{machine_line(info)}\n")
+    print("Eager call at notebook size, median of interleaved samples:\n")
+    print(
+        markdown_table(
+            ["loss", "shape", "jaxloss us", "optax us", "ratio", "check"],
+            [
+                [
+                    r["name"],
+                    "x".join(map(str, r["shape"])),
+                    f"{r['jaxloss_us']:.1f}",
+                    f"{r['optax_us']:.1f}",
+                    f"{r['ratio']:.3f}",
+                    "ok" if r["values_agree"] else "DIFF",
+                ]
+                for r in eager
+            ],
+        )
+    )
+    print("\nCompile time of jit(value_and_grad), trace + lower + compile, median:\n")
+    print(
+        markdown_table(
+            ["loss", "shape", "jaxloss s", "optax s", "ratio"],
+            [
+                [
+                    r["name"],
+                    "x".join(map(str, r["shape"])),
+                    f"{r['jaxloss_s']:.3f}",
+                    f"{r['optax_s']:.3f}",
+                    f"{r['ratio']:.3f}",
+                ]
+                for r in compiled
+            ],
+        )
+    )
+    if worst_eager:
+        print(
+            f"\nworst eager ratio: {worst_eager['ratio']:.3f} ({worst_eager['name']}; "
+            f"target <= {EAGER_TARGET}); worst compile ratio: {worst_compile['ratio']:.3f} "
+            f"({worst_compile['name']}; target <= {COMPILE_TARGET})"
+        )
+    print(f"wrote {path}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()
