@@ -520,8 +520,8 @@ def public(fn: Callable) -> Callable:
     def run(spec, dynamic):
         arg_spec, kwarg_spec = spec
         values = iter(dynamic)
-        args = [next(values) if s is _DYN else s for s in arg_spec]
-        kwargs = {k: next(values) if s is _DYN else s for k, s in kwarg_spec}
+        args = [next(values) if s is _DYN else s[1] for s in arg_spec]
+        kwargs = {k: next(values) if s is _DYN else s[1] for k, s in kwarg_spec}
         outer, _KERNEL.tracing = _KERNEL.tracing, True
         try:
             return fn(*args, **kwargs)
@@ -552,7 +552,7 @@ def public(fn: Callable) -> Callable:
                 dynamic.append(_as_array(a))
                 arg_spec.append(_DYN)
             else:
-                arg_spec.append(a)
+                arg_spec.append((type(a), a))  # the type too: True == 1 as a key
         kwarg_spec = []
         runtime = []
         for k in sorted(kwargs):
@@ -563,7 +563,7 @@ def public(fn: Callable) -> Callable:
                 kwarg_spec.append((k, _DYN))
                 runtime.append((k, v))
             else:
-                kwarg_spec.append((k, v))
+                kwarg_spec.append((k, (type(v), v)))
         spec = (tuple(arg_spec), tuple(kwarg_spec))
         try:
             hash(spec)

@@ -11,5 +11,5 @@ import jax
 from jax.test_util import check_grads as _check_grads
 
 
-def check_grads(f, args, order, **kwargs):
-    return _check_grads(jax.jit(f), args, order, **kwargs)
+def check_grads(f, args, order, *rest, **kwargs):
+    return _check_grads(jax.jit(f), args, order, *rest, **kwargs)

@@ -106,3 +106,12 @@ def test_get_rejects_an_unknown_reduction_when_the_loss_is_bound():
     assert jaxloss.get("huber", reduction="sum")(P, T) == pytest.approx(
         _huber(1.0, np.asarray(P)) * 3
     )
+
+
+def test_static_options_of_equal_value_and_other_type_get_their_own_kernel():
+    """True == 1 and hash(True) == hash(1): a kernel keyed on the value alone, traced
+    with full=True, served full=1 without the TypeError that a Python int gets."""
+    p, t, v = jnp.ones(3), jnp.zeros(3), jnp.ones(3)
+    jaxloss.gaussian_nll_loss(p, t, v, full=True)
+    with pytest.raises(TypeError, match=r"gaussian_nll_loss: argument 'full' must be a Python"):
+        jaxloss.gaussian_nll_loss(p, t, v, full=1)
