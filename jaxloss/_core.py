@@ -503,17 +503,23 @@ def _as_array(value: Any) -> Any:
 
 
 def public(fn: Callable) -> Callable:
-    """The public entry point of a loss: eager calls run one jitted kernel.
+    """The public entry point of a loss: every call goes through ``jax.jit``.
 
-    Inside a transformation (any argument is a tracer: ``jax.jit``, ``jax.grad``,
-    ``jax.vmap``, :func:`checked`, ...) ``fn`` is simply called, so it costs nothing
-    there. An eager call instead runs ``fn`` under ``jax.jit``: the data, the arrays and
-    the non-integral float options are runtime arguments, the other options (strings,
-    bools, ints, ``None``, integral floats) are compiled in. Validation happens while
-    tracing, with the same errors as an unjitted call; float options that become runtime
-    arguments are range-checked here, concretely, against the range their loss declares
-    through :func:`hyperparameter`. A new float value therefore neither retraces nor goes
+    The data, the arrays and the non-integral float options are runtime arguments of
+    the jitted kernel, the other options (strings, bools, ints, ``None``, integral
+    floats) are compiled in. Validation happens while tracing, with the same errors as
+    an unjitted call; concrete float options that become runtime arguments are
+    range-checked here, in Python, against the range their loss declares through
+    :func:`hyperparameter`. A new float value therefore neither retraces nor goes
     unchecked.
+
+    Two kernels: an eager call at the top level (no trace active, no tracer among the
+    arguments) runs ``kernel``, which leaves the ``checkify`` checks out (they are no-ops
+    there, and an effect keeps jit off its fast dispatch path). Inside a transformation
+    (``jax.jit``, ``jax.grad``, ``jax.vmap``, :func:`checked`, ...) the call goes through
+    ``traced_kernel``, checks included: under a user's ``jit`` the nested jit is inlined
+    at no cost, and an eager ``jax.grad(loss)(...)`` differentiates one compiled program
+    instead of running the loss op by op.
     """
     name = fn.__name__
 
@@ -528,12 +534,22 @@ def public(fn: Callable) -> Callable:
         finally:
             _KERNEL.tracing = outer
 
+    def run_checked(spec, dynamic):
+        arg_spec, kwarg_spec = spec
+        values = iter(dynamic)
+        args = [next(values) if s is _DYN else s[1] for s in arg_spec]
+        kwargs = {k: next(values) if s is _DYN else s[1] for k, s in kwarg_spec}
+        return fn(*args, **kwargs)
+
     kernel = jax.jit(run, static_argnums=0)
+    traced_kernel = jax.jit(run_checked, static_argnums=0)
 
     def check(runtime: list) -> bool:
         """Range-checks the runtime options; False if a range is not known yet."""
         known = True
         for key, value in runtime:
+            if not is_concrete(value):  # traced: checked at run time under `checked`
+                continue
             bounds = _RANGES.get((name, key))
             if bounds is None:
                 known = False
@@ -543,8 +559,7 @@ def public(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if not _top_level() or is_traced((args, kwargs)):
-            return fn(*args, **kwargs)
+        top = _top_level() and not is_traced((args, kwargs))
         dynamic = []
         arg_spec = []
         for a in args:
@@ -570,12 +585,13 @@ def public(fn: Callable) -> Callable:
         except TypeError:  # an unhashable option: no kernel, a plain call
             return fn(*args, **kwargs)
         known = check(runtime)
-        out = kernel(spec, tuple(dynamic))
+        out = (kernel if top else traced_kernel)(spec, tuple(dynamic))
         if not known:  # the first trace has just recorded the ranges
             check(runtime)
         return out
 
-    wrapper.kernel = kernel  # for tests and benchmarks: the compiled entry point
+    wrapper.kernel = kernel  # for tests and benchmarks: the compiled entry points
+    wrapper.traced_kernel = traced_kernel
     return wrapper
 
 

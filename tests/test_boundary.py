@@ -115,3 +115,18 @@ def test_static_options_of_equal_value_and_other_type_get_their_own_kernel():
     jaxloss.gaussian_nll_loss(p, t, v, full=True)
     with pytest.raises(TypeError, match=r"gaussian_nll_loss: argument 'full' must be a Python"):
         jaxloss.gaussian_nll_loss(p, t, v, full=1)
+
+
+def test_out_of_range_python_float_under_jit_still_raises_at_trace_time():
+    f = jax.jit(lambda p, t: jaxloss.huber_loss(p, t, delta=-0.5))
+    with pytest.raises(ValueError, match=r"huber_loss: argument 'delta' must be >= 0"):
+        f(P, T)
+
+
+def test_eager_grad_differentiates_one_cached_program():
+    kernel = jaxloss.huber_loss.traced_kernel
+    g = jax.grad(lambda p: jaxloss.huber_loss(p, T, delta=0.5))
+    np.testing.assert_allclose(g(P), np.clip(np.asarray(P), -0.5, 0.5) / 3, rtol=1e-6)
+    size = kernel._cache_size()
+    np.testing.assert_allclose(g(2 * P), np.clip(2 * np.asarray(P), -0.5, 0.5) / 3, rtol=1e-6)
+    assert kernel._cache_size() == size

@@ -22,7 +22,8 @@ NAMED = [(name, name) for name in jaxloss.names()]
 # A known limitation, asserted so that a fix shows up: the gradient of
 # checked(linear_softmax_cross_entropy_with_integer_labels) fails inside jax 0.10's
 # checkify, whose custom_vjp rule hands the backward pass misaligned residuals
-# ("not enough values to unpack"); the value under checked, and plain gradients, work.
+# ("not enough values to unpack", or "foreach() argument 2 is shorter than argument 1"
+# through the public boundary's jit); the value under checked, and plain gradients, work.
 CHECKED_GRAD_FAILS = {"linear_softmax_cross_entropy_with_integer_labels"}
 
 
@@ -62,7 +63,8 @@ class RegistryVariantsTest(chex.TestCase):
         rest = args[:i] + args[i + 1 :]
         plain = jax.value_and_grad(loss)(args[i], *rest)
         if name in CHECKED_GRAD_FAILS:
-            with pytest.raises(ValueError, match="not enough values to unpack"):
+            # the message depends on whether the loss is reached through a nested jit
+            with pytest.raises(ValueError, match="not enough values to unpack|is shorter than"):
                 self.variant(jax.value_and_grad(jaxloss.checked(loss)))(args[i], *rest)
             return
         # checked outside the variant (jit of checked, or checked eagerly), and the

@@ -68,7 +68,7 @@ def _assert_same_value_and_grads(f_sharded, f_ref, h, w, b):
     """The jitted sharded loss and the unsharded reference agree in value and in the
     gradients with respect to hidden, weight and bias."""
     v1, g1 = jax.jit(jax.value_and_grad(f_sharded, argnums=(0, 1, 2)))(h, w, b)
-    v2, g2 = jax.value_and_grad(f_ref, argnums=(0, 1, 2))(h, w, b)
+    v2, g2 = jax.jit(jax.value_and_grad(f_ref, argnums=(0, 1, 2)))(h, w, b)
     np.testing.assert_allclose(v1, v2, rtol=1e-5, atol=1e-6)
     for a, c in zip(g1, g2):
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
@@ -93,7 +93,7 @@ def test_vocab_parallel_equals_unsharded(options, check_vma, reduction):
 
     _assert_same_value_and_grads(loss_sharded, loss_ref, h, w, b)
     np.testing.assert_allclose(
-        sharded(h, w, b, y, where, weights),
+        jax.jit(sharded)(h, w, b, y, where, weights),
         FN(h, w, y, bias=b, where=where, weights=weights, **opts),
         rtol=1e-5, atol=1e-6,
     )
