@@ -130,7 +130,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks.bench_eager",
         description="jaxloss vs optax: eager calls at notebook size, and compile time",
     )
-    parser.add_argument("--quick", action="store_true", help="few repeats, small compile sizes")
+    parser.add_argument(
+        "--quick", action="store_true", help="three losses, few repeats, small compile sizes"
+    )
     parser.add_argument("--only", default="", help="comma-separated loss names")
     parser.add_argument("--repeats", type=int, default=None, help="eager samples (30)")
     parser.add_argument("--compile-repeats", type=int, default=None, help="compiles (5)")
@@ -145,6 +147,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     compile_repeats = args.compile_repeats or (1 if args.quick else 5)
     only = [n for n in args.only.split(",") if n]
     pairs = [p for p in PAIRS if not only or p.name in only]
+    if args.quick and not only:  # a smoke run
+        pairs = pairs[:3]
     info = machine_info()
     eager, compiled = [], []
     for i, pair in enumerate(pairs):

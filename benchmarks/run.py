@@ -3,7 +3,7 @@
     python -m benchmarks.run              # full sizes (minutes on a 2-core CPU)
     python -m benchmarks.run --quick      # tiny sizes, a smoke run
 
-Each benchmark script (bench_losses, bench_ctc, bench_large_vocab) writes
+Each benchmark script (bench_losses, bench_ctc, bench_large_vocab, bench_eager) writes
 ``benchmarks/results/<name>_<platform>.json``; this runner runs them on the current
 machine, then builds ``benchmarks/results/report.md``, ``report.json`` and
 ``ratios.png`` from every ``*_<platform>.json`` present, so figures measured earlier on
@@ -25,10 +25,15 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from benchmarks import bench_ctc, bench_large_vocab, bench_losses  # noqa: E402
+from benchmarks import bench_ctc, bench_eager, bench_large_vocab, bench_losses  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
-SCRIPTS = {"losses": bench_losses, "ctc": bench_ctc, "large_vocab": bench_large_vocab}
+SCRIPTS = {
+    "losses": bench_losses,
+    "ctc": bench_ctc,
+    "large_vocab": bench_large_vocab,
+    "eager": bench_eager,
+}
 
 
 def _bar(done: int, total: int, label: str, start: float) -> None:
@@ -81,7 +86,8 @@ def ratio_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, float, str
                 rows.append((r["name"], r["ratio"], device))
         elif key.startswith("ctc_"):
             for r in payload.get("rows", []):
-                rows.append(("ctc_loss", r["ratio"], device))
+                frames = r.get("frames", "padded")
+                rows.append((f"ctc_loss ({frames} frames)", r["ratio"], device))
     return rows
 
 

@@ -34,10 +34,18 @@ def test_run_all_writes_report_json_and_chart(tmp_path):
 
     assert run.main(["--quick", "--repeats", "2", "--results", str(tmp_path)]) == 0
     report = (tmp_path / "report.md").read_text()
-    for name in ("losses", "ctc", "large_vocab"):
+    for name in ("losses", "ctc", "large_vocab", "eager"):
         assert f"## {name}_cpu_quick on cpu" in report
     data = json.loads((tmp_path / "report.json").read_text())
     assert {"losses_cpu_quick", "ctc_cpu_quick", "large_vocab_cpu_quick"} <= set(data)
+    eager = data["eager_cpu_quick"]
+    assert len(eager["eager"]) == len(eager["compile"]) == 3
+    for row in eager["eager"]:
+        assert row["jaxloss_us"] > 0 and row["optax_us"] > 0 and row["values_agree"]
+    for row in eager["compile"]:
+        assert row["jaxloss_s"] > 0 and row["optax_s"] > 0
+    frames = [r["frames"] for r in data["ctc_cpu_quick"]["rows"]]
+    assert frames == ["padded", "all valid"]
     assert (tmp_path / "ratios.png").read_bytes()[:4] == b"\x89PNG"
 
 
