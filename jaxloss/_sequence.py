@@ -254,14 +254,16 @@ def _pair(b: Array, lab: Array) -> Array:
 
 def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
     """The alpha recursion: ``log p(labels | logits)`` ``[N]``, and with ``store`` also the
-    alphas of every frame after its emission, ``[N, T + 1, 2, L + 1]`` (see
-    :func:`_pair`; frame ``T`` unused), each as shifted at the time.
+    alphas of every frame after its emission, ``[N, T + 1, 2, L + 1]`` with ``T`` padded
+    to whole blocks (see :func:`_pair`, :func:`_whole_blocks`; frame ``T`` unused), each
+    as shifted at the time.
 
     Every ``_BLOCK`` frames the alphas are shifted by their largest state that can still
     end on the target (see :func:`_reference`), and the shifts are summed in
     compensated (two-float) form: the states that matter stay near 0, so ``log p`` does
     not inherit the rounding of ``T`` additions at its own magnitude.
     """
+    lp_blank, lp_labels, pad = _whole_blocks(lp_blank, lp_labels, pad)
     n, steps, length = lp_labels.shape
     dtype = lp_labels.dtype
     fewest = _fewest(pad, lens)
@@ -301,6 +303,8 @@ def _forward_backward(lp_blank, lp_labels, pad, skip, lens):
     last frame, shifted every ``_BLOCK`` frames by its largest blank state, and adds
     each frame's betas to the stored alphas of the frame.
     """
+    frames = lp_blank.shape[1]
+    lp_blank, lp_labels, pad = _whole_blocks(lp_blank, lp_labels, pad)
     n, steps, length = lp_labels.shape
     dtype = lp_labels.dtype
     loglik, alphas = _forward(lp_blank, lp_labels, pad, skip, lens, store=True)
@@ -325,7 +329,7 @@ def _forward_backward(lp_blank, lp_labels, pad, skip, lens):
     lab = jnp.full((n, length), _NEG, dtype)
     sums = jnp.full((n, steps, 2, length + 1), 2.0, dtype)
     _, _, sums = _blocked(steps, step, shift, (b, lab, sums))
-    return loglik, sums
+    return loglik, sums[:, :frames]
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
@@ -336,8 +340,8 @@ def _nll(x: Array, pad: Array, labels: Array, lens: Array, blank: int) -> Array:
     (padding positions hold any valid class), ``lens`` [N] label lengths.
     """
     m, _, total = _softmax_parts(x)
-    emissions = _whole_blocks(*_emissions(x, (m + jnp.log(total))[..., 0], labels, blank), pad)
-    return -_forward(*emissions, _skips(labels), lens)
+    lp_blank, lp_labels = _emissions(x, (m + jnp.log(total))[..., 0], labels, blank)
+    return -_forward(lp_blank, lp_labels, pad, _skips(labels), lens)
 
 
 @_nll.defjvp
@@ -347,9 +351,8 @@ def _nll_jvp(blank, primals, tangents):
     classes = x.shape[2]
     length = labels.shape[1]
     m, e, total = _softmax_parts(x)
-    emissions = _whole_blocks(*_emissions(x, (m + jnp.log(total))[..., 0], labels, blank), pad)
-    loglik, sums = _forward_backward(*emissions, _skips(labels), lens)
-    sums = sums[:, : x.shape[1]]
+    lp_blank, lp_labels = _emissions(x, (m + jnp.log(total))[..., 0], labels, blank)
+    loglik, sums = _forward_backward(lp_blank, lp_labels, pad, _skips(labels), lens)
     live = ~pad[:, :, None] & (loglik > _IMPOSSIBLE)[:, None, None]
     # The occupations of a frame, a softmax over its states: the constant that each
     # frame's sums carry cancels, and so does the rounding its states have in common
