@@ -159,7 +159,9 @@ def static_bool(fn: str, name: str, value) -> bool:
 
 
 def _allowed(low, high, low_open: bool, high_open: bool) -> str:
-    """The allowed range in words, e.g. ``in [0, 1)`` or ``> 0``."""
+    """The allowed range in words, e.g. ``in [0, 1)``, ``> 0`` or ``a number``."""
+    if low is None and high is None:
+        return "a number"
     lo = "" if low is None else f"{'(' if low_open else '['}{low}"
     hi = "" if high is None else f"{high}{')' if high_open else ']'}"
     if low is not None and high is not None:
@@ -196,9 +198,7 @@ def _check_concrete(fn: str, name: str, value, low, high, low_open: bool, high_o
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{fn}: argument '{name}' must be a real number, got {arr.dtype}")
     if not np.all(_in_range(arr, low, high, low_open, high_open)):
-        allowed = (
-            "a number" if low is None and high is None else _allowed(low, high, low_open, high_open)
-        )
+        allowed = _allowed(low, high, low_open, high_open)
         got = arr.item() if arr.ndim == 0 else arr.tolist()
         raise ValueError(f"{fn}: argument '{name}' must be {allowed}, got {got}")
 
@@ -227,15 +227,13 @@ def hyperparameter(
             f"{type(value).__name__}"
         )
     _RANGES[fn, name] = (low, high, low_open, high_open)
-    allowed = (
-        "a number" if low is None and high is None else _allowed(low, high, low_open, high_open)
-    )
     if is_concrete(value):
         _check_concrete(fn, name, value, low, high, low_open, high_open)
     elif (low is not None or high is not None) and not _KERNEL.tracing:
         checkify.debug_check(
             jnp.all(_in_range(value, low, high, low_open, high_open)),
-            f"{fn}: argument '{name}' must be {allowed}, got {{value}}",
+            f"{fn}: argument '{name}' must be {_allowed(low, high, low_open, high_open)}, "
+            "got {value}",
             value=value,
         )
     return jnp.asarray(value, dtype=dtype)
@@ -458,10 +456,12 @@ def checked(fn: Callable) -> Callable:
 # the public boundary: an eager call runs one compiled kernel
 
 
+_TRACE_STATE_CLEAN = getattr(jax_core, "trace_state_clean", None)  # private jax API
+
+
 def _top_level() -> bool:
     """No trace is active: not inside jit, grad, vmap, checkify, ... (of any function)."""
-    clean = getattr(jax_core, "trace_state_clean", None)
-    return True if clean is None else clean()
+    return True if _TRACE_STATE_CLEAN is None else _TRACE_STATE_CLEAN()
 
 
 class _Dynamic:
@@ -523,23 +523,19 @@ def public(fn: Callable) -> Callable:
     """
     name = fn.__name__
 
-    def run(spec, dynamic):
-        arg_spec, kwarg_spec = spec
-        values = iter(dynamic)
-        args = [next(values) if s is _DYN else s[1] for s in arg_spec]
-        kwargs = {k: next(values) if s is _DYN else s[1] for k, s in kwarg_spec}
-        outer, _KERNEL.tracing = _KERNEL.tracing, True
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _KERNEL.tracing = outer
-
     def run_checked(spec, dynamic):
         arg_spec, kwarg_spec = spec
         values = iter(dynamic)
         args = [next(values) if s is _DYN else s[1] for s in arg_spec]
         kwargs = {k: next(values) if s is _DYN else s[1] for k, s in kwarg_spec}
         return fn(*args, **kwargs)
+
+    def run(spec, dynamic):
+        _KERNEL.tracing = True
+        try:
+            return run_checked(spec, dynamic)
+        finally:
+            _KERNEL.tracing = False
 
     kernel = jax.jit(run, static_argnums=0)
     traced_kernel = jax.jit(run_checked, static_argnums=0)
@@ -559,6 +555,10 @@ def public(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        if _KERNEL.tracing:
+            # Called while another loss traces its check-free kernel: trace inline, so
+            # that no check-free program ever lands in `traced_kernel`'s cache.
+            return fn(*args, **kwargs)
         top = _top_level() and not is_traced((args, kwargs))
         dynamic = []
         arg_spec = []

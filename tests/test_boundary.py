@@ -130,3 +130,17 @@ def test_eager_grad_differentiates_one_cached_program():
     size = kernel._cache_size()
     np.testing.assert_allclose(g(2 * P), np.clip(2 * np.asarray(P), -0.5, 0.5) / 3, rtol=1e-6)
     assert kernel._cache_size() == size
+
+
+def test_a_loss_inside_another_eager_kernel_leaves_checked_programs_checked():
+    """A loss called while another traces its check-free eager kernel: had it gone through
+    its own jitted `traced_kernel`, that check-free trace would be cached there and
+    served to a later `checked` call with the same shapes, which then raised nothing."""
+    from jaxloss import _core
+
+    ce = jaxloss.softmax_cross_entropy_with_integer_labels
+    outer = _core.public(lambda x, y: 2.0 * ce(x, y))
+    x, bad = jnp.zeros((2, 5)), jnp.array([0, 5])
+    assert np.isnan(float(outer(x, bad)))  # eager, unchecked: NaN for the bad label
+    with pytest.raises(checkify.JaxRuntimeError, match=r"label out of range \[0, 5\)"):
+        jaxloss.checked(ce)(x, bad)
