@@ -64,14 +64,24 @@ def _vocab_parallel(check_vma=True, **options):
     )
 
 
-def _assert_same_value_and_grads(f_sharded, f_ref, h, w, b):
+def _assert_same_value_and_grads(f_sharded, f_ref, h, w, b, outputs=(None, None)):
     """The jitted sharded loss and the unsharded reference agree in value and in the
-    gradients with respect to hidden, weight and bias."""
-    v1, g1 = jax.jit(jax.value_and_grad(f_sharded, argnums=(0, 1, 2)))(h, w, b)
-    v2, g2 = jax.jit(jax.value_and_grad(f_ref, argnums=(0, 1, 2)))(h, w, b)
+    gradients with respect to hidden, weight and bias, and in ``outputs``, a (sharded,
+    reference) pair of functions of them evaluated in the same compiled program."""
+
+    def program(f, out):
+        def value_grads_and_output(h, w, b):
+            vg = jax.value_and_grad(f, argnums=(0, 1, 2))(h, w, b)
+            return vg, None if out is None else out(h, w, b)
+        return jax.jit(value_grads_and_output)
+
+    (v1, g1), o1 = program(f_sharded, outputs[0])(h, w, b)
+    (v2, g2), o2 = program(f_ref, outputs[1])(h, w, b)
     np.testing.assert_allclose(v1, v2, rtol=1e-5, atol=1e-6)
     for a, c in zip(g1, g2):
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    if o1 is not None or o2 is not None:
+        np.testing.assert_allclose(o1, o2, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("check_vma", [True, False])
@@ -85,17 +95,16 @@ def test_vocab_parallel_equals_unsharded(options, check_vma, reduction):
     opts = dict(options, reduction=reduction)
     sharded = _vocab_parallel(check_vma, **opts)
 
-    def loss_sharded(h, w, b):
-        return jnp.sum(sharded(h, w, b, y, where, weights))
+    def out_sharded(h, w, b):
+        return sharded(h, w, b, y, where, weights)
 
-    def loss_ref(h, w, b):
-        return jnp.sum(FN(h, w, y, bias=b, where=where, weights=weights, **opts))
+    def out_ref(h, w, b):
+        return FN(h, w, y, bias=b, where=where, weights=weights, **opts)
 
-    _assert_same_value_and_grads(loss_sharded, loss_ref, h, w, b)
-    np.testing.assert_allclose(
-        jax.jit(sharded)(h, w, b, y, where, weights),
-        FN(h, w, y, bias=b, where=where, weights=weights, **opts),
-        rtol=1e-5, atol=1e-6,
+    # The summed loss in value and gradients, and the (plain, not differentiated) output.
+    _assert_same_value_and_grads(
+        lambda *a: jnp.sum(out_sharded(*a)), lambda *a: jnp.sum(out_ref(*a)), h, w, b,
+        outputs=(out_sharded, out_ref),
     )
 
 
@@ -111,11 +120,11 @@ def test_vocab_parallel_hyperparameter_gradients():
                                                         P(), P(), P()), out_specs=P())
     hyper = (jnp.float32(0.1), jnp.float32(0.01), jnp.float32(3.0))
     g1 = jax.jit(jax.grad(lambda *a: sharded(h, w, b, *a), argnums=(0, 1, 2)))(*hyper)
-    g2 = jax.grad(
+    g2 = jax.jit(jax.grad(
         lambda ls, z, cap: FN(h, w, y, bias=b, label_smoothing=ls, z_loss=z,
                               logit_soft_cap=cap),
         argnums=(0, 1, 2),
-    )(*hyper)
+    ))(*hyper)
     for a, c in zip(g1, g2):
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
 
@@ -182,7 +191,8 @@ def _shard(args, axes, mesh):
             spec = P()
         else:
             spec = P(*([None] * ax + ["batch"]))
-        out.append(jax.device_put(jnp.asarray(a), NamedSharding(mesh, spec)))
+        # Straight from the host array: no resharding program to compile.
+        out.append(jax.device_put(a, NamedSharding(mesh, spec)))
     return tuple(out)
 
 
@@ -197,23 +207,20 @@ def test_batch_sharded_equals_unsharded(name):
     fn = getattr(jaxloss, name)
     i = case.diff[0]
 
-    def run(reduction):
-        def f(*a):
-            return fn(*a, **kwargs, reduction=reduction)
-        return jax.jit(f)
-
-    def grad_fn(*a):
+    def values_and_grad(*a):
+        """The "none" and "mean" values and the gradient of the default reduction by
+        argument ``i``, from one compiled program per input set."""
         def loss(x):
             b = list(a)
             b[i] = x
             return fn(*b, **kwargs)
-        return jax.grad(loss)(a[i])
+        return (fn(*a, **kwargs, reduction="none"), fn(*a, **kwargs, reduction="mean"),
+                jax.grad(loss)(a[i]))
 
+    f = jax.jit(values_and_grad)
     tol = dict(rtol=2e-5, atol=1e-6)
-    for reduction in ("none", "mean"):
-        np.testing.assert_allclose(run(reduction)(*sharded), run(reduction)(*plain), **tol)
-    g = jax.jit(grad_fn)
-    np.testing.assert_allclose(g(*sharded), g(*plain), **tol)
+    for got, want in zip(f(*sharded), f(*plain), strict=True):
+        np.testing.assert_allclose(got, want, **tol)
 
 
 def test_fused_loss_per_data_shard_without_axis_name():
