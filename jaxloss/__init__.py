@@ -9,6 +9,7 @@ catalogue.
 # The shared machinery, the registry and composition.
 from jaxloss._compose import Combined as Combined
 from jaxloss._compose import combine as combine
+from jaxloss._core import Range as Range
 from jaxloss._core import checked as checked
 from jaxloss._core import reduce_loss as reduce_loss
 from jaxloss._registry import Loss as Loss

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jaxloss import _core as core
-from jaxloss._core import Array, ArrayLike
+from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
 __all__ = ["binary_cross_entropy", "sigmoid_binary_cross_entropy"]
@@ -13,9 +13,7 @@ __all__ = ["binary_cross_entropy", "sigmoid_binary_cross_entropy"]
 
 def _smooth_binary_labels(fn: str, labels: Array, label_smoothing) -> Array:
     """``y * (1 - ls) + 0.5 * ls``; skipped statically when ``label_smoothing`` is 0."""
-    ls = core.hyperparameter(
-        fn, "label_smoothing", label_smoothing, labels.dtype, low=0.0, high=1.0, high_open=True
-    )
+    ls = core.hyperparameter(fn, "label_smoothing", label_smoothing, labels.dtype)
     if core.static_value(label_smoothing) == 0.0:
         return labels
     return labels * (1 - ls) + 0.5 * ls
@@ -23,7 +21,7 @@ def _smooth_binary_labels(fn: str, labels: Array, label_smoothing) -> Array:
 
 def _elementwise_weight(fn: str, name: str, value, like: Array) -> Array:
     """A non-negative scalar or array weight that broadcasts to ``like.shape``."""
-    w = core.hyperparameter(fn, name, value, like.dtype, low=0.0)
+    w = core.hyperparameter(fn, name, value, like.dtype)
     core.check_broadcastable(fn, name, w, like.shape, "probabilities/logits")
     return w
 
@@ -33,6 +31,12 @@ def _elementwise_weight(fn: str, name: str, value, like: Array) -> Array:
     inputs="probabilities",
     torch="torch.nn.functional.binary_cross_entropy",
     keras="keras.losses.BinaryCrossentropy",
+    ranges={
+        "epsilon": Range(low=0.0, high=1.0, low_open=True, high_open=True),
+        "positive_weight": Range(low=0.0),
+        "negative_weight": Range(low=0.0),
+        "label_smoothing": Range(low=0.0, high=1.0, high_open=True),
+    },
 )
 def binary_cross_entropy(
     probabilities: ArrayLike,
@@ -105,9 +109,7 @@ def binary_cross_entropy(
     p, y, mask = core.elementwise_inputs(
         fn, probabilities, labels, where, names=("probabilities", "labels"), fill=0.5
     )
-    eps = core.hyperparameter(
-        fn, "epsilon", epsilon, p.dtype, low=0.0, high=1.0, low_open=True, high_open=True
-    )
+    eps = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     w_pos = _elementwise_weight(fn, "positive_weight", positive_weight, p)
     w_neg = _elementwise_weight(fn, "negative_weight", negative_weight, p)
     y = _smooth_binary_labels(fn, y, label_smoothing)
@@ -126,6 +128,10 @@ def binary_cross_entropy(
     optax="optax.losses.sigmoid_binary_cross_entropy",
     torch="torch.nn.functional.binary_cross_entropy_with_logits",
     keras="keras.losses.BinaryCrossentropy",
+    ranges={
+        "label_smoothing": Range(low=0.0, high=1.0, high_open=True),
+        "pos_weight": Range(low=0.0),
+    },
 )
 def sigmoid_binary_cross_entropy(
     logits: ArrayLike,

@@ -8,7 +8,7 @@ import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
 from jaxloss import _core as core
-from jaxloss._core import Array, ArrayLike
+from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
 __all__ = [
@@ -52,16 +52,14 @@ def _class_mask(fn: str, where: ArrayLike | None, x: Array, axis: int):
 def _scaled_by_temperature(fn: str, x: Array, temperature) -> Array:
     if core.static_value(temperature) == 1.0:
         return x
-    t = core.hyperparameter(fn, "temperature", temperature, x.dtype, low=0.0, low_open=True)
+    t = core.hyperparameter(fn, "temperature", temperature, x.dtype)
     return x / t
 
 
 def _label_smoothing(fn: str, value, dtype):
     if core.static_value(value) == 0.0:
         return None
-    return core.hyperparameter(
-        fn, "label_smoothing", value, dtype, low=0.0, high=1.0, high_open=True
-    )
+    return core.hyperparameter(fn, "label_smoothing", value, dtype)
 
 
 def _class_weights(fn: str, class_weights, num_classes: int, dtype) -> Array | None:
@@ -118,6 +116,10 @@ def _soft_label_rows(x: Array, y: Array, m: Array, lse: Array) -> Array:
     optax="optax.losses.softmax_cross_entropy",
     torch="torch.nn.functional.cross_entropy (probability targets)",
     keras="keras.losses.CategoricalCrossentropy(from_logits=True)",
+    ranges={
+        "label_smoothing": Range(low=0.0, high=1.0, high_open=True),
+        "temperature": Range(low=0.0, low_open=True),
+    },
 )
 def softmax_cross_entropy(
     logits: ArrayLike,
@@ -235,6 +237,7 @@ def _int_ce_rows(x, y, a, u, z):
     torch="torch.nn.functional.cross_entropy",
     keras="keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
     aliases=("sparse_softmax_cross_entropy", "softmax_cross_entropy_with_indices"),
+    ranges={"label_smoothing": Range(low=0.0, high=1.0, high_open=True), "z_loss": Range(low=0.0)},
 )
 def softmax_cross_entropy_with_integer_labels(
     logits: ArrayLike,
@@ -341,7 +344,7 @@ def softmax_cross_entropy_with_integer_labels(
     cw = _class_weights(fn, class_weights, num_classes, dtype)
     z = None
     if core.static_value(z_loss) != 0.0:
-        z = core.hyperparameter(fn, "z_loss", z_loss, dtype, low=0.0)
+        z = core.hyperparameter(fn, "z_loss", z_loss, dtype)
 
     a = None if cw is None else cw[safe_labels]
     u = None
@@ -375,6 +378,7 @@ softmax_cross_entropy_with_indices = softmax_cross_entropy_with_integer_labels
     optax=None,
     torch="torch.nn.functional.nll_loss(torch.log(probabilities))",
     keras="keras.losses.CategoricalCrossentropy(from_logits=False)",
+    ranges={"epsilon": Range(low=0.0, high=1.0, high_open=True)},
 )
 def categorical_cross_entropy(
     probabilities: ArrayLike,
@@ -445,7 +449,7 @@ def categorical_cross_entropy(
     p, y, mask, axis = core.distribution_inputs(
         fn, p, y, where, axis, names=("probabilities", "labels"), fill=1.0
     )
-    eps = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0, high=1.0, high_open=True)
+    eps = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     logp = jnp.log(jnp.clip(p, eps, 1.0))
     cw = _class_weights(fn, class_weights, num_classes, p.dtype)
     norm = None
@@ -533,7 +537,7 @@ def _gamma(fn: str, gamma, dtype):
     """``None`` when ``gamma`` is statically 0 (the modulating factor is then 1)."""
     if core.static_value(gamma) == 0.0:
         return None
-    return core.hyperparameter(fn, "gamma", gamma, dtype, low=0.0)
+    return core.hyperparameter(fn, "gamma", gamma, dtype)
 
 
 def _log_one_minus_pt(log_p: Array, log_q: Array, y: Array) -> Array:
@@ -582,6 +586,7 @@ def _sigmoid_focal_factor_jvp(primals, tangents):
     optax="optax.losses.sigmoid_focal_loss",
     torch="torchvision.ops.sigmoid_focal_loss",
     keras="keras.losses.BinaryFocalCrossentropy(from_logits=True)",
+    ranges={"gamma": Range(low=0.0), "alpha": Range(low=0.0, high=1.0)},
 )
 def sigmoid_focal_loss(
     logits: ArrayLike,
@@ -649,7 +654,7 @@ def sigmoid_focal_loss(
     g = _gamma(fn, gamma, x.dtype)
     a = None
     if alpha is not None:
-        a = core.hyperparameter(fn, "alpha", alpha, x.dtype, low=0.0, high=1.0)
+        a = core.hyperparameter(fn, "alpha", alpha, x.dtype)
     # An infinite logit whose hard label agrees has loss 0: it is replaced by 0 before the
     # logs and its loss zeroed afterwards (double where), so no inf - inf or 0 * inf.
     agree = ((x == jnp.inf) & (y == 1)) | ((x == -jnp.inf) & (y == 0))
@@ -665,7 +670,11 @@ def sigmoid_focal_loss(
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
-@register(family="classification", inputs="logits")
+@register(
+    family="classification",
+    inputs="logits",
+    ranges={"gamma": Range(low=0.0), "alpha": Range(low=0.0)},
+)
 def softmax_focal_loss(
     logits: ArrayLike,
     labels: ArrayLike,
@@ -743,7 +752,7 @@ def softmax_focal_loss(
     if alpha is not None:
         if isinstance(alpha, list | tuple):  # e.g. from Loss.config(): range-check it too
             alpha = np.asarray(alpha)
-        a = core.hyperparameter(fn, "alpha", alpha, x.dtype, low=0.0)
+        a = core.hyperparameter(fn, "alpha", alpha, x.dtype)
         if a.ndim != 0 and a.shape != (num_classes,):
             raise ValueError(
                 f"{fn}: argument 'alpha' must be a scalar or have shape ({num_classes},) "
@@ -823,6 +832,7 @@ _poly_rows.defjvp(_poly_rows_jvp, symbolic_zeros=True)
     family="classification",
     inputs="logits",
     optax="optax.losses.poly_loss_cross_entropy",
+    ranges={"epsilon": Range()},
 )
 def poly_loss_cross_entropy(
     logits: ArrayLike,
@@ -951,6 +961,7 @@ def z_loss(
     return core.finish(fn, values, reduction, None, weights, mask=mask)
 
 
+@core.declare_ranges({"alpha": Range(low=0.0, high=1.0)})
 def smooth_labels(
     labels: ArrayLike,
     alpha: float | Array,
@@ -997,7 +1008,7 @@ def smooth_labels(
     y = core.as_float(fn, "labels", labels)
     axis = core.normalize_axis(fn, axis, y.ndim, "labels")
     y = y.astype(core.compute_dtype(y))
-    a = core.hyperparameter(fn, "alpha", alpha, y.dtype, low=0.0, high=1.0)
+    a = core.hyperparameter(fn, "alpha", alpha, y.dtype)
     if where is None:
         return (1 - a) * y + a / y.shape[axis]
     w = jnp.asarray(where)

@@ -6,8 +6,9 @@ A loss module holds formulas; everything that is the same for all losses lives h
   of the API contract (weighted mean, 0 for empty or fully masked batches);
 * :func:`as_float`, :func:`as_labels`, :func:`compute_dtype`, the dtype policy (half
   precision is computed and returned in float32, float64 stays float64);
-* :func:`hyperparameter`, hyperparameters as Python floats or traced JAX scalars, with
-  range checks whenever the value is concrete;
+* :class:`Range`, :func:`declare_ranges` and :func:`hyperparameter`: each numeric
+  option's allowed range, declared once per function, and hyperparameters as Python
+  floats or traced JAX scalars, range-checked whenever the value is concrete;
 * :func:`check_same_shape`, :func:`check_reduction`, trace-time validation with messages
   that name the function, the argument, what was received and what is allowed;
 * :func:`check_labels`, the hook that :func:`jaxloss.checked` turns into a runtime error.
@@ -15,10 +16,12 @@ A loss module holds formulas; everything that is the same for all losses lives h
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -171,14 +174,48 @@ def _allowed(low, high, low_open: bool, high_open: bool) -> str:
     return f"{'<' if high_open else '<='} {high}"
 
 
-def _in_range(v, low, high, low_open: bool, high_open: bool):
-    """Elementwise: ``v`` is in the range and not NaN (NumPy or JAX arrays alike)."""
-    ok = v == v
-    if low is not None:
-        ok = ok & ((v > low) if low_open else (v >= low))
-    if high is not None:
-        ok = ok & ((v < high) if high_open else (v <= high))
-    return ok
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The allowed values of a numeric hyperparameter: an interval, each end open or closed.
+
+    ``None`` leaves that side unbounded, so ``Range()`` allows any number; NaN is never
+    allowed. ``str`` gives the wording of the error messages.
+
+    Examples:
+      >>> from jaxloss._core import Range
+      >>> str(Range(low=0.0)), str(Range(low=0.0, low_open=True))
+      ('>= 0.0', '> 0.0')
+      >>> str(Range(low=0.0, high=1.0, high_open=True)), str(Range())
+      ('in [0.0, 1.0)', 'a number')
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __post_init__(self):
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"Range: low must be below high, got low={self.low}, high={self.high}")
+        if (self.low_open and self.low is None) or (self.high_open and self.high is None):
+            raise ValueError("Range: an unbounded end cannot be open")
+
+    def __str__(self) -> str:
+        return _allowed(self.low, self.high, self.low_open, self.high_open)
+
+    @property
+    def bounded(self) -> bool:
+        """True unless every number is allowed (only NaN is then rejected)."""
+        return self.low is not None or self.high is not None
+
+    def contains(self, v):
+        """Elementwise: ``v`` is in the range and not NaN (NumPy or JAX arrays alike)."""
+        ok = v == v
+        if self.low is not None:
+            ok = ok & ((v > self.low) if self.low_open else (v >= self.low))
+        if self.high is not None:
+            ok = ok & ((v < self.high) if self.high_open else (v <= self.high))
+        return ok
 
 
 class _KernelState(threading.local):
@@ -187,53 +224,110 @@ class _KernelState(threading.local):
 
 _KERNEL = _KernelState()
 
-# (loss, argument) -> (low, high, low_open, high_open), recorded by `hyperparameter` at
-# trace time: the public boundary checks the values it passes to the compiled kernel as
-# runtime arguments against it (see `public`).
-_RANGES: dict[tuple[str, str], tuple] = {}
+# (function, argument) -> Range, filled at import time by `declare_ranges` (through
+# `jaxloss._registry.register(ranges=...)` for a loss). `hyperparameter` checks against
+# it, and so do the public boundary (the float options it passes to the compiled kernel
+# as runtime arguments, see `public`) and `jaxloss.get` (the options it binds).
+_RANGES: dict[tuple[str, str], Range] = {}
 
 
-def _check_concrete(fn: str, name: str, value, low, high, low_open: bool, high_open: bool):
+def declare_ranges(
+    ranges: Mapping[str, Range], *, name: str | None = None
+) -> Callable[[Callable], Callable]:
+    """Decorator that declares the range of each numeric option of a function.
+
+    Every option that the function passes to :func:`hyperparameter` must be declared,
+    an unbounded one as ``Range()``. Losses declare theirs through
+    ``register(ranges=...)``; this decorator is for the public functions that are not
+    losses (:func:`jaxloss.smooth_labels`, :func:`jaxloss.pairwise_distance`). ``name``
+    is the name the function calls itself in its messages (default its ``__name__``).
+    The function is returned unchanged.
+
+    Raises:
+      TypeError: at import time, if an option is not an argument of the function or its
+        range is not a :class:`Range`.
+    """
+
+    def deco(fn: Callable) -> Callable:
+        key = name or fn.__name__
+        params = inspect.signature(fn).parameters
+        for option, allowed in ranges.items():
+            if option not in params:
+                raise TypeError(
+                    f"{key}: a range is declared for option {option!r}, which is not an "
+                    f"argument of the function"
+                )
+            if not isinstance(allowed, Range):
+                raise TypeError(
+                    f"{key}: the range of option {option!r} must be a jaxloss Range, got "
+                    f"{type(allowed).__name__}"
+                )
+            if (key, option) in _RANGES:
+                raise RuntimeError(f"{key}: the range of option {option!r} is declared twice")
+            _RANGES[key, option] = allowed
+        return fn
+
+    return deco
+
+
+def _check_concrete(fn: str, name: str, value, allowed: Range):
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{fn}: argument '{name}' must be a real number, got {arr.dtype}")
-    if not np.all(_in_range(arr, low, high, low_open, high_open)):
-        allowed = _allowed(low, high, low_open, high_open)
+    if not np.all(allowed.contains(arr)):
         got = arr.item() if arr.ndim == 0 else arr.tolist()
         raise ValueError(f"{fn}: argument '{name}' must be {allowed}, got {got}")
 
 
-def hyperparameter(
-    fn: str,
-    name: str,
-    value: Any,
-    dtype: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> Array:
-    """A numeric hyperparameter as a JAX scalar of ``dtype``, range-checked.
+def check_option(fn: str, name: str, value) -> None:
+    """Range-checks a concrete numeric value of a declared option, ahead of the call.
 
+    What :func:`hyperparameter` would do with it: raises the same ``ValueError`` (an
+    array is checked elementwise) or ``TypeError`` (a complex value). Options without a
+    declared range, values that are not numbers (``None``, strings, callables, ...) and
+    traced values are left alone, for the call to handle.
+    """
+    allowed = _RANGES.get((fn, name))
+    if allowed is None or isinstance(value, jax.core.Tracer):
+        return
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # e.g. a ragged list
+        return
+    if arr.dtype.kind not in "OUSV":
+        _check_concrete(fn, name, arr, allowed)
+
+
+def hyperparameter(fn: str, name: str, value: Any, dtype: Any) -> Array:
+    """A numeric hyperparameter as a JAX scalar of ``dtype``, checked against its range.
+
+    The range is the one ``fn`` declares for ``name`` (see :func:`declare_ranges`).
     Python floats and JAX scalars are both accepted. A concrete value out of range raises
     ``ValueError`` at trace time; a traced value (so ``jax.vmap``/``jax.grad`` over it
     work and a new value under ``jax.jit`` does not retrace) is checked at run time under
     :func:`checked`.
+
+    Raises:
+      RuntimeError: if ``fn`` declares no range for ``name`` (a bug in ``fn``: nothing
+        is left unchecked by omission).
     """
+    allowed = _RANGES.get((fn, name))
+    if allowed is None:
+        raise RuntimeError(
+            f"{fn}: option '{name}' has no declared range; declare it in "
+            f"register(ranges=...) (Range() if any number is allowed)"
+        )
     if not (is_concrete(value) or isinstance(value, jax.core.Tracer)):
         raise TypeError(
             f"{fn}: argument '{name}' must be a real number or a JAX scalar, got "
             f"{type(value).__name__}"
         )
-    _RANGES[fn, name] = (low, high, low_open, high_open)
     if is_concrete(value):
-        _check_concrete(fn, name, value, low, high, low_open, high_open)
-    elif (low is not None or high is not None) and not _KERNEL.tracing:
+        _check_concrete(fn, name, value, allowed)
+    elif allowed.bounded and not _KERNEL.tracing:
         checkify.debug_check(
-            jnp.all(_in_range(value, low, high, low_open, high_open)),
-            f"{fn}: argument '{name}' must be {_allowed(low, high, low_open, high_open)}, "
-            "got {value}",
+            jnp.all(allowed.contains(value)),
+            f"{fn}: argument '{name}' must be {allowed}, got {{value}}",
             value=value,
         )
     return jnp.asarray(value, dtype=dtype)
@@ -509,8 +603,8 @@ def public(fn: Callable) -> Callable:
     the jitted kernel, the other options (strings, bools, ints, ``None``, integral
     floats) are compiled in. Validation happens while tracing, with the same errors as
     an unjitted call; concrete float options that become runtime arguments are
-    range-checked here, in Python, against the range their loss declares through
-    :func:`hyperparameter`. A new float value therefore neither retraces nor goes
+    range-checked here, in Python, against the range their loss declares (see
+    :func:`declare_ranges`). A new float value therefore neither retraces nor goes
     unchecked.
 
     Two kernels: an eager call at the top level (no trace active, no tracer among the
@@ -540,18 +634,12 @@ def public(fn: Callable) -> Callable:
     kernel = jax.jit(run, static_argnums=0)
     traced_kernel = jax.jit(run_checked, static_argnums=0)
 
-    def check(runtime: list) -> bool:
-        """Range-checks the runtime options; False if a range is not known yet."""
-        known = True
+    def check(runtime: list) -> None:
+        """Range-checks the concrete runtime options that have a declared range."""
         for key, value in runtime:
-            if not is_concrete(value):  # traced: checked at run time under `checked`
-                continue
-            bounds = _RANGES.get((name, key))
-            if bounds is None:
-                known = False
-            else:
-                _check_concrete(name, key, value, *bounds)
-        return known
+            allowed = _RANGES.get((name, key))
+            if allowed is not None and is_concrete(value):  # traced: under `checked`
+                _check_concrete(name, key, value, allowed)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -584,11 +672,8 @@ def public(fn: Callable) -> Callable:
             hash(spec)
         except TypeError:  # an unhashable option: no kernel, a plain call
             return fn(*args, **kwargs)
-        known = check(runtime)
-        out = (kernel if top else traced_kernel)(spec, tuple(dynamic))
-        if not known:  # the first trace has just recorded the ranges
-            check(runtime)
-        return out
+        check(runtime)
+        return (kernel if top else traced_kernel)(spec, tuple(dynamic))
 
     wrapper.kernel = kernel  # for tests and benchmarks: the compiled entry points
     wrapper.traced_kernel = traced_kernel

@@ -41,7 +41,7 @@ import numpy as np
 from jax import lax
 
 from jaxloss import _core as core
-from jaxloss._core import Array, ArrayLike
+from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
 __all__ = ["linear_softmax_cross_entropy_with_integer_labels"]
@@ -364,6 +364,11 @@ def _like(ct, primal):
     optax=None,
     torch="torch.nn.functional.cross_entropy(torch.nn.functional.linear(...))",
     keras=None,
+    ranges={
+        "label_smoothing": Range(low=0.0, high=1.0, high_open=True),
+        "z_loss": Range(low=0.0),
+        "logit_soft_cap": Range(low=0.0, low_open=True),
+    },
 )
 def linear_softmax_cross_entropy_with_integer_labels(
     hidden: ArrayLike,
@@ -505,17 +510,13 @@ def linear_softmax_cross_entropy_with_integer_labels(
 
     ls = None
     if core.static_value(label_smoothing) != 0.0:
-        ls = core.hyperparameter(
-            fn, "label_smoothing", label_smoothing, acc, low=0.0, high=1.0, high_open=True
-        )
+        ls = core.hyperparameter(fn, "label_smoothing", label_smoothing, acc)
     zc = None
     if core.static_value(z_loss) != 0.0:
-        zc = core.hyperparameter(fn, "z_loss", z_loss, acc, low=0.0)
+        zc = core.hyperparameter(fn, "z_loss", z_loss, acc)
     cap = None
     if logit_soft_cap is not None:
-        cap = core.hyperparameter(
-            fn, "logit_soft_cap", logit_soft_cap, acc, low=0.0, low_open=True
-        )
+        cap = core.hyperparameter(fn, "logit_soft_cap", logit_soft_cap, acc)
 
     vocab_total = vocab_local
     if axis_name is not None:

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxloss import _core as core
-from jaxloss._core import Array, ArrayLike
+from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
 __all__ = [
@@ -497,6 +497,7 @@ def multiclass_perceptron_loss(
     family="margin",
     inputs="logits",
     torch="torch.nn.functional.multi_margin_loss",
+    ranges={"margin": Range()},
 )
 def multi_margin_loss(
     scores: ArrayLike,

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss import _core as core
-from jaxloss._core import Array, ArrayLike
+from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 from jaxloss._regression import _abs, _inverse_norm
 
@@ -139,7 +139,7 @@ def _distance(x1: Array, x2: Array, p, epsilon, axis: int) -> Array:
 
 def _norm_degree(fn: str, p, dtype) -> Array | float:
     """``p > 0``: concrete values are range-checked and kept exact, traced ones pass."""
-    checked = core.hyperparameter(fn, "p", p, dtype, low=0.0, low_open=True)
+    checked = core.hyperparameter(fn, "p", p, dtype)
     static = core.static_value(p)
     return static if static in (1.0, 2.0, math.inf) else checked
 
@@ -152,6 +152,7 @@ def _norm_degree(fn: str, p, dtype) -> Array | float:
     family="metric",
     inputs="values",
     torch="torch.nn.functional.margin_ranking_loss",
+    ranges={"margin": Range()},
 )
 def margin_ranking_loss(
     x1: ArrayLike,
@@ -212,6 +213,7 @@ def margin_ranking_loss(
     family="metric",
     inputs="values",
     torch="torch.nn.functional.hinge_embedding_loss",
+    ranges={"margin": Range()},
 )
 def hinge_embedding_loss(
     inputs: ArrayLike,
@@ -270,6 +272,7 @@ def hinge_embedding_loss(
 # distances
 
 
+@core.declare_ranges({"p": Range(low=0.0, low_open=True), "epsilon": Range(low=0.0)})
 def pairwise_distance(
     x1: ArrayLike,
     x2: ArrayLike,
@@ -313,7 +316,7 @@ def pairwise_distance(
     fn = "pairwise_distance"
     (a, b), _, _, axis = _embeddings(fn, {"x1": x1, "x2": x2}, None, axis)
     p = _norm_degree(fn, p, a.dtype)
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, a.dtype, low=0.0)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, a.dtype)
     return _distance(a, b, p, epsilon, axis)
 
 
@@ -325,6 +328,7 @@ def pairwise_distance(
     family="metric",
     inputs="embeddings",
     torch="torch.nn.functional.cosine_embedding_loss",
+    ranges={"margin": Range(low=-1.0, high=1.0), "epsilon": Range(low=0.0)},
 )
 def cosine_embedding_loss(
     x1: ArrayLike,
@@ -386,8 +390,8 @@ def cosine_embedding_loss(
     """
     fn = "cosine_embedding_loss"
     (a, b), y, mask, axis = _embeddings(fn, {"x1": x1, "x2": x2}, where, axis, labels)
-    m = core.hyperparameter(fn, "margin", margin, a.dtype, low=-1.0, high=1.0)
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, a.dtype, low=0.0)
+    m = core.hyperparameter(fn, "margin", margin, a.dtype)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, a.dtype)
     dot = jnp.sum(a * b, axis=axis)
     cos = dot * _inverse_norm(a, axis, epsilon) * _inverse_norm(b, axis, epsilon)
     zero = jnp.zeros((), a.dtype)
@@ -395,7 +399,11 @@ def cosine_embedding_loss(
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
-@register(family="metric", inputs="embeddings")
+@register(
+    family="metric",
+    inputs="embeddings",
+    ranges={"margin": Range(low=0.0), "epsilon": Range(low=0.0)},
+)
 def contrastive_loss(
     x1: ArrayLike,
     x2: ArrayLike | None,
@@ -478,13 +486,13 @@ def contrastive_loss(
     else:
         (a, b), y, mask, axis = _embeddings(fn, {"x1": x1, "x2": x2}, where, axis, labels)
         dtype = a.dtype
-        epsilon = core.hyperparameter(fn, "epsilon", epsilon, dtype, low=0.0)
+        epsilon = core.hyperparameter(fn, "epsilon", epsilon, dtype)
         diff = a - b
         if core.static_value(epsilon) != 0.0:
             diff = diff + epsilon
         sq = jnp.sum(jnp.square(diff), axis=axis)
         d = _safe_sqrt(sq)
-    m = core.hyperparameter(fn, "margin", margin, dtype, low=0.0)
+    m = core.hyperparameter(fn, "margin", margin, dtype)
     values = y * sq + (1 - y) * jnp.square(jax.nn.relu(m - d))
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
@@ -497,6 +505,11 @@ _TRIPLET_NAMES = ("anchors", "positives", "negatives")
     inputs="embeddings",
     optax="optax.losses.triplet_margin_loss",
     torch="torch.nn.functional.triplet_margin_loss",
+    ranges={
+        "margin": Range(low=0.0),
+        "p": Range(low=0.0, low_open=True),
+        "epsilon": Range(low=0.0),
+    },
 )
 def triplet_margin_loss(
     anchors: ArrayLike,
@@ -571,9 +584,9 @@ def triplet_margin_loss(
     arrays = dict(zip(_TRIPLET_NAMES, (anchors, positives, negatives)))
     (a, pos, neg), _, mask, axis = _embeddings(fn, arrays, where, axis)
     swap = core.static_bool(fn, "swap", swap)
-    m = core.hyperparameter(fn, "margin", margin, a.dtype, low=0.0)
+    m = core.hyperparameter(fn, "margin", margin, a.dtype)
     p = _norm_degree(fn, p, a.dtype)
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, a.dtype, low=0.0)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, a.dtype)
     d_pos = _distance(a, pos, p, epsilon, axis)
     d_neg = _distance(a, neg, p, epsilon, axis)
     if swap:
@@ -586,6 +599,7 @@ def triplet_margin_loss(
     family="metric",
     inputs="embeddings",
     torch="torch.nn.functional.triplet_margin_with_distance_loss",
+    ranges={"margin": Range(low=0.0)},
 )
 def triplet_margin_with_distance_loss(
     anchors: ArrayLike,
@@ -659,7 +673,7 @@ def triplet_margin_with_distance_loss(
     arrays = dict(zip(_TRIPLET_NAMES, (anchors, positives, negatives)))
     (a, pos, neg), _, mask, _ = _embeddings(fn, arrays, where, -1)
     swap = core.static_bool(fn, "swap", swap)
-    m = core.hyperparameter(fn, "margin", margin, a.dtype, low=0.0)
+    m = core.hyperparameter(fn, "margin", margin, a.dtype)
     example_shape = a.shape[:-1]
 
     def dist(x, y, what):

@@ -5,17 +5,29 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from jaxloss._core import check_reduction, public
+from jaxloss._core import Range, check_option, check_reduction, declare_ranges, public
 
 
 @dataclasses.dataclass(frozen=True)
 class LossInfo:
-    """Metadata of one registered loss (used by the catalogue, docs and tests)."""
+    """Metadata of one registered loss (used by the catalogue, docs and tests).
+
+    ``ranges`` maps each numeric option to its allowed :class:`~jaxloss.Range`, as
+    declared in ``register(ranges=...)`` (a read-only mapping).
+
+    Examples:
+      >>> import jaxloss
+      >>> dict(jaxloss.info("huber_loss").ranges)
+      {'delta': Range(low=0.0, high=None, low_open=False, high_open=False)}
+      >>> str(jaxloss.info("quantile_loss").ranges["quantile"])
+      'in (0.0, 1.0)'
+    """
 
     name: str
     fn: Callable
@@ -25,6 +37,9 @@ class LossInfo:
     torch: str | None = None
     keras: str | None = None
     aliases: tuple[str, ...] = ()
+    ranges: Mapping[str, Range] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:
@@ -95,15 +110,34 @@ def register(
     keras: str | None = None,
     aliases: tuple[str, ...] = (),
     name: str | None = None,
+    ranges: Mapping[str, Range] | None = None,
 ) -> Callable[[Callable], Callable]:
-    """Decorator that records a loss function under its ``__name__`` (or ``name``)."""
+    """Decorator that records a loss function under its ``__name__`` (or ``name``).
+
+    ``ranges`` declares the allowed range of each numeric option, once: the loss checks
+    its values against it when called, ``jaxloss.get`` when it binds them, and
+    :attr:`LossInfo.ranges` lists them. Every option the loss passes to
+    ``core.hyperparameter`` must be declared (``Range()`` if any number is allowed).
+    """
 
     def deco(fn: Callable) -> Callable:
         key = name or fn.__name__
         if key in _REGISTRY or key in _ALIASES:
             raise RuntimeError(f"jaxloss: loss {key!r} registered twice")
+        declared = dict(ranges or {})
+        declare_ranges(declared, name=key)(fn)
         fn = public(fn)
-        _REGISTRY[key] = LossInfo(key, fn, family, inputs, optax, torch, keras, tuple(aliases))
+        _REGISTRY[key] = LossInfo(
+            key,
+            fn,
+            family,
+            inputs,
+            optax,
+            torch,
+            keras,
+            tuple(aliases),
+            types.MappingProxyType(declared),
+        )
         for alias in aliases:
             _ALIASES[alias] = key
         return fn
@@ -227,6 +261,8 @@ class Loss:
         if "reduction" in hyperparameters:
             check_reduction(f"jaxloss.get({entry.name!r})", hyperparameters["reduction"])
         frozen = tuple(sorted((k, _freeze(v)) for k, v in hyperparameters.items()))
+        for k, v in frozen:  # the error a call would raise, named as the call names it
+            check_option(entry.name, k, _call_value(v))
         object.__setattr__(self, "name", entry.name)
         object.__setattr__(self, "hyperparameters", frozen)
 
@@ -268,7 +304,9 @@ def get(name: str, **hyperparameters: Any) -> Loss:
     Names other libraries use (``"mean_squared_error"``, ``"huber"``,
     ``"categorical_hinge"``, ``"CrossEntropyLoss"``, ...) resolve too.
 
-    Raises ``ValueError`` listing the closest names when ``name`` is unknown.
+    Raises ``ValueError`` listing the closest names when ``name`` is unknown, and the
+    ``ValueError`` a call would raise when a numeric option is outside its declared range
+    (:attr:`LossInfo.ranges`).
 
     Examples:
       >>> import jaxloss

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax.scipy.special import xlogy
 
 from jaxloss import _core as core
-from jaxloss._core import Array, ArrayLike
+from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
 __all__ = [
@@ -226,6 +226,7 @@ mae = absolute_error
     optax="optax.losses.huber_loss",
     torch="torch.nn.functional.huber_loss",
     keras="keras.losses.Huber",
+    ranges={"delta": Range(low=0.0)},
 )
 def huber_loss(
     predictions: ArrayLike,
@@ -277,7 +278,7 @@ def huber_loss(
     """
     fn = "huber_loss"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
-    delta = core.hyperparameter(fn, "delta", delta, p.dtype, low=0.0)
+    delta = core.hyperparameter(fn, "delta", delta, p.dtype)
     # jnp.abs (not _abs): at r = 0 both give gradient 0 here, and it is cheaper.
     abs_r = jnp.abs(p - t)
     quad = jnp.minimum(abs_r, delta)
@@ -285,7 +286,12 @@ def huber_loss(
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
-@register(family="regression", inputs="values", torch="torch.nn.functional.smooth_l1_loss")
+@register(
+    family="regression",
+    inputs="values",
+    torch="torch.nn.functional.smooth_l1_loss",
+    ranges={"beta": Range(low=0.0)},
+)
 def smooth_l1_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -334,7 +340,7 @@ def smooth_l1_loss(
     """
     fn = "smooth_l1_loss"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
-    beta = core.hyperparameter(fn, "beta", beta, p.dtype, low=0.0)
+    beta = core.hyperparameter(fn, "beta", beta, p.dtype)
     abs_r = _abs(p - t)
     inside = abs_r < beta  # never true when beta == 0
     # Double where: the division only ever sees beta where beta > |r| >= 0.
@@ -434,6 +440,7 @@ def log_cosh(
     inputs="values",
     keras="keras.losses.MeanAbsolutePercentageError",
     aliases=("mape",),
+    ranges={"epsilon": Range(low=0.0, low_open=True)},
 )
 def absolute_percentage_error(
     predictions: ArrayLike,
@@ -480,7 +487,7 @@ def absolute_percentage_error(
     """
     fn = "absolute_percentage_error"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0, low_open=True)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     values = 100.0 * _abs(p - t) / jnp.maximum(jnp.abs(t), epsilon)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
@@ -493,6 +500,7 @@ mape = absolute_percentage_error
     inputs="values",
     keras="keras.losses.MeanSquaredLogarithmicError",
     aliases=("msle",),
+    ranges={"epsilon": Range(low=0.0)},
 )
 def squared_logarithmic_error(
     predictions: ArrayLike,
@@ -543,7 +551,7 @@ def squared_logarithmic_error(
     """
     fn = "squared_logarithmic_error"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     diff = jnp.log1p(jnp.maximum(p, epsilon)) - jnp.log1p(jnp.maximum(t, epsilon))
     return core.finish(fn, jnp.square(diff), reduction, where, weights, mask=mask)
 
@@ -551,7 +559,12 @@ def squared_logarithmic_error(
 msle = squared_logarithmic_error
 
 
-@register(family="regression", inputs="values", aliases=("pinball_loss",))
+@register(
+    family="regression",
+    inputs="values",
+    aliases=("pinball_loss",),
+    ranges={"quantile": Range(low=0.0, high=1.0, low_open=True, high_open=True)},
+)
 def quantile_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -600,9 +613,7 @@ def quantile_loss(
     """
     fn = "quantile_loss"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
-    q = core.hyperparameter(
-        fn, "quantile", quantile, p.dtype, low=0.0, high=1.0, low_open=True, high_open=True
-    )
+    q = core.hyperparameter(fn, "quantile", quantile, p.dtype)
     r = t - p
     values = jnp.maximum(q * r, (q - 1.0) * r)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
@@ -615,7 +626,12 @@ pinball_loss = quantile_loss
 # likelihood losses
 
 
-@register(family="regression", inputs="values", keras="keras.losses.Poisson")
+@register(
+    family="regression",
+    inputs="values",
+    keras="keras.losses.Poisson",
+    ranges={"epsilon": Range(low=0.0)},
+)
 def poisson_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -665,12 +681,17 @@ def poisson_loss(
     fn = "poisson_loss"
     # Masked entries become rate 1, count 0: finite value and gradient for any epsilon.
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where, fill=1.0, target_fill=0.0)
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     values = p - _xlogy(t, p + epsilon)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
-@register(family="regression", inputs="values", torch="torch.nn.functional.poisson_nll_loss")
+@register(
+    family="regression",
+    inputs="values",
+    torch="torch.nn.functional.poisson_nll_loss",
+    ranges={"epsilon": Range(low=0.0)},
+)
 def poisson_nll_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -736,7 +757,7 @@ def poisson_nll_loss(
     p, t, mask = core.elementwise_inputs(
         fn, predictions, targets, where, fill=fill, target_fill=0.0
     )
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype, low=0.0)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     if log_input:
         values = jnp.exp(p) - t * p
     else:
@@ -749,7 +770,12 @@ def poisson_nll_loss(
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
-@register(family="regression", inputs="values", torch="torch.nn.functional.gaussian_nll_loss")
+@register(
+    family="regression",
+    inputs="values",
+    torch="torch.nn.functional.gaussian_nll_loss",
+    ranges={"epsilon": Range(low=0.0)},
+)
 def gaussian_nll_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -823,7 +849,7 @@ def gaussian_nll_loss(
     p, t = p.astype(dtype), t.astype(dtype)
     v = jnp.broadcast_to(v.astype(dtype), p.shape)
     v = core.mask_inputs(mask, v, fill=1.0)
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, dtype, low=0.0)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, dtype)
     # Plain where (not maximum): below the floor the variance gets exactly zero gradient.
     v = jnp.where(v < epsilon, epsilon, v)
     values = 0.5 * (jnp.log(v) + jnp.square(p - t) / v)
@@ -852,7 +878,7 @@ def _cosine(fn, predictions, targets, axis, epsilon, where):
     x, y, mask, axis = core.distribution_inputs(
         fn, predictions, targets, where, axis, names=("predictions", "targets")
     )
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, x.dtype, low=0.0)
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, x.dtype)
     dot = jnp.sum(x * y, axis=axis)
     return dot * _inverse_norm(x, axis, epsilon) * _inverse_norm(y, axis, epsilon), mask
 
@@ -862,6 +888,7 @@ def _cosine(fn, predictions, targets, axis, epsilon, where):
     inputs="embeddings",
     optax="optax.losses.cosine_similarity",
     torch="torch.nn.functional.cosine_similarity",
+    ranges={"epsilon": Range(low=0.0)},
 )
 def cosine_similarity(
     predictions: ArrayLike,
@@ -927,6 +954,7 @@ def cosine_similarity(
     family="regression",
     inputs="embeddings",
     optax="optax.losses.cosine_distance",
+    ranges={"epsilon": Range(low=0.0)},
 )
 def cosine_distance(
     predictions: ArrayLike,

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxloss import _core as core
-from jaxloss._core import Array, ArrayLike
+from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
 __all__ = ["dice_loss", "binary_dice_loss", "tversky_loss", "generalized_dice_loss"]
@@ -180,14 +180,17 @@ def _tversky(
         per_class=per_class,
         binary=binary,
     )
-    alpha = core.hyperparameter(fn, "alpha", alpha, dtype, low=0.0)
-    beta = core.hyperparameter(fn, "beta", beta, dtype, low=0.0)
-    smooth = core.hyperparameter(fn, "smooth", smooth, dtype, low=0.0)
+    # binary_dice_loss has no alpha/beta options (and no ranges for them): its fixed
+    # 0.5s are used as they are.
+    if not binary:
+        alpha = core.hyperparameter(fn, "alpha", alpha, dtype)
+        beta = core.hyperparameter(fn, "beta", beta, dtype)
+    smooth = core.hyperparameter(fn, "smooth", smooth, dtype)
     num = inter + smooth
     den = inter + alpha * (pred - inter) + beta * (tgt - inter) + smooth
     values = 1 - _safe_ratio(num, den)
     if class_weights is not None:
-        cw = core.hyperparameter(fn, "class_weights", class_weights, dtype, low=0.0)
+        cw = core.hyperparameter(fn, "class_weights", class_weights, dtype)
         if cw.shape != values.shape[-1:]:
             raise ValueError(
                 f"{fn}: argument 'class_weights' must have shape (num_classes,) = "
@@ -207,7 +210,17 @@ def _tversky(
 # losses
 
 
-@register(family="segmentation", inputs="logits", optax="optax.losses.dice_loss")
+@register(
+    family="segmentation",
+    inputs="logits",
+    optax="optax.losses.dice_loss",
+    ranges={
+        "class_weights": Range(low=0.0),
+        "smooth": Range(low=0.0),
+        "alpha": Range(low=0.0),
+        "beta": Range(low=0.0),
+    },
+)
 def dice_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -306,7 +319,12 @@ def dice_loss(
     )
 
 
-@register(family="segmentation", inputs="logits", optax="optax.losses.binary_dice_loss")
+@register(
+    family="segmentation",
+    inputs="logits",
+    optax="optax.losses.binary_dice_loss",
+    ranges={"smooth": Range(low=0.0)},
+)
 def binary_dice_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -381,7 +399,16 @@ def binary_dice_loss(
     )
 
 
-@register(family="segmentation", inputs="logits")
+@register(
+    family="segmentation",
+    inputs="logits",
+    ranges={
+        "alpha": Range(low=0.0),
+        "beta": Range(low=0.0),
+        "smooth": Range(low=0.0),
+        "class_weights": Range(low=0.0),
+    },
+)
 def tversky_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -466,7 +493,7 @@ def tversky_loss(
     )
 
 
-@register(family="segmentation", inputs="logits")
+@register(family="segmentation", inputs="logits", ranges={"smooth": Range(low=0.0)})
 def generalized_dice_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -546,7 +573,7 @@ def generalized_dice_loss(
         ignore_background=ignore_background,
         per_class=False,
     )
-    smooth = core.hyperparameter(fn, "smooth", smooth, dtype, low=0.0)
+    smooth = core.hyperparameter(fn, "smooth", smooth, dtype)
     if ignore:
         inter, pred, tgt = inter[..., 1:], pred[..., 1:], tgt[..., 1:]
     present = tgt > 0

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxloss import _core as core
-from jaxloss._core import Array, ArrayLike
+from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
 __all__ = ["ntxent", "clip_loss", "siglip_loss", "circle_loss"]
@@ -113,7 +113,12 @@ def _same_label_pairs(labels: Array, mask: Array | None, batch_shape: tuple):
 # losses
 
 
-@register(family="self_supervised", inputs="embeddings", optax="optax.losses.ntxent")
+@register(
+    family="self_supervised",
+    inputs="embeddings",
+    optax="optax.losses.ntxent",
+    ranges={"temperature": Range(low=0.0, low_open=True)},
+)
 def ntxent(
     embeddings: ArrayLike,
     labels: ArrayLike,
@@ -186,7 +191,7 @@ def ntxent(
     fn = "ntxent"
     (e,), mask, dtype = _inputs(fn, ("embeddings",), (embeddings,), where)
     labels = _class_labels(fn, e, labels)
-    temperature = core.hyperparameter(fn, "temperature", temperature, dtype, low=0.0, low_open=True)
+    temperature = core.hyperparameter(fn, "temperature", temperature, dtype)
     batch_shape = e.shape[:-1]
     u = _normalize(e)
     z = jnp.einsum("...id,...jd->...ij", u, u) / temperature
@@ -208,7 +213,11 @@ def ntxent(
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
-@register(family="self_supervised", inputs="embeddings")
+@register(
+    family="self_supervised",
+    inputs="embeddings",
+    ranges={"temperature": Range(low=0.0, low_open=True)},
+)
 def clip_loss(
     x: ArrayLike,
     y: ArrayLike,
@@ -272,7 +281,7 @@ def clip_loss(
     """
     fn = "clip_loss"
     (a, b), mask, dtype = _inputs(fn, ("x", "y"), (x, y), where)
-    temperature = core.hyperparameter(fn, "temperature", temperature, dtype, low=0.0, low_open=True)
+    temperature = core.hyperparameter(fn, "temperature", temperature, dtype)
     n = a.shape[-2]
     z = jnp.einsum("...id,...jd->...ij", _normalize(a), _normalize(b)) / temperature
     valid = _pair_mask(mask, a.shape[:-2] + (n, n))
@@ -282,7 +291,11 @@ def clip_loss(
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
-@register(family="self_supervised", inputs="embeddings")
+@register(
+    family="self_supervised",
+    inputs="embeddings",
+    ranges={"temperature": Range(low=0.0, low_open=True), "bias": Range()},
+)
 def siglip_loss(
     x: ArrayLike,
     y: ArrayLike,
@@ -344,7 +357,7 @@ def siglip_loss(
     """
     fn = "siglip_loss"
     (a, b), mask, dtype = _inputs(fn, ("x", "y"), (x, y), where)
-    temperature = core.hyperparameter(fn, "temperature", temperature, dtype, low=0.0, low_open=True)
+    temperature = core.hyperparameter(fn, "temperature", temperature, dtype)
     bias = core.hyperparameter(fn, "bias", bias, dtype)
     n = a.shape[-2]
     z = jnp.einsum("...id,...jd->...ij", _normalize(a), _normalize(b)) / temperature + bias
@@ -355,7 +368,11 @@ def siglip_loss(
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
-@register(family="self_supervised", inputs="embeddings")
+@register(
+    family="self_supervised",
+    inputs="embeddings",
+    ranges={"margin": Range(), "gamma": Range(low=0.0)},
+)
 def circle_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
@@ -422,7 +439,7 @@ def circle_loss(
     (e,), mask, dtype = _inputs(fn, ("embeddings",), (embeddings,), where)
     labels = _class_labels(fn, e, labels)
     margin = core.hyperparameter(fn, "margin", margin, dtype)
-    gamma = core.hyperparameter(fn, "gamma", gamma, dtype, low=0.0)
+    gamma = core.hyperparameter(fn, "gamma", gamma, dtype)
     u = _normalize(e)
     s = jnp.einsum("...id,...jd->...ij", u, u)
     pos, neg = _same_label_pairs(labels, mask, e.shape[:-1])

@@ -72,25 +72,43 @@ class TestReduceLoss:
 
 
 class TestHyperparameters:
-    def test_ranges_and_messages(self):
-        f = lambda v, **kw: core.hyperparameter("f", "delta", v, jnp.float32, **kw)
-        assert float(f(0.5, low=0.0)) == 0.5
-        with pytest.raises(ValueError, match=r"f: argument 'delta' must be >= 0.0, got -1.0"):
-            f(-1.0, low=0.0)
-        with pytest.raises(ValueError, match=r"must be in \(0.0, 1.0\), got 1.0"):
-            f(1.0, low=0.0, high=1.0, low_open=True, high_open=True)
-        with pytest.raises(ValueError, match="got nan"):
-            f(float("nan"), low=0.0)
-        with pytest.raises(ValueError, match=r"must be >= 0.0, got -2.0"):
-            f(jnp.float32(-2.0), low=0.0)  # concrete JAX scalars are checked too
+    @pytest.fixture
+    def declare(self, monkeypatch):
+        """Declares ranges of a test function "f" for the duration of one test."""
 
-    def test_non_numbers_are_rejected(self):
+        def declare(**ranges):
+            for name, allowed in ranges.items():
+                monkeypatch.setitem(core._RANGES, ("f", name), allowed)
+
+        return declare
+
+    def test_ranges_and_messages(self, declare):
+        f = lambda v: core.hyperparameter("f", "delta", v, jnp.float32)
+        declare(delta=core.Range(low=0.0))
+        assert float(f(0.5)) == 0.5
+        with pytest.raises(ValueError, match=r"f: argument 'delta' must be >= 0.0, got -1.0"):
+            f(-1.0)
+        with pytest.raises(ValueError, match="got nan"):
+            f(float("nan"))
+        with pytest.raises(ValueError, match=r"must be >= 0.0, got -2.0"):
+            f(jnp.float32(-2.0))  # concrete JAX scalars are checked too
+        declare(delta=core.Range(low=0.0, high=1.0, low_open=True, high_open=True))
+        with pytest.raises(ValueError, match=r"must be in \(0.0, 1.0\), got 1.0"):
+            f(1.0)
+
+    def test_non_numbers_are_rejected(self, declare):
+        declare(margin=core.Range())
         with pytest.raises(TypeError, match=r"f: argument 'margin' must be a real number or a "
                            r"JAX scalar, got str"):
             core.hyperparameter("f", "margin", "1", jnp.float32)
 
-    def test_traced_values_skip_the_check(self):
-        out = jax.jit(lambda v: core.hyperparameter("f", "d", v, jnp.float32, low=0.0))(-1.0)
+    def test_undeclared_option_is_an_error(self):
+        with pytest.raises(RuntimeError, match=r"f: option 'delta' has no declared range"):
+            core.hyperparameter("f", "delta", 1.0, jnp.float32)
+
+    def test_traced_values_skip_the_check(self, declare):
+        declare(d=core.Range(low=0.0))
+        out = jax.jit(lambda v: core.hyperparameter("f", "d", v, jnp.float32))(-1.0)
         assert float(out) == -1.0
 
     def test_static_value(self):
