@@ -4,7 +4,10 @@ Keras computes in float32, so both sides run in float32 and are compared at floa
 tolerance. With the JAX backend a Keras loss is a JAX function, so its gradients come
 from ``jax.vjp`` too: each case compares values for every Keras reduction (``None``,
 ``"sum_over_batch_size"``, ``"sum"``) and the vector-Jacobian products, under one seeded
-random cotangent, with respect to the predictions and the targets.
+random cotangent, with respect to the inputs the case differentiates (``diff``: the
+predictions and the targets for most; none for ``Circle`` and the probability form of
+``SparseCategoricalCrossentropy``, whose values alone are compared). Both sides of a case,
+values and VJPs for all three reductions, run as one compiled program.
 
 Mapping: Keras averages elementwise losses over the last axis (``MeanSquaredError`` and
 friends, ``BinaryCrossentropy``, ``Hinge``, ...), so its per-sample value is
@@ -106,31 +109,45 @@ def _f32(a):
     return jnp.asarray(a, jnp.float32) if a.dtype.kind == "f" else jnp.asarray(a)
 
 
-def oracle(jfn, kfn, arrays, diff=(0, 1), *, seed=0, rtol=RTOL, atol=ATOL):
-    """Compares ``jfn(*arrays)`` with ``kfn(*arrays)`` (both JAX functions), values and
-    VJPs with respect to ``arrays[i]`` for ``i`` in ``diff`` under one seeded cotangent
-    (gradients at ten times the value tolerance)."""
-    base = [_f32(a) for a in arrays]
+def _of_diff(fn, args, diff):
+    """``fn`` as a function of ``args[i]`` for ``i`` in ``diff``, the other args fixed."""
 
-    def with_diff(fn):
-        def f(*d):
-            args = list(base)
-            for i, v in zip(diff, d):
-                args[i] = v
-            return fn(*args)
+    def f(*d):
+        full = list(args)
+        for i, v in zip(diff, d):
+            full[i] = v
+        return fn(*full)
 
-        return f
+    return f
 
-    primals = [base[i] for i in diff]
-    j_out, j_vjp = jax.vjp(with_diff(jfn), *primals)
-    k_out, k_vjp = jax.vjp(with_diff(kfn), *primals)
+
+def _jit_values_and_vjps(fn_pairs, diff, seed):
+    """One compiled program: for each ``(jfn, kfn)`` pair, ``((j_out, j_vjps), (k_out,
+    k_vjps))`` on ``args``, the VJPs with respect to ``args[i]`` for ``i`` in ``diff`` under
+    one seeded normal cotangent of the output's shape (a constant of the program)."""
+
+    def run(*args):
+        results = []
+        for jfn, kfn in fn_pairs:
+            primals = [args[i] for i in diff]
+            j_out, j_vjp = jax.vjp(_of_diff(jfn, args, diff), *primals)
+            k_out, k_vjp = jax.vjp(_of_diff(kfn, args, diff), *primals)
+            g = np.random.default_rng(seed + 12345).normal(size=j_out.shape)
+            g = jnp.asarray(g, jnp.float32)
+            results.append(((j_out, j_vjp(g)), (k_out, k_vjp(g))))
+        return results
+
+    return jax.jit(run)
+
+
+def compare(j_result, k_result, diff, *, rtol=RTOL, atol=ATOL):
+    """Compares jaxloss's ``(value, VJPs)`` with Keras's (gradients at ten times the value
+    tolerance)."""
+    (j_out, j_grads), (k_out, k_grads) = j_result, k_result
     assert j_out.dtype == jnp.float32
     assert j_out.shape == k_out.shape, (j_out.shape, k_out.shape)
     np.testing.assert_allclose(j_out, k_out, rtol=rtol, atol=atol, err_msg="value")
-    if not diff:
-        return
-    g = jnp.asarray(np.random.default_rng(seed + 12345).normal(size=j_out.shape), jnp.float32)
-    for i, jg, kg in zip(diff, j_vjp(g), k_vjp(g)):
+    for i, jg, kg in zip(diff, j_grads, k_grads):
         np.testing.assert_allclose(
             jg,
             kg,
@@ -247,11 +264,26 @@ def _ctc_jax(r, x, y):
     return jaxloss.ctc_loss(x, jnp.zeros(x.shape[:2]), y, pad, reduction=r)
 
 
-# One compiled program per side for all reductions (the CTC loops take seconds to compile).
-_CTC_JAX = jax.jit(lambda x, y: {r: _ctc_jax(r, x, y) for r in KERAS_REDUCTION})
-_CTC_KERAS = jax.jit(
-    lambda x, y: {r: KL.CTC(reduction=k)(y, x) for r, k in KERAS_REDUCTION.items()}
-)
+def _ctc_keras(x, y):
+    return {r: KL.CTC(reduction=k)(y, x) for r, k in KERAS_REDUCTION.items()}
+
+
+@jax.jit
+def _ctc_run(x, y, ct):
+    """Both sides' CTC for every reduction (dicts reduction -> output) and their VJPs with
+    respect to ``x`` under the cotangents ``ct`` (a dict like the outputs): one compiled
+    program for the CTC tests (the CTC loops take seconds to compile)."""
+    j_out, j_vjp = jax.vjp(lambda a: {r: _ctc_jax(r, a, y) for r in KERAS_REDUCTION}, x)
+    k_out, k_vjp = jax.vjp(lambda a: _ctc_keras(a, y), x)
+    return j_out, k_out, j_vjp(ct)[0], k_vjp(ct)[0]
+
+
+def _ctc_cotangents(x, reduction=None, g=None):
+    """Zero cotangents for ``_ctc_run`` on ``x``, except ``g`` for ``reduction``'s output."""
+    ct = {r: jnp.zeros(x.shape[:1] if r == "none" else ()) for r in KERAS_REDUCTION}
+    if reduction is not None:
+        ct[reduction] = jnp.asarray(g, jnp.float32)
+    return ct
 
 
 def _circle_data(rng):
@@ -473,18 +505,24 @@ CASES = [
 ]
 
 
+@functools.cache
+def _case_program(case):
+    """Both sides of ``case`` for every reduction, values and VJPs (with respect to the
+    arrays ``case.diff`` names, under one seeded cotangent) in one compiled program (the
+    tests of the three reductions share it)."""
+    pairs = [
+        (functools.partial(case.jfn, r), functools.partial(case.kfn, r)) for r in KERAS_REDUCTION
+    ]
+    return _jit_values_and_vjps(pairs, case.diff, zlib.crc32(case.name.encode()))
+
+
 @pytest.mark.parametrize("reduction", list(KERAS_REDUCTION))
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_keras_oracle(case, reduction):
     seed = zlib.crc32(case.name.encode())
     arrays = case.data(np.random.default_rng(seed))
-    oracle(
-        lambda *a: case.jfn(reduction, *a),
-        lambda *a: case.kfn(reduction, *a),
-        arrays,
-        case.diff,
-        seed=seed,
-    )
+    results = _case_program(case)(*[_f32(a) for a in arrays])
+    compare(*results[list(KERAS_REDUCTION).index(reduction)], case.diff)
 
 
 def test_keras_backend_is_jax():
@@ -507,77 +545,97 @@ def test_hinge_converts_binary_labels_in_keras(name):
     y01 = _f32(rng.integers(0, 2, size=(N, C)))
     fn = getattr(jaxloss, name)
     cls = KL.Hinge if name == "hinge_loss" else KL.SquaredHinge
-    k = cls(reduction=None)(y01, x)
-    np.testing.assert_allclose(
-        jnp.mean(fn(x, 2 * y01 - 1, reduction="none"), -1), k, rtol=RTOL, atol=ATOL
-    )
-    assert not np.allclose(jnp.mean(fn(x, y01, reduction="none"), -1), k, rtol=1e-2)
+
+    @jax.jit  # one compiled program for the three losses
+    def losses(x, y01):
+        def per_sample(y):
+            return jnp.mean(fn(x, y, reduction="none"), -1)
+
+        return cls(reduction=None)(y01, x), per_sample(2 * y01 - 1), per_sample(y01)
+
+    k, j_signs, j_01 = losses(x, y01)
+    np.testing.assert_allclose(j_signs, k, rtol=RTOL, atol=ATOL)
+    assert not np.allclose(j_01, k, rtol=1e-2)
 
 
 def test_categorical_crossentropy_renormalizes_in_keras():
     rng = np.random.default_rng(2)
-    y = _f32(_probs(rng, (N, C)))
-    q = _f32(rng.uniform(0.05, 1.0, size=(N, C)))  # unnormalized
-    k = KL.CategoricalCrossentropy(reduction=None)(y, q)
-    normalized = q / jnp.sum(q, -1, keepdims=True)
-    np.testing.assert_allclose(
-        jaxloss.categorical_cross_entropy(normalized, y, reduction="none"), k, rtol=RTOL, atol=ATOL
-    )
-    assert not np.allclose(jaxloss.categorical_cross_entropy(q, y, reduction="none"), k, rtol=1e-2)
-    labels = jnp.asarray(rng.integers(0, C, N))
-    k_sparse = KL.SparseCategoricalCrossentropy(reduction=None)(labels, q)
-    np.testing.assert_allclose(
-        jaxloss.categorical_cross_entropy(normalized, labels, reduction="none"),
-        k_sparse,
-        rtol=RTOL,
-        atol=ATOL,
-    )
+    y = _probs(rng, (N, C)).astype(np.float32)
+    q = rng.uniform(0.05, 1.0, size=(N, C)).astype(np.float32)  # unnormalized
+    labels = rng.integers(0, C, N)
+    p = _probs(rng, (N, C)).astype(np.float32)
+
+    @jax.jit  # one compiled program for every value and gradient below
+    def losses(y, q, labels, p):
+        normalized = q / jnp.sum(q, -1, keepdims=True)
+        cce = functools.partial(jaxloss.categorical_cross_entropy, reduction="none")
+        return {
+            "keras": KL.CategoricalCrossentropy(reduction=None)(y, q),
+            "normalized": cce(normalized, y),
+            "unnormalized": cce(q, y),
+            "keras_sparse": KL.SparseCategoricalCrossentropy(reduction=None)(labels, q),
+            "normalized_sparse": cce(normalized, labels),
+            "grad": jax.grad(lambda a: jaxloss.categorical_cross_entropy(a, y, reduction="sum"))(p),
+            "keras_grad": jax.grad(lambda a: KL.CategoricalCrossentropy(reduction="sum")(y, a))(p),
+        }
+
+    out = losses(y, q, labels, p)
+    np.testing.assert_allclose(out["normalized"], out["keras"], rtol=RTOL, atol=ATOL)
+    assert not np.allclose(out["unnormalized"], out["keras"], rtol=1e-2)
+    np.testing.assert_allclose(out["normalized_sparse"], out["keras_sparse"], rtol=RTOL, atol=ATOL)
     # On normalized probabilities the gradients differ by the normalization term.
-    p = _f32(_probs(rng, (N, C)))
-    g_j = jax.grad(lambda a: jaxloss.categorical_cross_entropy(a, y, reduction="sum"))(p)
-    g_k = jax.grad(lambda a: KL.CategoricalCrossentropy(reduction="sum")(y, a))(p)
+    g_j = np.asarray(out["grad"])
     np.testing.assert_allclose(g_j, -y / p, rtol=1e-5)
     np.testing.assert_allclose(
-        g_k,
-        g_j + jnp.sum(y, -1, keepdims=True) / jnp.sum(p, -1, keepdims=True),
+        out["keras_grad"],
+        g_j + np.sum(y, -1, keepdims=True) / np.sum(p, -1, keepdims=True),
         rtol=1e-4,
         atol=1e-4,
     )
 
 
-def test_tversky_alpha_and_beta_are_swapped_in_keras():
-    p, t = (_f32(a) for a in _masks(np.random.default_rng(3), (3, 4, 4, 2)))
-    k = KL.Tversky(alpha=0.2, beta=0.8, axis=(1, 2), reduction=None)(t, p)
-
-    def jax_tversky(alpha, beta):
-        return jaxloss.tversky_loss(
-            p,
-            t,
-            alpha=alpha,
-            beta=beta,
-            smooth=0.0,
-            apply_softmax=False,
-            class_reduction="none",
-            reduction="none",
-        )
-
-    np.testing.assert_allclose(jax_tversky(0.8, 0.2), k, rtol=RTOL, atol=ATOL)
-    assert not np.allclose(jax_tversky(0.2, 0.8), k, rtol=1e-2)
-    # The definition: alpha weighs the false positives sum(p * (1 - t)).
-    inter = jnp.sum(p * t, axis=(1, 2))
-    fp, fn = jnp.sum(p * (1 - t), axis=(1, 2)), jnp.sum((1 - p) * t, axis=(1, 2))
-    np.testing.assert_allclose(
-        jax_tversky(0.2, 0.8), 1 - inter / (inter + 0.2 * fp + 0.8 * fn), rtol=1e-5
+def _tversky_jax(p, t, alpha, beta):
+    return jaxloss.tversky_loss(
+        p,
+        t,
+        alpha=alpha,
+        beta=beta,
+        smooth=0.0,
+        apply_softmax=False,
+        class_reduction="none",
+        reduction="none",
     )
+
+
+def test_tversky_alpha_and_beta_are_swapped_in_keras():
+    p, t = (a.astype(np.float32) for a in _masks(np.random.default_rng(3), (3, 4, 4, 2)))
+
+    @jax.jit  # one compiled program for the three losses
+    def losses(p, t):
+        k = KL.Tversky(alpha=0.2, beta=0.8, axis=(1, 2), reduction=None)(t, p)
+        return k, _tversky_jax(p, t, 0.8, 0.2), _tversky_jax(p, t, 0.2, 0.8)
+
+    k, j_swapped, j = losses(p, t)
+    np.testing.assert_allclose(j_swapped, k, rtol=RTOL, atol=ATOL)
+    assert not np.allclose(j, k, rtol=1e-2)
+    # The definition: alpha weighs the false positives sum(p * (1 - t)).
+    inter = np.sum(p * t, axis=(1, 2))
+    fp, fn = np.sum(p * (1 - t), axis=(1, 2)), np.sum((1 - p) * t, axis=(1, 2))
+    np.testing.assert_allclose(j, 1 - inter / (inter + 0.2 * fp + 0.8 * fn), rtol=1e-5)
 
 
 def test_empty_masks():
     rng = np.random.default_rng(4)
-    p, t = (_f32(a) for a in _masks(rng, (2, 3, 3, 1)))
-    p, t = p.at[0].set(0.0), t.at[0].set(0.0)  # example 0: both masks empty
-    for kcls, jfn in ((KL.Dice, jaxloss.dice_loss), (KL.Tversky, jaxloss.tversky_loss)):
-        k = kcls(axis=(1, 2), reduction=None)(t, p)
-        j = jfn(p, t, smooth=0.0, apply_softmax=False, class_reduction="none", reduction="none")
+    p, t = (a.astype(np.float32) for a in _masks(rng, (2, 3, 3, 1)))
+    p[0], t[0] = 0.0, 0.0  # example 0: both masks empty
+    pairs = ((KL.Dice, jaxloss.dice_loss), (KL.Tversky, jaxloss.tversky_loss))
+
+    @jax.jit  # one compiled program for the four losses
+    def losses(p, t):
+        opts = dict(smooth=0.0, apply_softmax=False, class_reduction="none", reduction="none")
+        return [(kcls(axis=(1, 2), reduction=None)(t, p), jfn(p, t, **opts)) for kcls, jfn in pairs]
+
+    for k, j in losses(p, t):
         np.testing.assert_allclose(j[1], k[1], rtol=RTOL, atol=ATOL)
         assert float(k[0, 0]) == pytest.approx(1.0)
         assert float(j[0, 0]) == 0.0
@@ -585,20 +643,21 @@ def test_empty_masks():
 
 def test_dice_over_the_whole_batch():
     # keras Dice() with axis=None pools every entry of the batch into one ratio.
-    p, t = (_f32(a) for a in _masks(np.random.default_rng(5), (3, 4, 4, 1)))
-    k = KL.Dice(reduction=None)(t, p)
-    j = jaxloss.binary_dice_loss(
-        p.reshape(1, -1), t.reshape(1, -1), smooth=0.0, apply_sigmoid=False, reduction="sum"
-    )
+    p, t = (a.astype(np.float32) for a in _masks(np.random.default_rng(5), (3, 4, 4, 1)))
+
+    @jax.jit  # one compiled program for both losses
+    def losses(p, t):
+        j = jaxloss.binary_dice_loss(
+            p.reshape(1, -1), t.reshape(1, -1), smooth=0.0, apply_sigmoid=False, reduction="sum"
+        )
+        return KL.Dice(reduction=None)(t, p), j
+
+    k, j = losses(p, t)
     np.testing.assert_allclose(j, k, rtol=RTOL, atol=ATOL)
 
 
 def test_circle_gradient_treats_the_weights_as_constants():
     e, y = (_f32(a) for a in _circle_data(np.random.default_rng(6)))
-    j_val, g_j = jax.value_and_grad(lambda a: _circle_jax("sum", a, y))(e)
-    k_val, g_k = jax.value_and_grad(lambda a: _circle_keras("sum", a, y))(e)
-    np.testing.assert_allclose(j_val, k_val, rtol=RTOL)
-    assert not np.allclose(g_j, g_k, rtol=1e-2, atol=1e-3)
 
     # jaxloss's gradient is Keras's formula with alpha_p and alpha_n held constant.
     def keras_formula_constant_weights(a):
@@ -612,23 +671,37 @@ def test_circle_gradient_treats_the_weights_as_constants():
         ln = jax.nn.logsumexp(jnp.where(neg, 8.0 * an * (s - 0.25), -jnp.inf), axis=1)
         return jnp.sum(jax.nn.softplus(lp + ln))
 
-    np.testing.assert_allclose(
-        g_j, jax.grad(keras_formula_constant_weights)(e), rtol=1e-4, atol=1e-5
-    )
+    @jax.jit  # one compiled program for the three gradients
+    def gradients(a):
+        return (
+            jax.value_and_grad(lambda a: _circle_jax("sum", a, y))(a),
+            jax.value_and_grad(lambda a: _circle_keras("sum", a, y))(a),
+            jax.grad(keras_formula_constant_weights)(a),
+        )
+
+    (j_val, g_j), (k_val, g_k), g_formula = gradients(e)
+    np.testing.assert_allclose(j_val, k_val, rtol=RTOL)
+    assert not np.allclose(g_j, g_k, rtol=1e-2, atol=1e-3)
+    np.testing.assert_allclose(g_j, g_formula, rtol=1e-4, atol=1e-5)
+
+
+@jax.jit  # one compiled program per input shape
+def _kl_divergences(t, p):
+    """Keras's and jaxloss's per-example KL divergence of probabilities ``p`` from ``t``."""
+    k = KL.KLDivergence(reduction=None)(t, p)
+    return k, jaxloss.kl_divergence(jnp.log(p), t, reduction="none")
 
 
 def test_kl_divergence_clips_in_keras():
     t = _f32([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
     p = _f32([[0.0, 1.0, 0.0], [0.2, 0.3, 0.5]])  # row 0: p = 0 under a positive target
-    k = KL.KLDivergence(reduction=None)(t, p)
-    j = jaxloss.kl_divergence(jnp.log(p), t, reduction="none")
+    k, j = _kl_divergences(t, p)
     assert float(j[0]) == math.inf
     assert np.isfinite(float(k[0]))
     np.testing.assert_allclose(j[1], k[1], atol=ATOL)
     # A zero target: keras's clipped term 1e-7 * log(1e-7 / p) is not exactly 0.
     t0, p0 = _f32([[0.0, 1.0]]), _f32([[0.5, 0.5]])
-    k0 = float(KL.KLDivergence(reduction=None)(t0, p0)[0])
-    j0 = float(jaxloss.kl_divergence(jnp.log(p0), t0, reduction="none")[0])
+    k0, j0 = (float(v[0]) for v in _kl_divergences(t0, p0))
     np.testing.assert_allclose(j0, math.log(2.0), rtol=1e-6)
     np.testing.assert_allclose(k0 - j0, 1e-7 * math.log(1e-7 / 0.5), rtol=1e-2)
 
@@ -649,39 +722,45 @@ def test_sample_weights(name):
     jfn, w_shape, cls = _WEIGHTED[name]
     case = next(c for c in CASES if c.name == name)
     rng = np.random.default_rng(7)
-    p, t = (_f32(a) for a in case.data(rng))
-    w = _f32(rng.uniform(0.0, 3.0, size=N))
-    j_mean = jfn(p, t, weights=w.reshape(w_shape))
-    k_weighted = cls(reduction="mean_with_sample_weight")(t, p, sample_weight=w)
-    k_batch = cls(reduction="sum_over_batch_size")(t, p, sample_weight=w)
-    np.testing.assert_allclose(j_mean, k_weighted, rtol=RTOL)
-    np.testing.assert_allclose(j_mean * jnp.sum(w) / N, k_batch, rtol=RTOL)
-    assert not np.isclose(float(j_mean), float(k_batch), rtol=1e-2)
+    p, t = (a.astype(np.float32) for a in case.data(rng))
+    w = rng.uniform(0.0, 3.0, size=N).astype(np.float32)
+
+    @jax.jit  # one compiled program for the five losses
+    def losses(p, t, w):
+        j_none = jfn(p, t, weights=w.reshape(w_shape), reduction="none")
+        return {
+            "mean": jfn(p, t, weights=w.reshape(w_shape)),
+            "keras_weighted": cls(reduction="mean_with_sample_weight")(t, p, sample_weight=w),
+            "keras_batch": cls(reduction="sum_over_batch_size")(t, p, sample_weight=w),
+            "none": jnp.mean(j_none, -1) if j_none.ndim == 2 else j_none,
+            "keras_none": cls(reduction=None)(t, p, sample_weight=w),
+        }
+
+    out = losses(p, t, w)
+    j_mean = float(out["mean"])
+    np.testing.assert_allclose(j_mean, out["keras_weighted"], rtol=RTOL)
+    np.testing.assert_allclose(j_mean * np.sum(w) / N, out["keras_batch"], rtol=RTOL)
+    assert not np.isclose(j_mean, float(out["keras_batch"]), rtol=1e-2)
     # per sample, 'none' is w * l in both
-    j_none = jfn(p, t, weights=w.reshape(w_shape), reduction="none")
-    j_none = jnp.mean(j_none, -1) if j_none.ndim == 2 else j_none
-    np.testing.assert_allclose(
-        j_none, cls(reduction=None)(t, p, sample_weight=w), rtol=RTOL, atol=ATOL
-    )
+    np.testing.assert_allclose(out["none"], out["keras_none"], rtol=RTOL, atol=ATOL)
 
 
 def test_ctc():
     x, y = (_f32(a) for a in _ctc_data(np.random.default_rng(8)))
-    j_out, j_vjp = jax.vjp(lambda a: _CTC_JAX(a, y), x)
-    k_out, k_vjp = jax.vjp(lambda a: _CTC_KERAS(a, y), x)
     rng = np.random.default_rng(9)
     for r in KERAS_REDUCTION:
+        g = rng.normal(size=x.shape[:1] if r == "none" else ())
+        j_out, k_out, j_g, k_g = _ctc_run(x, y, _ctc_cotangents(x, r, g))
+        assert j_out[r].shape == np.shape(g), r
         np.testing.assert_allclose(j_out[r], k_out[r], rtol=1e-5, atol=1e-5, err_msg=r)
-        ct = {k: jnp.zeros_like(v) for k, v in j_out.items()}
-        ct[r] = jnp.asarray(rng.normal(size=j_out[r].shape), jnp.float32)
-        np.testing.assert_allclose(j_vjp(ct)[0], k_vjp(ct)[0], rtol=1e-4, atol=1e-5, err_msg=r)
+        np.testing.assert_allclose(j_g, k_g, rtol=1e-4, atol=1e-5, err_msg=r)
 
 
 def test_ctc_infeasible_is_finite_in_keras():
     x, y = (_f32(a) for a in _ctc_data(np.random.default_rng(8)))
     y = y.at[0].set(1)  # "1 1 1 1 1" needs 9 frames, there are 8
-    k = _CTC_KERAS(x, y)["none"]
-    j = _CTC_JAX(x, y)["none"]
+    j_out, k_out, _, _ = _ctc_run(x, y, _ctc_cotangents(x))  # the compiled program of test_ctc
+    k, j = k_out["none"], j_out["none"]
     assert float(j[0]) == math.inf
     assert np.isfinite(float(k[0])) and float(k[0]) > 1e4
     np.testing.assert_allclose(j[1:], k[1:], rtol=1e-5)
