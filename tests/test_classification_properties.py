@@ -6,7 +6,8 @@ without editing this file. At hypothesis-drawn seeds and batch shapes:
 
 * non-negativity on valid inputs (logits also scaled up to 30x), except for the losses
   listed in ``NOT_NON_NEGATIVE`` with their reason;
-* ``jax.vmap`` over the leading batch axis equals a loop, and ``jax.jit`` equals eager;
+* ``jax.vmap`` over the leading batch axis equals a loop, and ``jax.jit`` equals eager (the
+  jitted "none" and "mean" values and the vmapped ones come from one jitted program);
 * for cases marked ``smooth``: reverse-mode gradients agree with central finite
   differences in float64 (``jax.test_util.check_grads``).
 """
@@ -70,11 +71,40 @@ def test_non_negative(name, seed, batch, scale):
     args, kwargs = _make(name, seed, batch)
     if jaxloss.info(name).inputs == "logits":
         # Logits are unconstrained: scaling keeps the inputs valid and reaches saturation.
-        args[0] = args[0] * np.float32(scale)
+        # (Scaled in NumPy, the same float32 product without compiling a kernel per shape.)
+        args[0] = jnp.asarray(np.asarray(args[0]) * np.float32(scale))
     out = np.asarray(_fn(name)(*args, **kwargs, reduction="none"), np.float64)
     assert out.shape == batch
     assert np.all(np.isfinite(out))
     assert np.all(out >= -SLACK * max(1.0, float(np.max(np.abs(out))))), out
+
+
+def _key(kwargs):
+    """A hashable key for the options ``kwargs`` (arrays by dtype, shape and bytes)."""
+
+    def freeze(v):
+        if isinstance(v, np.ndarray | jax.Array):
+            v = np.asarray(v)
+            return (v.dtype.str, v.shape, v.tobytes())
+        return (type(v), v)
+
+    return tuple(sorted((k, freeze(v)) for k, v in kwargs.items()))
+
+
+_JITTED = {}
+
+
+def _jitted_none_mean_vmap(name, kwargs, axes):
+    """``jax.jit`` of the "none" and "mean" values and the vmapped "none" values, one program.
+
+    Cached per loss and options, so that the hypothesis examples of a shape reuse it.
+    """
+    key = (name, _key(kwargs), axes)
+    if key not in _JITTED:
+        fn = _fn(name)
+        f = lambda *a: fn(*a, **kwargs, reduction="none")
+        _JITTED[key] = jax.jit(lambda *a: (f(*a), fn(*a, **kwargs), jax.vmap(f, in_axes=axes)(*a)))
+    return _JITTED[key]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -84,16 +114,21 @@ def test_vmap_and_jit_match_eager(name, seed, batch):
     case = CASES[name]
     args, kwargs = _make(name, seed, batch)
     f = lambda *a: _fn(name)(*a, **kwargs, reduction="none")
+    mean = lambda *a: _fn(name)(*a, **kwargs)
+    axes = case.batch_axes or (0,) * len(args)
+    jit_none, jit_mean, batched = _jitted_none_mean_vmap(name, kwargs, axes)(*args)
     eager = np.asarray(f(*args))
     tol = dict(rtol=2e-5, atol=1e-6)
-    np.testing.assert_allclose(jax.jit(f)(*args), eager, **tol)
-    mean = lambda *a: _fn(name)(*a, **kwargs)
-    np.testing.assert_allclose(jax.jit(mean)(*args), mean(*args), **tol)
+    np.testing.assert_allclose(jit_none, eager, **tol)
+    np.testing.assert_allclose(jit_mean, mean(*args), **tol)
 
-    axes = case.batch_axes or (0,) * len(args)
-    batched = np.asarray(jax.vmap(f, in_axes=axes)(*args))
+    batched = np.asarray(batched)
     for i in range(batch[0]):
-        sliced = [a if ax is None else jnp.take(a, i, axis=ax) for a, ax in zip(args, axes)]
+        # Sliced in NumPy (exact): no slicing kernel to compile per shape.
+        sliced = [
+            a if ax is None else jnp.asarray(np.take(np.asarray(a), i, axis=ax))
+            for a, ax in zip(args, axes)
+        ]
         np.testing.assert_allclose(batched[i], f(*sliced), **tol)
         np.testing.assert_allclose(batched[i], eager[i], **tol)
 
@@ -118,7 +153,8 @@ def test_gradients_match_finite_differences(name, seed, batch):
             return _fn(name)(*a, **kwargs)
 
         assert jax.jit(loss)(*[args[i] for i in diff]).dtype == jnp.float64
+        # check_grads jits ``loss`` itself: the same program as the line above, compiled once.
         check_grads(
-            jax.jit(loss), tuple(args[i] for i in diff), order=1, modes=["rev"], eps=1e-6,
+            loss, tuple(args[i] for i in diff), order=1, modes=["rev"], eps=1e-6,
             atol=1e-6, rtol=1e-5,
         )
