@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_eager [--quick] [--only NAME[,NAME]] [--repeats N]
                                      [--compile-repeats N] [--json PATH] [--seed N]
+                                     [--sync-dispatch]
 
 Two tables, one process, interleaved, ratio = jaxloss / optax (lower is better):
 
@@ -16,6 +17,15 @@ Two tables, one process, interleaved, ratio = jaxloss / optax (lower is better):
   ``--compile-repeats`` runs, alternating which library goes first.
 
 The losses and their argument adaptors are those of ``benchmarks.bench_losses``.
+
+On the CPU, XLA runs a program on the calling thread only when its cost analysis counts
+fewer than 1000 flops (``cheap_computation_`` in XLA's ``cpu_client.cc``); any other
+program is handed to a worker thread, and the caller waits for it to be picked up (tens
+of microseconds on a busy 2-core machine). At ``[32, 10]`` each of optax's separate ops
+is below that count and one fused loss kernel is above it. ``--sync-dispatch`` sets
+``jax_cpu_enable_async_dispatch=False`` (every program on the calling thread) so that
+the table shows what the kernels themselves cost; it must be the first thing the
+process does with jax, so run it on its own, not from ``benchmarks.run``.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
+from jax._src import xla_bridge  # noqa: E402  (private: is a backend started yet?)
 
 import jaxloss  # noqa: E402
 from benchmarks._timing import (  # noqa: E402
@@ -138,11 +149,23 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compile-repeats", type=int, default=None, help="compiles (5)")
     parser.add_argument("--json", default=None, help="output path")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--sync-dispatch",
+        action="store_true",
+        help="run every CPU program on the calling thread (jax_cpu_enable_async_dispatch=False)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = _parse(argv)
+    if args.sync_dispatch:
+        if xla_bridge.backends_are_initialized():
+            raise SystemExit(
+                "bench_eager: --sync-dispatch must come before jax starts its backends; "
+                "run `python -m benchmarks.bench_eager --sync-dispatch` on its own"
+            )
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
     repeats = args.repeats or (3 if args.quick else 30)
     compile_repeats = args.compile_repeats or (1 if args.quick else 5)
     only = [n for n in args.only.split(",") if n]
@@ -162,17 +185,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "description": "eager call (us, notebook size) and compile time (s) of "
         "jit(value_and_grad); ratio = jaxloss / optax",
         "machine": info,
-        "config": {"repeats": repeats, "compile_repeats": compile_repeats, "quick": args.quick},
+        "config": {
+            "repeats": repeats,
+            "compile_repeats": compile_repeats,
+            "quick": args.quick,
+            "sync_dispatch": args.sync_dispatch,
+        },
         "eager": eager,
         "compile": compiled,
         "worst_eager": worst_eager and {"name": worst_eager["name"], "ratio": worst_eager["ratio"]},
         "worst_compile": worst_compile
         and {"name": worst_compile["name"], "ratio": worst_compile["ratio"]},
     }
-    path = args.json or _ROOT / "benchmarks" / "results" / f"eager_{info['backend']}.json"
+    suffix = "_sync" if args.sync_dispatch else ""
+    path = args.json or _ROOT / "benchmarks" / "results" / f"eager_{info['backend']}{suffix}.json"
     write_json(path, payload)
     print(f"## jaxloss vs optax: eager calls and compile time\n\n{machine_line(info)}\n")
-    print("Eager call at notebook size, median of interleaved samples:\n")
+    dispatch = "synchronous CPU dispatch" if args.sync_dispatch else "default (async) dispatch"
+    print(f"Eager call at notebook size, {dispatch}, median of interleaved samples:\n")
     print(
         markdown_table(
             ["loss", "shape", "jaxloss us", "optax us", "ratio", "check"],
