@@ -5,6 +5,8 @@ with and without jit, and under ``jaxloss.checked``.
 eagerly), so a loss that traces differently from its eager path fails here.
 """
 
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -32,6 +34,24 @@ def _make(name):
     return tuple(jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in args), kwargs
 
 
+@functools.cache
+def _mean_by_first_diff(name):
+    """``loss(v, *rest)``, the mean by the first ``diff`` arg, and its jitted value_and_grad.
+
+    The latter is the unchecked reference; cached, so both variants share one compile.
+    """
+    _, kwargs = _make(name)
+    fn = getattr(jaxloss, name)
+    i = CASES[name].diff[0]
+
+    def loss(v, *rest):
+        a = list(rest)
+        a.insert(i, v)
+        return fn(*a, **kwargs)
+
+    return loss, jax.jit(jax.value_and_grad(loss))
+
+
 class RegistryVariantsTest(chex.TestCase):
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(*NAMED)
@@ -39,29 +59,27 @@ class RegistryVariantsTest(chex.TestCase):
         args, kwargs = _make(name)
         fn = getattr(jaxloss, name)
         reference = fn(*args, **kwargs, reduction="none")
-        out = self.variant(lambda *a: fn(*a, **kwargs, reduction="none"))(*args)
+
+        def none_and_mean(*a):
+            return fn(*a, **kwargs, reduction="none"), fn(*a, **kwargs)
+
+        # Both from one variant call (with jit: one program instead of two).
+        out, mean = self.variant(none_and_mean)(*args)
         chex.assert_shape(out, BATCH)
         chex.assert_type(out, jnp.float32)
         chex.assert_tree_all_finite(out)
         chex.assert_trees_all_close(out, reference, rtol=2e-5, atol=1e-6)
-        mean = self.variant(lambda *a: fn(*a, **kwargs))(*args)
         chex.assert_shape(mean, ())
         chex.assert_trees_all_close(mean, jnp.mean(reference), rtol=2e-5, atol=1e-6)
 
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(*NAMED)
     def test_checked_gives_the_same_values_and_gradients(self, name):
-        args, kwargs = _make(name)
-        fn = getattr(jaxloss, name)
+        args, _ = _make(name)
         i = CASES[name].diff[0]
-
-        def loss(v, *rest):
-            a = list(rest)
-            a.insert(i, v)
-            return fn(*a, **kwargs)
-
+        loss, value_and_grad = _mean_by_first_diff(name)
         rest = args[:i] + args[i + 1 :]
-        plain = jax.value_and_grad(loss)(args[i], *rest)
+        plain = value_and_grad(args[i], *rest)
         if name in CHECKED_GRAD_FAILS:
             # the message depends on whether the loss is reached through a nested jit
             with pytest.raises(ValueError, match="not enough values to unpack|is shorter than"):
@@ -71,5 +89,7 @@ class RegistryVariantsTest(chex.TestCase):
         # gradient of the checked function.
         got = self.variant(jax.value_and_grad(jaxloss.checked(loss)))(args[i], *rest)
         chex.assert_trees_all_close(got, plain, rtol=2e-5, atol=1e-6)
-        # Plain calls afterwards are unaffected.
-        chex.assert_trees_all_close(jax.jit(loss)(args[i], *rest), plain[0], rtol=2e-5, atol=1e-6)
+        # Plain calls afterwards are unaffected (a fresh function: traced anew after the
+        # checked call, in each variant).
+        after = jax.jit(lambda *a: loss(*a))(args[i], *rest)
+        chex.assert_trees_all_close(after, plain[0], rtol=2e-5, atol=1e-6)

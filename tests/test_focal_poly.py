@@ -85,7 +85,33 @@ def _binary(seed, shape=(4, 5), soft=False):
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 
+# The optax oracles, jitted: one compile per input kind instead of one per operation.
+optax_sigmoid_focal_loss = jax.jit(optax.losses.sigmoid_focal_loss)
+optax_softmax_cross_entropy = jax.jit(optax.losses.softmax_cross_entropy)
+optax_poly_loss_cross_entropy = jax.jit(optax.losses.poly_loss_cross_entropy)
+
+
+def _sum_derivatives(loss, x, y, gamma):
+    """The "sum" of ``loss(x, y, gamma=gamma)`` and its gradient and Hessian by ``x``."""
+    f = lambda v: loss(v, y, gamma=gamma, reduction="sum")
+    return f(x), jax.grad(f)(x), jax.hessian(f)(x)
+
+
+# Value, gradient and Hessian in one program, gamma compiled in (a Python float) or traced
+# (an array: one compile serves every gamma).
+_static_gamma_derivatives = jax.jit(_sum_derivatives, static_argnums=(0, 3))
+_traced_gamma_derivatives = jax.jit(_sum_derivatives, static_argnums=0)
+
 # -- sigmoid_focal_loss -------------------------------------------------------
+
+
+def _sigmoid_focal_by_gamma(gamma, x, y):
+    """Per-entry sigmoid focal loss as a function of gamma."""
+    return jaxloss.sigmoid_focal_loss(x, y, gamma=gamma, reduction="none")
+
+
+# Module level: one compile serves every parametrization below.
+_d_sigmoid_focal_d_gamma = jax.jit(jax.jacobian(_sigmoid_focal_by_gamma))
 
 
 class TestSigmoidFocalLoss:
@@ -97,7 +123,7 @@ class TestSigmoidFocalLoss:
         out = jaxloss.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma, reduction="none")
         assert out.shape == x.shape and out.dtype == jnp.float32
         np.testing.assert_allclose(out, ref_sigmoid_focal(x, y, alpha, gamma), **TOL)
-        expected = optax.losses.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma)
+        expected = optax_sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma)
         np.testing.assert_allclose(out, expected, **TOL)
 
     def test_jit_and_traced_hyperparameters(self):
@@ -121,33 +147,38 @@ class TestSigmoidFocalLoss:
                     lambda v, gamma=gamma: jaxloss.sigmoid_focal_loss(v, y, alpha=0.3, gamma=gamma)
                 )
                 check_grads(f, (x,), order=2, modes=["rev"], eps=1e-4)
-            # d/dgamma too, at 0 and above.
+            # d/dgamma too, at 0 and above (one function: its programs serve both).
+            g = jax.jit(lambda c: jaxloss.sigmoid_focal_loss(x, y, gamma=c))
             for gamma in (0.0, 1.5):
-                g = jax.jit(lambda c: jaxloss.sigmoid_focal_loss(x, y, gamma=c))
                 check_grads(g, (jnp.float64(gamma + 1e-3),), order=1, modes=["rev"], eps=1e-4)
 
     @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
     def test_gamma_zero_and_extreme_logits_hessian(self, gamma):
         x = jnp.array([80.0, -80.0, 80.0, -80.0, 0.0])
         y = jnp.array([1.0, 1.0, 0.0, 0.0, 0.3])
-        for g in (gamma, jnp.float32(gamma)):  # static and traced gamma
-            f = lambda v, g=g: jaxloss.sigmoid_focal_loss(v, y, gamma=g, reduction="sum")
-            assert np.isfinite(f(x))
-            assert np.all(np.isfinite(jax.jit(jax.grad(f))(x)))
-            assert np.all(np.isfinite(jax.jit(jax.hessian(f))(x)))
+        static_and_traced = [
+            (_static_gamma_derivatives, gamma),
+            (_traced_gamma_derivatives, jnp.float32(gamma)),
+        ]
+        for derivatives, g in static_and_traced:
+            value, grad, hessian = derivatives(jaxloss.sigmoid_focal_loss, x, y, g)
+            assert np.isfinite(value)
+            assert np.all(np.isfinite(grad))
+            assert np.all(np.isfinite(hessian))
         # Traced gamma = 0 is exactly binary cross-entropy, and d/dgamma is finite.
-        f = lambda g: jaxloss.sigmoid_focal_loss(x, y, gamma=g, reduction="none")
         np.testing.assert_allclose(
-            f(jnp.float32(0.0)), jaxloss.sigmoid_binary_cross_entropy(x, y, reduction="none")
+            _sigmoid_focal_by_gamma(jnp.float32(0.0), x, y),
+            jaxloss.sigmoid_binary_cross_entropy(x, y, reduction="none"),
         )
-        assert np.all(np.isfinite(jax.jacobian(f)(jnp.float32(0.0))))
+        assert np.all(np.isfinite(_d_sigmoid_focal_d_gamma(jnp.float32(0.0), x, y)))
 
     def test_infinite_logits(self):
         x = jnp.array([jnp.inf, -jnp.inf, jnp.inf, -jnp.inf])
         y = jnp.array([1.0, 0.0, 0.0, 1.0])
         f = lambda v: jaxloss.sigmoid_focal_loss(v, y, alpha=0.25, reduction="none")
         np.testing.assert_array_equal(f(x), [0.0, 0.0, np.inf, np.inf])
-        g = jax.grad(lambda v: jaxloss.sigmoid_focal_loss(v[:2], y[:2], reduction="sum"))(x)
+        first_two = lambda v: jaxloss.sigmoid_focal_loss(v[:2], y[:2], reduction="sum")
+        g = np.asarray(jax.jit(jax.grad(first_two))(x))
         np.testing.assert_array_equal(g[:2], [0.0, 0.0])
 
     def test_masked_entries(self):
@@ -156,7 +187,7 @@ class TestSigmoidFocalLoss:
         poisoned = np.where(m, x, np.nan).astype(np.float32)
         f = lambda v: jaxloss.sigmoid_focal_loss(v, y, where=m)
         np.testing.assert_allclose(f(poisoned), ref_sigmoid_focal(x, y)[m].mean(), rtol=1e-5)
-        g = jax.grad(f)(poisoned)
+        g = np.asarray(jax.jit(jax.grad(f))(poisoned))
         assert np.all(np.isfinite(g)) and np.all(g[~m] == 0)
 
     @given(
@@ -209,9 +240,9 @@ class TestSoftmaxFocalLoss:
     def test_gamma_zero_is_softmax_cross_entropy(self):
         x, y = _logits(12), _soft(13)
         out = jaxloss.softmax_focal_loss(x, y, gamma=0.0, reduction="none")
-        np.testing.assert_allclose(out, optax.losses.softmax_cross_entropy(x, y), **TOL)
+        np.testing.assert_allclose(out, optax_softmax_cross_entropy(x, y), **TOL)
         out = jaxloss.softmax_focal_loss(x, y, gamma=jnp.float32(0.0), reduction="none")
-        np.testing.assert_allclose(out, optax.losses.softmax_cross_entropy(x, y), **TOL)
+        np.testing.assert_allclose(out, optax_softmax_cross_entropy(x, y), **TOL)
 
     @pytest.mark.parametrize("axis", [0, 1, -3])
     def test_axis(self, axis):
@@ -241,25 +272,31 @@ class TestSoftmaxFocalLoss:
     def test_extreme_logits_hessian(self, gamma):
         x = jnp.array([[80.0, -80.0, 0.0], [-80.0, 80.0, -80.0], [0.0, 0.0, 0.0]])
         y = jnp.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
-        for g in (gamma, jnp.float32(gamma)):
-            f = lambda v, g=g: jaxloss.softmax_focal_loss(v, y, gamma=g, reduction="sum")
-            assert np.isfinite(f(x))
-            assert np.all(np.isfinite(jax.jit(jax.grad(f))(x)))
-            assert np.all(np.isfinite(jax.jit(jax.hessian(f))(x)))
+        static_and_traced = [
+            (_static_gamma_derivatives, gamma),
+            (_traced_gamma_derivatives, jnp.float32(gamma)),
+        ]
+        for derivatives, g in static_and_traced:
+            value, grad, hessian = derivatives(jaxloss.softmax_focal_loss, x, y, g)
+            assert np.isfinite(value)
+            assert np.all(np.isfinite(grad))
+            assert np.all(np.isfinite(hessian))
 
     def test_minus_inf_logits_and_class_mask(self):
         x = jnp.array([[1.0, -jnp.inf, 0.5], [-jnp.inf, -jnp.inf, -jnp.inf]])
         y = jnp.array([[0.7, 0.0, 0.3], [1.0, 0.0, 0.0]])
         f = lambda v: jaxloss.softmax_focal_loss(v, y, gamma=2.0, reduction="none")
-        out = f(x)
+        # NumPy for indexing and for building inputs: eager jax ops compile one by one.
+        out = np.asarray(f(x))
         np.testing.assert_allclose(out[0], ref_softmax_focal([[1.0, 0.5]], [[0.7, 0.3]])[0])
         assert float(out[1]) == 0.0
-        g = jax.grad(lambda v: f(v).sum())(x)
+        g = np.asarray(jax.jit(jax.grad(lambda v: f(v).sum()))(x))
         assert np.all(np.isfinite(g)) and np.all(g[1] == 0)
         # A class mask gives the same as -inf logits.
         cmask = np.array([[True, False, True], [True, True, True]])
-        xm = jnp.where(cmask, jnp.nan_to_num(x, neginf=0.0), 3.0)
-        masked = jaxloss.softmax_focal_loss(xm[:1], y[:1], where=cmask[:1], reduction="none")
+        xm = np.where(cmask, np.nan_to_num(np.asarray(x), neginf=0.0), np.float32(3.0))
+        y1 = np.asarray(y)[:1]
+        masked = jaxloss.softmax_focal_loss(xm[:1], y1, where=cmask[:1], reduction="none")
         np.testing.assert_allclose(masked, out[:1], rtol=1e-6)
 
     @given(
@@ -305,7 +342,7 @@ class TestPolyLoss:
         out = jaxloss.poly_loss_cross_entropy(x, y, epsilon=epsilon, reduction="none")
         assert out.shape == (4,) and out.dtype == jnp.float32
         np.testing.assert_allclose(out, ref_poly(x, y, epsilon), **TOL)
-        expected = optax.losses.poly_loss_cross_entropy(x, y, epsilon=epsilon)
+        expected = optax_poly_loss_cross_entropy(x, y, epsilon=epsilon)
         np.testing.assert_allclose(out, expected, **TOL)
         f = jax.jit(lambda a, b, e: jaxloss.poly_loss_cross_entropy(a, b, epsilon=e))
         np.testing.assert_allclose(f(x, y, epsilon), ref_poly(x, y, epsilon).mean(), rtol=1e-5)
@@ -316,7 +353,7 @@ class TestPolyLoss:
         cmask[:, 0] = True
         y = np.where(cmask, y, 0.0).astype(np.float32)
         out = jaxloss.poly_loss_cross_entropy(x, y, where=cmask, reduction="none")
-        expected = optax.losses.poly_loss_cross_entropy(x, y, where=cmask)
+        expected = optax_poly_loss_cross_entropy(x, y, where=cmask)
         np.testing.assert_allclose(out, expected, **TOL)
 
     @pytest.mark.parametrize("axis", [0, -2])
@@ -346,7 +383,7 @@ class TestPolyLoss:
             xi[0, 1] = -np.inf
             yi = y.copy()
             yi[0] = [0.5, 0.0, 0.5, 0.0, 0.0]
-            g = jax.grad(lambda v: jaxloss.poly_loss_cross_entropy(v, yi))(xi)
+            g = jax.jit(jax.grad(lambda v: jaxloss.poly_loss_cross_entropy(v, yi)))(xi)
             assert np.all(np.isfinite(g))
 
     @given(x=hnp.arrays(np.float32, (3, 4), elements=st.floats(-30, 30, width=32)))
@@ -397,14 +434,16 @@ class TestZLoss:
         )
         cmask = np.array([[True, False, True, True, False]] * 3 + [[False] * 5])
         x = _logits(38, (4, 5))
-        out = jaxloss.z_loss(x, where=cmask, reduction="none")
+        # NumPy for indexing and for building inputs: eager jax ops compile one by one.
+        out = np.asarray(jaxloss.z_loss(x, where=cmask, reduction="none"))
         ref = [ref_z_loss(r[m]) for r, m in zip(x[:3], cmask[:3])]
         np.testing.assert_allclose(out[:3], ref, **TOL)
         assert float(out[3]) == 0.0
-        xi = jnp.full((2, 3), -jnp.inf).at[0].set(1.0)
+        xi = np.full((2, 3), -np.inf, np.float32)
+        xi[0] = 1.0
         f = lambda v: jaxloss.z_loss(v, reduction="sum")
         np.testing.assert_allclose(f(xi), ref_z_loss(np.ones(3)), rtol=1e-6)
-        g = jax.grad(f)(xi)
+        g = np.asarray(jax.jit(jax.grad(f))(xi))
         assert np.all(np.isfinite(g)) and np.all(g[1] == 0)
 
     def test_gradients(self):
@@ -437,7 +476,7 @@ class TestSmoothLabels:
         f = jax.jit(lambda a: jaxloss.smooth_labels(y, a, axis=0))
         np.testing.assert_allclose(f(0.2), out, rtol=1e-6)
         # d/dalpha of every entry is 1/C - y.
-        jac = jax.jacobian(lambda a: jaxloss.smooth_labels(y, a, axis=0))(0.3)
+        jac = jax.jit(jax.jacobian(lambda a: jaxloss.smooth_labels(y, a, axis=0)))(0.3)
         np.testing.assert_allclose(jac, 0.25 - y, rtol=1e-6)
         # Exported, but not a registered loss.
         assert jaxloss.smooth_labels is jaxloss._classification.smooth_labels
@@ -480,11 +519,11 @@ def test_nan_logits_propagate():
     # A NaN logit is loud: NaN for its example only (never silently 0).
     x = jnp.array([[jnp.nan, 1.0, 0.0], [1.0, 2.0, 3.0]])
     y = jnp.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
-    for out in (
-        jaxloss.softmax_focal_loss(x, y, reduction="none"),
-        jaxloss.poly_loss_cross_entropy(x, y, reduction="none"),
-        jaxloss.z_loss(x, reduction="none"),
-        jaxloss.sigmoid_focal_loss(x, y, reduction="none")[:, 0],
+    for out in (  # NumPy for indexing: eager jax indexing compiles a gather per shape
+        np.asarray(jaxloss.softmax_focal_loss(x, y, reduction="none")),
+        np.asarray(jaxloss.poly_loss_cross_entropy(x, y, reduction="none")),
+        np.asarray(jaxloss.z_loss(x, reduction="none")),
+        np.asarray(jaxloss.sigmoid_focal_loss(x, y, reduction="none"))[:, 0],
     ):
         assert np.isnan(out[0]) and np.isfinite(out[1])
 

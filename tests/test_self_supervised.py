@@ -21,6 +21,9 @@ from tests.grads import check_grads
 TOL = dict(rtol=1e-5, atol=1e-6)
 EPS32 = float(np.finfo(np.float32).eps)
 
+# The optax oracle, jitted: one compile per input shape instead of one per operation.
+optax_ntxent = jax.jit(optax.losses.ntxent)
+
 # ---------------------------------------------------------------------------
 # references (one 2-D batch; leading axes are looped over by `_per_batch`)
 
@@ -149,7 +152,7 @@ class TestNtxent:
             np.testing.assert_allclose(out, ref_ntxent(e, labels, 0.3), **TOL)
             mean = jaxloss.ntxent(e, labels, temperature=0.3)
             np.testing.assert_allclose(
-                mean, optax.losses.ntxent(jnp.asarray(e), jnp.asarray(labels), 0.3), **TOL
+                mean, optax_ntxent(jnp.asarray(e), jnp.asarray(labels), 0.3), **TOL
             )
             sums, pairs, _ = ref_ntxent_pairs(e, labels, 0.3)
             np.testing.assert_allclose(mean, sums.sum() / pairs, **TOL)
@@ -158,7 +161,7 @@ class TestNtxent:
         e, labels = _embeddings(3, (8, 6), 4)
         np.testing.assert_allclose(
             jaxloss.ntxent(e, labels),
-            optax.losses.ntxent(jnp.asarray(e), jnp.asarray(labels)),
+            optax_ntxent(jnp.asarray(e), jnp.asarray(labels)),
             **TOL,
         )
 
@@ -190,7 +193,8 @@ class TestNtxent:
     def test_where_drops_examples(self):
         e, labels = _embeddings(7, (8, 4), 2)
         mask = np.array([1, 1, 0, 1, 1, 0, 1, 1], bool)
-        out = jaxloss.ntxent(e, labels, temperature=0.5, where=mask, reduction="none")
+        # NumPy results: indexing a jax.Array eagerly compiles a gather.
+        out = np.asarray(jaxloss.ntxent(e, labels, temperature=0.5, where=mask, reduction="none"))
         np.testing.assert_allclose(out, ref_ntxent(e, labels, 0.5, mask=mask), **TOL)
         np.testing.assert_allclose(
             out[mask],
@@ -200,7 +204,7 @@ class TestNtxent:
         np.testing.assert_array_equal(out[~mask], 0.0)
         np.testing.assert_allclose(
             jaxloss.ntxent(e, labels, temperature=0.5, where=mask),
-            optax.losses.ntxent(jnp.asarray(e[mask]), jnp.asarray(labels[mask]), 0.5),
+            optax_ntxent(jnp.asarray(e[mask]), jnp.asarray(labels[mask]), 0.5),
             **TOL,
         )
         # Masked examples holding inf/NaN change nothing and get zero gradient.
@@ -209,7 +213,7 @@ class TestNtxent:
         poisoned[5, 0] = np.nan
         f = lambda x: jaxloss.ntxent(x, labels, temperature=0.5, where=mask)
         np.testing.assert_allclose(f(poisoned), f(e), **TOL)
-        g = np.asarray(jax.grad(f)(poisoned))
+        g = np.asarray(jax.jit(jax.grad(f))(poisoned))
         assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
 
     def test_no_positive_pair_gives_zero(self):
@@ -217,20 +221,20 @@ class TestNtxent:
         labels = np.arange(5)
         f = lambda x: jaxloss.ntxent(x, labels)
         assert float(f(e)) == 0.0
-        np.testing.assert_array_equal(jax.grad(f)(e), 0.0)
+        np.testing.assert_array_equal(jax.jit(jax.grad(f))(e), 0.0)
         # optax divides 0 by 0 here.
-        assert np.isnan(optax.losses.ntxent(jnp.asarray(e), jnp.asarray(labels)))
+        assert np.isnan(optax_ntxent(jnp.asarray(e), jnp.asarray(labels)))
 
     def test_anchor_without_positive_or_negative(self):
         e, _ = _embeddings(9, (4, 3))
         # Anchor 3 has no positive (value 0); all in one group: no negatives (value 0).
         labels = np.array([0, 0, 0, 1])
-        out = jaxloss.ntxent(e, labels, temperature=0.5, reduction="none")
+        out = np.asarray(jaxloss.ntxent(e, labels, temperature=0.5, reduction="none"))
         assert out[3] == 0.0
         np.testing.assert_allclose(out, ref_ntxent(e, labels, 0.5), **TOL)
         same = jaxloss.ntxent(e, np.zeros(4, np.int32), reduction="none")
         np.testing.assert_array_equal(same, 0.0)
-        g = jax.grad(lambda x: jaxloss.ntxent(x, np.zeros(4, np.int32)))(e)
+        g = jax.jit(jax.grad(lambda x: jaxloss.ntxent(x, np.zeros(4, np.int32))))(e)
         np.testing.assert_array_equal(g, 0.0)
 
     def test_zero_embeddings_finite(self):
@@ -260,8 +264,11 @@ class TestNtxent:
         e, labels = _embeddings(11)
         f = jax.jit(lambda t: jaxloss.ntxent(e, labels, temperature=t))
         np.testing.assert_allclose(f(0.25), jaxloss.ntxent(e, labels, temperature=0.25), **TOL)
-        temps = jnp.array([0.1, 0.5, 1.0])
-        np.testing.assert_allclose(jax.vmap(f)(temps), [float(f(t)) for t in temps], **TOL)
+        # Python floats for the loop: they reuse f's program for 0.25 (no new compile).
+        temps = [0.1, 0.5, 1.0]
+        np.testing.assert_allclose(
+            jax.vmap(f)(jnp.array(temps)), [float(f(t)) for t in temps], **TOL
+        )
 
     @given(e=hnp.arrays(np.float32, (5, 3), elements=st.floats(-10, 10, width=32)))
     @settings(max_examples=20, deadline=None)
@@ -319,7 +326,8 @@ class TestClipLoss:
         logits = jnp.asarray(xn @ yn.T / 0.1)
         arange = jnp.arange(6)
         ce = optax.losses.softmax_cross_entropy_with_integer_labels
-        expected = (ce(logits, arange).mean() + ce(logits.T, arange).mean()) / 2
+        # jitted: one compile instead of one per operation.
+        expected = jax.jit(lambda z: (ce(z, arange).mean() + ce(z.T, arange).mean()) / 2)(logits)
         np.testing.assert_allclose(jaxloss.clip_loss(x, y, temperature=0.1), expected, **TOL)
 
     def test_symmetric_in_x_and_y(self):
@@ -341,7 +349,8 @@ class TestClipLoss:
     def test_where_drops_pairs(self):
         x, y = _pairs(4, (6, 3))
         mask = np.array([1, 0, 1, 1, 0, 1], bool)
-        out = jaxloss.clip_loss(x, y, temperature=0.5, where=mask, reduction="none")
+        # NumPy results: indexing a jax.Array eagerly compiles a gather.
+        out = np.asarray(jaxloss.clip_loss(x, y, temperature=0.5, where=mask, reduction="none"))
         np.testing.assert_allclose(out, ref_clip(x, y, 0.5, mask=mask), **TOL)
         np.testing.assert_allclose(
             out[mask],
@@ -350,7 +359,7 @@ class TestClipLoss:
         )
         y_bad = y.copy()
         y_bad[1] = np.nan
-        g = jax.grad(lambda b: jaxloss.clip_loss(x, b, where=mask))(y_bad)
+        g = np.asarray(jax.jit(jax.grad(lambda b: jaxloss.clip_loss(x, b, where=mask)))(y_bad))
         assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
 
     def test_learned_temperature(self):
@@ -441,7 +450,7 @@ class TestSiglipLoss:
         np.testing.assert_allclose(jax.jit(f)(x, y), out, **TOL)
         x_bad = x.copy()
         x_bad[0, 2] = np.inf
-        g = jax.grad(lambda a: jnp.sum(f(a, y)))(x_bad)
+        g = np.asarray(jax.jit(jax.grad(lambda a: jnp.sum(f(a, y))))(x_bad))
         assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
 
     def test_learned_temperature_and_bias(self):
@@ -513,7 +522,7 @@ class TestCircleLoss:
         bad = e.copy()
         bad[0, 3] = np.nan
         np.testing.assert_allclose(f(bad), out, **TOL)
-        g = jax.grad(lambda x: jnp.sum(f(x)))(bad)
+        g = np.asarray(jax.jit(jax.grad(lambda x: jnp.sum(f(x))))(bad))
         assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
 
     def test_gradient_treats_alpha_as_constant(self):
@@ -545,7 +554,7 @@ class TestCircleLoss:
             assert float(f(e)) == 0.0
             np.testing.assert_array_equal(jax.grad(f)(e), 0.0)
         labels = np.array([0, 0, 1, 2])  # anchors 2 and 3 have no positive
-        out = jaxloss.circle_loss(e, labels, gamma=16.0, reduction="none")
+        out = np.asarray(jaxloss.circle_loss(e, labels, gamma=16.0, reduction="none"))
         np.testing.assert_array_equal(out[2:], 0.0)
         np.testing.assert_allclose(out, ref_circle(e, labels, 0.25, 16.0), **TOL)
 
@@ -608,10 +617,11 @@ def test_jit_vmap_grad_together(name):
     f = getattr(jaxloss, name)
     a, b = _inputs(name, (3, 5, 4))
     grad = jax.grad(lambda x, other: f(x, other))
-    batched = jax.jit(jax.vmap(grad))(a, b)
+    batched = np.asarray(jax.jit(jax.vmap(grad))(a, b))  # NumPy: indexed below
     assert batched.shape == a.shape and np.all(np.isfinite(batched))
+    single = jax.jit(grad)  # one program for the three slices
     for i in range(3):
-        np.testing.assert_allclose(batched[i], grad(a[i], b[i]), rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(batched[i], single(a[i], b[i]), rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", NAMES)
