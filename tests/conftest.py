@@ -1,10 +1,25 @@
-"""Test configuration: 8 virtual CPU devices (sharding tests) and seeded hypothesis."""
+"""Test configuration: 8 virtual CPU devices (sharding tests), a compilation cache shared
+by the test workers, and seeded hypothesis."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Must happen before jax initializes its backends.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+# One persistent compilation cache per test session, in a fresh temporary directory that
+# the pytest-xdist workers inherit: a program that two tests (or two workers) build with
+# the same HLO is compiled once. Nothing is kept between sessions, and the compiled code
+# is the same as without the cache.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="jaxloss-tests-xla-")
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)  # the process that made it
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "-1"
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
