@@ -209,17 +209,21 @@ def _tversky(
 # ---------------------------------------------------------------------------
 # losses
 
+# The options of the two Tversky-form losses (dice_loss is tversky_loss at alpha = beta
+# = 1/2 by default): one declaration for both.
+_TVERSKY_RANGES = {
+    "alpha": Range(low=0.0),
+    "beta": Range(low=0.0),
+    "smooth": Range(low=0.0),
+    "class_weights": Range(low=0.0),
+}
+
 
 @register(
     family="segmentation",
     inputs="logits",
     optax="optax.losses.dice_loss",
-    ranges={
-        "class_weights": Range(low=0.0),
-        "smooth": Range(low=0.0),
-        "alpha": Range(low=0.0),
-        "beta": Range(low=0.0),
-    },
+    ranges=_TVERSKY_RANGES,
 )
 def dice_loss(
     predictions: ArrayLike,
@@ -402,12 +406,7 @@ def binary_dice_loss(
 @register(
     family="segmentation",
     inputs="logits",
-    ranges={
-        "alpha": Range(low=0.0),
-        "beta": Range(low=0.0),
-        "smooth": Range(low=0.0),
-        "class_weights": Range(low=0.0),
-    },
+    ranges=_TVERSKY_RANGES,
 )
 def tversky_loss(
     predictions: ArrayLike,

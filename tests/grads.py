@@ -1,4 +1,4 @@
-"""``check_grads`` on the jitted function.
+"""Gradient-check helpers: ``check_grads`` on the jitted function, and :func:`of_args`.
 
 ``jax.test_util.check_grads`` evaluates its function many times (finite differences in
 every direction, JVPs, VJPs, and again at second order). Given a plain function, each
@@ -13,3 +13,15 @@ from jax.test_util import check_grads as _check_grads
 
 def check_grads(f, args, order, *rest, **kwargs):
     return _check_grads(jax.jit(f), args, order, *rest, **kwargs)
+
+
+def of_args(fn, args, indices):
+    """``fn`` as a function of ``args[i]`` for ``i`` in ``indices``, the other args fixed."""
+
+    def f(*values):
+        full = list(args)
+        for i, v in zip(indices, values):
+            full[i] = v
+        return fn(*full)
+
+    return f

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import jaxloss
 from tests.cases import all_cases
-from tests.grads import check_grads
+from tests.grads import check_grads, of_args
 
 FAMILIES = ("classification", "margin", "divergence")
 CASES = all_cases()
@@ -146,11 +146,7 @@ def test_gradients_match_finite_differences(name, seed, batch):
         diff = [i for i in case.diff if jnp.issubdtype(args[i].dtype, jnp.floating)]
         assert diff, f"{name}: the case has no floating argument to differentiate"
 
-        def loss(*d):
-            a = list(args)
-            for i, v in zip(diff, d):
-                a[i] = v
-            return _fn(name)(*a, **kwargs)
+        loss = of_args(lambda *a: _fn(name)(*a, **kwargs), args, diff)
 
         assert jax.jit(loss)(*[args[i] for i in diff]).dtype == jnp.float64
         # check_grads jits ``loss`` itself: the same program as the line above, compiled once.

@@ -102,6 +102,18 @@ def _sum_derivatives(loss, x, y, gamma):
 _static_gamma_derivatives = jax.jit(_sum_derivatives, static_argnums=(0, 3))
 _traced_gamma_derivatives = jax.jit(_sum_derivatives, static_argnums=0)
 
+
+def _assert_finite_derivatives(loss, x, y, gamma):
+    """Value, gradient and Hessian of ``loss`` are finite, gamma compiled in and traced."""
+    for derivatives, g in (
+        (_static_gamma_derivatives, gamma),
+        (_traced_gamma_derivatives, jnp.float32(gamma)),
+    ):
+        value, grad, hessian = derivatives(loss, x, y, g)
+        assert np.isfinite(value)
+        assert np.all(np.isfinite(grad))
+        assert np.all(np.isfinite(hessian))
+
 # -- sigmoid_focal_loss -------------------------------------------------------
 
 
@@ -156,15 +168,7 @@ class TestSigmoidFocalLoss:
     def test_gamma_zero_and_extreme_logits_hessian(self, gamma):
         x = jnp.array([80.0, -80.0, 80.0, -80.0, 0.0])
         y = jnp.array([1.0, 1.0, 0.0, 0.0, 0.3])
-        static_and_traced = [
-            (_static_gamma_derivatives, gamma),
-            (_traced_gamma_derivatives, jnp.float32(gamma)),
-        ]
-        for derivatives, g in static_and_traced:
-            value, grad, hessian = derivatives(jaxloss.sigmoid_focal_loss, x, y, g)
-            assert np.isfinite(value)
-            assert np.all(np.isfinite(grad))
-            assert np.all(np.isfinite(hessian))
+        _assert_finite_derivatives(jaxloss.sigmoid_focal_loss, x, y, gamma)
         # Traced gamma = 0 is exactly binary cross-entropy, and d/dgamma is finite.
         np.testing.assert_allclose(
             _sigmoid_focal_by_gamma(jnp.float32(0.0), x, y),
@@ -272,15 +276,7 @@ class TestSoftmaxFocalLoss:
     def test_extreme_logits_hessian(self, gamma):
         x = jnp.array([[80.0, -80.0, 0.0], [-80.0, 80.0, -80.0], [0.0, 0.0, 0.0]])
         y = jnp.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
-        static_and_traced = [
-            (_static_gamma_derivatives, gamma),
-            (_traced_gamma_derivatives, jnp.float32(gamma)),
-        ]
-        for derivatives, g in static_and_traced:
-            value, grad, hessian = derivatives(jaxloss.softmax_focal_loss, x, y, g)
-            assert np.isfinite(value)
-            assert np.all(np.isfinite(grad))
-            assert np.all(np.isfinite(hessian))
+        _assert_finite_derivatives(jaxloss.softmax_focal_loss, x, y, gamma)
 
     def test_minus_inf_logits_and_class_mask(self):
         x = jnp.array([[1.0, -jnp.inf, 0.5], [-jnp.inf, -jnp.inf, -jnp.inf]])

@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import jaxloss  # noqa: E402
+from tests.grads import of_args  # noqa: E402
 
 RTOL = 2e-5
 ATOL = 2e-6
@@ -109,18 +110,6 @@ def _f32(a):
     return jnp.asarray(a, jnp.float32) if a.dtype.kind == "f" else jnp.asarray(a)
 
 
-def _of_diff(fn, args, diff):
-    """``fn`` as a function of ``args[i]`` for ``i`` in ``diff``, the other args fixed."""
-
-    def f(*d):
-        full = list(args)
-        for i, v in zip(diff, d):
-            full[i] = v
-        return fn(*full)
-
-    return f
-
-
 def _jit_values_and_vjps(fn_pairs, diff, seed):
     """One compiled program: for each ``(jfn, kfn)`` pair, ``((j_out, j_vjps), (k_out,
     k_vjps))`` on ``args``, the VJPs with respect to ``args[i]`` for ``i`` in ``diff`` under
@@ -130,8 +119,8 @@ def _jit_values_and_vjps(fn_pairs, diff, seed):
         results = []
         for jfn, kfn in fn_pairs:
             primals = [args[i] for i in diff]
-            j_out, j_vjp = jax.vjp(_of_diff(jfn, args, diff), *primals)
-            k_out, k_vjp = jax.vjp(_of_diff(kfn, args, diff), *primals)
+            j_out, j_vjp = jax.vjp(of_args(jfn, args, diff), *primals)
+            k_out, k_vjp = jax.vjp(of_args(kfn, args, diff), *primals)
             g = np.random.default_rng(seed + 12345).normal(size=j_out.shape)
             g = jnp.asarray(g, jnp.float32)
             results.append(((j_out, j_vjp(g)), (k_out, k_vjp(g))))

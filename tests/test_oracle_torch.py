@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 import jaxloss
+from tests.grads import of_args
 
 RTOL = 1e-10
 ATOL = 1e-12
@@ -153,18 +154,6 @@ def _jax(a):
 _t = _torch  # the short name used in the tests below
 
 
-def _of_diff(fn, args, diff):
-    """``fn`` as a function of ``args[i]`` for ``i`` in ``diff``, the other args fixed."""
-
-    def f(*d):
-        full = list(args)
-        for i, v in zip(diff, d):
-            full[i] = v
-        return fn(*full)
-
-    return f
-
-
 def _jit_values_and_vjps(fns, diff, seed):
     """One compiled program: ``(out, VJPs w.r.t. args[i] for i in diff, g)`` per ``fn(*args)``.
 
@@ -175,7 +164,7 @@ def _jit_values_and_vjps(fns, diff, seed):
     def run(*args):
         results = []
         for fn in fns:
-            out, vjp = jax.vjp(_of_diff(fn, args, diff), *(args[i] for i in diff))
+            out, vjp = jax.vjp(of_args(fn, args, diff), *(args[i] for i in diff))
             g = jnp.asarray(np.random.default_rng(seed + 12345).normal(size=out.shape))
             results.append((out, vjp(g), g))
         return results
