@@ -353,8 +353,9 @@ def test_new_divergences_registry_metadata():
 
 @pytest.mark.parametrize("log_targets", [False, True])
 def test_kl_row_sums_agree_above_and_below_the_cond_threshold(log_targets):
-    """Inputs above ``_SMALL`` elements sum the fast terms and fall back (lax.cond) to the
-    guarded ones on a NaN; smaller ones sum the guarded terms directly. Both must give
+    """With log targets, inputs above ``_SMALL`` elements sum the plain terms and fall back
+    (lax.cond) to the guarded ones on a NaN; smaller ones sum the guarded terms
+    directly. ``kl_divergence`` has one branch-free form for both sizes. All must give
     the float64 reference, with a zero target meeting a -inf log-prediction."""
     from jaxloss import _divergence
 
@@ -374,3 +375,23 @@ def test_kl_row_sums_agree_above_and_below_the_cond_threshold(log_targets):
         assert (n * 8 > _divergence._SMALL) == (n == rows)
         out = np.asarray(fn(*args, reduction="none"))
         np.testing.assert_allclose(out, expected[:n], rtol=2e-5, atol=1e-6)
+
+
+def test_kl_divergence_compiles_without_a_cond():
+    """Regression: the large-input path summed fast terms and fell back through a
+    ``lax.cond`` to guarded ones, compiling both branches (1.8x optax's compile time).
+    The branch-free form must stay free of conditionals, forward and backward, and keep
+    a zero target at a ``-inf`` log-prediction exactly 0 (checked above)."""
+    spec = jax.ShapeDtypeStruct((512, 256), jnp.float32)  # above the old 2**16 threshold
+    hlo = (
+        jax.jit(jax.value_and_grad(jaxloss.kl_divergence, argnums=(0, 1)))
+        .lower(spec, spec)
+        .as_text()
+    )
+    assert "stablehlo.case" not in hlo and "stablehlo.if" not in hlo
+    log_p = jnp.array([[-jnp.inf, np.log(0.5), np.log(0.5)], [np.nan, 0.0, -1.0]])
+    t = jnp.array([[0.0, 0.5, 0.5], [0.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(
+        np.isnan(np.asarray(jaxloss.kl_divergence(log_p, t, reduction="none"))),
+        [False, True],  # a NaN log-prediction propagates, also at a zero target
+    )
