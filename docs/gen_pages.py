@@ -7,6 +7,7 @@ the committed pages are out of date.
 
 from __future__ import annotations
 
+import html
 import pathlib
 import sys
 
@@ -88,20 +89,33 @@ def _title(family: str) -> str:
     return FAMILY_TITLES.get(family, family.replace("_", " ").capitalize())
 
 
+# Pages with one big table: no right-hand table of contents, the table gets the width.
+FRONT_MATTER = ["---", "hide:", "  - toc", "---", ""]
+
+
+def _name_cell(text: str | None) -> str:
+    """A dotted library name as code that may wrap after a dot or before a parenthesis,
+    never inside a word."""
+    if not text:
+        return "-"
+    text = html.escape(text).replace(".", ".<wbr>").replace("(", "<wbr>(")
+    return f"<code>{text}</code>"
+
+
 def api_pages() -> dict[str, str]:
     families: dict[str, list[str]] = {}
     for name in jaxloss.names():
         families.setdefault(jaxloss.info(name).family, []).append(name)
     pages = {}
     for family, names in sorted(families.items()):
-        lines = [f"# {_title(family)} losses", ""]
+        lines = [*FRONT_MATTER, f"# {_title(family)} losses", ""]
         lines.append("| loss | inputs | optax | PyTorch | Keras |")
         lines.append("|---|---|---|---|---|")
         for name in names:
             info = jaxloss.info(name)
             lines.append(
-                f"| [`{name}`](#jaxloss.{name}) | {info.inputs} | {info.optax or '-'} | "
-                f"{info.torch or '-'} | {info.keras or '-'} |"
+                f"| [`{name}`](#jaxloss.{name}) | {info.inputs} | {_name_cell(info.optax)} | "
+                f"{_name_cell(info.torch)} | {_name_cell(info.keras)} |"
             )
         lines.append("")
         for name in names:
@@ -115,6 +129,7 @@ def migration_pages() -> dict[str, str]:
     pages = {}
     for key, title in titles.items():
         lines = [
+            *FRONT_MATTER,
             f"# Migrating from {title}",
             "",
             f"Every {title} function that jaxloss covers, name for name. All jaxloss losses "

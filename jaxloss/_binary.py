@@ -52,25 +52,26 @@ def binary_cross_entropy(
 ) -> Array:
     r"""Binary cross-entropy of probabilities, elementwise.
 
-    .. math::
+    $$
         \ell_i = -\bigl(w_+ \, y_i \log p_i + w_- \, (1 - y_i) \log(1 - p_i)\bigr),
         \qquad y_i \leftarrow y_i (1 - \alpha) + \tfrac{\alpha}{2}
+    $$
 
-    where :math:`w_+` is ``positive_weight``, :math:`w_-` is ``negative_weight`` and
-    :math:`\alpha` is ``label_smoothing``. For logits use
-    :func:`sigmoid_binary_cross_entropy`, which is more accurate.
+    where $w_+$ is ``positive_weight``, $w_-$ is ``negative_weight`` and
+    $\alpha$ is ``label_smoothing``. For logits use
+    [`sigmoid_binary_cross_entropy`][jaxloss.sigmoid_binary_cross_entropy], which is more accurate.
 
     Args:
       probabilities: predicted probabilities of the positive class, any shape, floating,
         values in ``[0, 1]``.
       labels: targets of the same shape, in ``[0, 1]`` (hard 0/1 labels or soft labels);
         float, integer or bool (cast to the compute dtype).
-      epsilon: lower bound, in ``(0, 1)``, applied to :math:`p` and to :math:`1 - p`
+      epsilon: lower bound, in ``(0, 1)``, applied to $p$ and to $1 - p$
         before taking logs.
       positive_weight: non-negative weight of the positive (label 1) term; a scalar or an
         array broadcastable to ``probabilities.shape`` (e.g. per class).
       negative_weight: non-negative weight of the negative (label 0) term, same form.
-      label_smoothing: :math:`\alpha \in [0, 1)`; labels move towards 0.5.
+      label_smoothing: $\alpha \in [0, 1)$; labels move towards 0.5.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask broadcastable to ``probabilities.shape``; masked entries are
         excluded and get zero gradient.
@@ -81,8 +82,8 @@ def binary_cross_entropy(
       precision inputs, float64 for float64 inputs.
 
     Note:
-      :math:`p` and :math:`1 - p` are each clipped below at ``epsilon``, so each term is
-      at most :math:`-\log(\epsilon) \approx 16.1` for the default. A probability of
+      $p$ and $1 - p$ are each clipped below at ``epsilon``, so each term is
+      at most $-\log(\epsilon) \approx 16.1$ for the default. A probability of
       exactly 0 or 1 that disagrees with its label gives this finite value and a zero
       gradient (the clip is flat there); one that agrees gives loss 0 and a finite
       gradient. The clip has gradient 1 at and above ``epsilon`` and 0 below it.
@@ -100,8 +101,8 @@ def binary_cross_entropy(
     Equivalent to ``torch.nn.functional.binary_cross_entropy`` (with ``weight`` split into
     the two class weights; PyTorch clamps each log at -100 instead of clipping at
     ``epsilon``) and to ``keras.losses.BinaryCrossentropy`` followed by no mean over the
-    last axis (Keras averages over it, and clips :math:`p` to
-    :math:`[\epsilon, 1 - \epsilon]`). ``positive_weight``/``negative_weight`` are Axon's
+    last axis (Keras averages over it, and clips $p$ to
+    $[\epsilon, 1 - \epsilon]$). ``positive_weight``/``negative_weight`` are Axon's
     ``positive_weights``/``negative_weights``; Axon's per-row output is
     ``jnp.mean(..., axis=-1)`` of ``reduction="none"``.
     """
@@ -145,11 +146,12 @@ def sigmoid_binary_cross_entropy(
 ) -> Array:
     r"""Binary cross-entropy of logits (sigmoid applied inside), elementwise.
 
-    .. math::
+    $$
         \ell_i = -\bigl(w \, y_i \log \sigma(x_i) + (1 - y_i) \log \sigma(-x_i)\bigr),
         \qquad y_i \leftarrow y_i (1 - \alpha) + \tfrac{\alpha}{2}
+    $$
 
-    with :math:`w` = ``pos_weight`` (1 when ``None``) and :math:`\log\sigma` computed as
+    with $w$ = ``pos_weight`` (1 when ``None``) and $\log\sigma$ computed as
     ``jax.nn.log_sigmoid`` (stable for any finite logit).
 
     Args:
@@ -158,7 +160,7 @@ def sigmoid_binary_cross_entropy(
       pos_weight: ``None`` or non-negative weight of the positive term, a scalar or an
         array broadcastable to ``logits.shape`` (e.g. shape ``[C]`` for one weight per
         class); > 1 raises recall, < 1 raises precision.
-      label_smoothing: :math:`\alpha \in [0, 1)`; labels move towards 0.5.
+      label_smoothing: $\alpha \in [0, 1)$; labels move towards 0.5.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask broadcastable to ``logits.shape``; masked entries are excluded
         and get zero gradient (also when their logits are inf/NaN).

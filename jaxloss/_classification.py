@@ -91,7 +91,7 @@ def _shifted_rows(x: Array):
 
 
 def _soft_label_rows(x: Array, y: Array, m: Array, lse: Array) -> Array:
-    """``-sum_c y_c log softmax(x)_c`` over the last axis, from :func:`_shifted_rows`.
+    """``-sum_c y_c log softmax(x)_c`` over the last axis, from `_shifted_rows`.
 
     Written ``sum(y) * lse - sum_c y_c (x_c - m)``. Only a shifted logit of ``-inf`` (a
     ``-inf`` logit, or one that overflows below the row max) whose label is 0 is replaced
@@ -135,19 +135,20 @@ def softmax_cross_entropy(
 ) -> Array:
     r"""Softmax cross-entropy with probability (or one-hot) labels.
 
-    .. math::
+    $$
         \ell = -\sum_c w_c\, \tilde y_c \log \mathrm{softmax}(x / T)_c, \qquad
         \tilde y = (1 - \alpha)\, y + \alpha / C
+    $$
 
     Args:
       logits: ``[..., C, ...]`` unnormalized scores, floating.
       labels: same shape, a probability distribution over ``axis`` (one-hot or soft).
       axis: the class axis.
-      label_smoothing: :math:`\alpha \in [0, 1)`.
-      class_weights: optional ``[C]`` per-class weights :math:`w_c` (PyTorch ``weight``;
+      label_smoothing: $\alpha \in [0, 1)$.
+      class_weights: optional ``[C]`` per-class weights $w_c$ (PyTorch ``weight``;
         the ``"mean"`` still divides by the number of examples, as PyTorch does for
         probability targets).
-      temperature: :math:`T > 0`; the logits are divided by it.
+      temperature: $T > 0$; the logits are divided by it.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       where: a mask over examples (shape of ``logits`` without ``axis``), or, with as many
         dimensions as ``logits``, a mask over classes as in optax: masked classes are left
@@ -254,10 +255,11 @@ def softmax_cross_entropy_with_integer_labels(
 ) -> Array:
     r"""Softmax cross-entropy with integer class labels.
 
-    .. math::
+    $$
         \ell = (1 - \alpha)\, w_y\, (\mathrm{lse}(x) - x_y)
              + \frac{\alpha}{C} \sum_c w_c\, (\mathrm{lse}(x) - x_c)
              + \lambda_z\, \mathrm{lse}(x)^2
+    $$
 
     computed without building a one-hot array.
 
@@ -267,10 +269,10 @@ def softmax_cross_entropy_with_integer_labels(
       axis: the class axis.
       ignore_index: a label value whose examples are excluded (PyTorch's
         ``ignore_index``): they give 0 and do not count in the mean.
-      label_smoothing: :math:`\alpha \in [0, 1)`, PyTorch's definition.
-      class_weights: optional ``[C]`` weights :math:`w_c`; ``"mean"`` then divides by the
+      label_smoothing: $\alpha \in [0, 1)$, PyTorch's definition.
+      class_weights: optional ``[C]`` weights $w_c$; ``"mean"`` then divides by the
         summed class weights of the targets, as PyTorch does.
-      z_loss: :math:`\lambda_z \ge 0`, the coefficient of the squared log-partition.
+      z_loss: $\lambda_z \ge 0$, the coefficient of the squared log-partition.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       where: a mask over examples, or, with as many dimensions as ``logits``, a mask over
         classes (optax's convention). An example whose true class is masked out, or whose
@@ -283,8 +285,8 @@ def softmax_cross_entropy_with_integer_labels(
     Note:
       A label outside ``[0, C)`` that is not ``ignore_index`` gives NaN for its example
       (never a silent wrap of ``-1`` to the last class); wrap the call in
-      :func:`jaxloss.checked` to raise an error naming the position instead. A row whose
-      logits are all ``-inf`` gives 0 with zero gradient.
+      [`jaxloss.checked`][jaxloss.checked] to raise an error naming the position instead. A row
+      whose logits are all ``-inf`` gives 0 with zero gradient.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -393,8 +395,9 @@ def categorical_cross_entropy(
 ) -> Array:
     r"""Cross-entropy of predicted probabilities against one-hot, soft or integer labels.
 
-    .. math::
+    $$
         \ell = -\sum_c w_c\, y_c \log \mathrm{clip}(p_c, \epsilon, 1)
+    $$
 
     Args:
       probabilities: ``[..., C, ...]`` class probabilities (e.g. a softmax output).
@@ -403,12 +406,12 @@ def categorical_cross_entropy(
       axis: the class axis.
       epsilon: probabilities are clipped below at ``epsilon`` so that a 0 probability
         gives a large finite loss and a finite gradient (Keras clips the same way).
-      class_weights: optional ``[C]`` per-class weights :math:`w_c` (Axon's
+      class_weights: optional ``[C]`` per-class weights $w_c$ (Axon's
         ``class_weights``, PyTorch's ``weight``). The loss of an example becomes
-        :math:`-\sum_c w_c y_c \log p_c`, and ``"mean"`` divides by the summed weights of
-        the targets, :math:`\sum_i \sum_c w_c y_{ic}` (the class weight of each target
+        $-\sum_c w_c y_c \log p_c$, and ``"mean"`` divides by the summed weights of
+        the targets, $\sum_i \sum_c w_c y_{ic}$ (the class weight of each target
         for hard labels), as ``torch.nn.functional.nll_loss`` and
-        :func:`softmax_cross_entropy_with_integer_labels` do.
+        [`jaxloss.softmax_cross_entropy_with_integer_labels`][] do.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       where: boolean mask over examples (the shape without ``axis``).
       weights: non-negative per-example weights.
@@ -427,7 +430,7 @@ def categorical_cross_entropy(
     first rescales the probabilities to sum to 1 over the class axis, jaxloss uses them as
     given, so the two agree on normalized probabilities),
     Axon's ``categorical_cross_entropy`` and ``torch.nn.functional.nll_loss`` applied to
-    ``log(probabilities)``. For logits use :func:`softmax_cross_entropy`.
+    ``log(probabilities)``. For logits use [`softmax_cross_entropy`][jaxloss.softmax_cross_entropy].
     """
     fn = "categorical_cross_entropy"
     p = core.as_logits(fn, "probabilities", probabilities)
@@ -600,22 +603,23 @@ def sigmoid_focal_loss(
 ) -> Array:
     r"""Sigmoid focal loss: binary cross-entropy scaled down on easy entries, elementwise.
 
-    .. math::
+    $$
         \ell_i = -\alpha_t\,(1 - p_t)^\gamma \bigl(y_i \log \sigma(x_i)
         + (1 - y_i) \log \sigma(-x_i)\bigr), \qquad
         1 - p_t = y_i\, \sigma(-x_i) + (1 - y_i)\, \sigma(x_i)
+    $$
 
-    with :math:`\alpha_t = \alpha y_i + (1 - \alpha)(1 - y_i)` (1 when ``alpha`` is
+    with $\alpha_t = \alpha y_i + (1 - \alpha)(1 - y_i)$ (1 when ``alpha`` is
     ``None``). The modulating factor is computed in log space,
-    :math:`\exp(\gamma \log(1 - p_t))` with :math:`\log(1 - p_t)` a ``logaddexp`` of log
+    $\exp(\gamma \log(1 - p_t))$ with $\log(1 - p_t)$ a ``logaddexp`` of log
     sigmoids, so it is accurate and has a bounded derivative for every finite logit.
 
     Args:
       logits: real-valued scores, any shape, floating.
       labels: targets of the same shape in ``[0, 1]`` (hard or soft); float, int or bool.
-      alpha: ``None`` or the weight :math:`\alpha \in [0, 1]` of the positive term.
-      gamma: focusing exponent :math:`\gamma \ge 0`; ``gamma=0`` is (``alpha``-weighted)
-        :func:`sigmoid_binary_cross_entropy`.
+      alpha: ``None`` or the weight $\alpha \in [0, 1]$ of the positive term.
+      gamma: focusing exponent $\gamma \ge 0$; ``gamma=0`` is (``alpha``-weighted)
+        [`sigmoid_binary_cross_entropy`][jaxloss.sigmoid_binary_cross_entropy].
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask broadcastable to ``logits.shape``; masked entries are excluded
         and get zero gradient (also when their logits are inf/NaN).
@@ -688,22 +692,23 @@ def softmax_focal_loss(
 ) -> Array:
     r"""Multiclass focal loss of logits against probability (or one-hot) labels.
 
-    .. math::
+    $$
         \ell = -\sum_c \alpha_c\, y_c\, (1 - p_c)^\gamma \log p_c, \qquad
         p = \mathrm{softmax}(x)
+    $$
 
     Args:
       logits: ``[..., C, ...]`` unnormalized scores, floating.
       labels: same shape, a probability distribution over ``axis`` (one-hot or soft).
       alpha: ``None`` (all 1), a scalar, or a ``[C]`` array of per-class weights
-        :math:`\alpha_c \ge 0`.
-      gamma: focusing exponent :math:`\gamma \ge 0`; ``gamma=0`` is the (``alpha``-weighted)
-        :func:`softmax_cross_entropy`.
+        $\alpha_c \ge 0$.
+      gamma: focusing exponent $\gamma \ge 0$; ``gamma=0`` is the (``alpha``-weighted)
+        [`softmax_cross_entropy`][jaxloss.softmax_cross_entropy].
       axis: the class axis.
       reduction: ``"mean"``, ``"sum"`` or ``"none"``.
       where: a mask over examples (shape of ``logits`` without ``axis``), or, with as many
         dimensions as ``logits``, a mask over classes (as in
-        :func:`softmax_cross_entropy`).
+        [`softmax_cross_entropy`][jaxloss.softmax_cross_entropy]).
       weights: per-example weights.
 
     Returns:
@@ -715,8 +720,8 @@ def softmax_focal_loss(
         array whose shape is not ``(C,)``.
 
     Note:
-      :math:`\log p` is a log-softmax and :math:`(1 - p_c)^\gamma` is
-      :math:`\exp(\gamma \log(1 - p_c))`, with :math:`1 - p` of the most likely class
+      $\log p$ is a log-softmax and $(1 - p_c)^\gamma$ is
+      $\exp(\gamma \log(1 - p_c))$, with $1 - p$ of the most likely class
       taken as the sum of the others (no cancellation). At ``gamma=0`` the factor is
       exactly 1 with zero derivative, so gradients and Hessians are finite at logits of
       ``+-80`` and beyond. A ``-inf`` logit whose label is 0 contributes 0 with a finite
@@ -846,17 +851,18 @@ def poly_loss_cross_entropy(
 ) -> Array:
     r"""Poly-1 loss: softmax cross-entropy plus a weighted first polynomial term.
 
-    .. math::
+    $$
         \ell = -\sum_c y_c \log p_c + \epsilon \sum_c y_c (1 - p_c), \qquad
         p = \mathrm{softmax}(x)
+    $$
 
-    For normalized labels the second sum is :math:`1 - p_t` with
-    :math:`p_t = \sum_c y_c p_c` (Leng et al., 2022, "PolyLoss").
+    For normalized labels the second sum is $1 - p_t$ with
+    $p_t = \sum_c y_c p_c$ (Leng et al., 2022, "PolyLoss").
 
     Args:
       logits: ``[..., C, ...]`` unnormalized scores, floating.
       labels: same shape, a probability distribution over ``axis`` (one-hot or soft).
-      epsilon: coefficient :math:`\epsilon` of the polynomial term, any real (the paper
+      epsilon: coefficient $\epsilon$ of the polynomial term, any real (the paper
         uses 2 for classification and -1 for detection; for ``epsilon >= -1`` and
         normalized labels the loss is non-negative).
       axis: the class axis.
@@ -870,7 +876,7 @@ def poly_loss_cross_entropy(
       half-precision logits.
 
     Note:
-      :math:`1 - p` of the most likely class is computed as the sum of the other
+      $1 - p$ of the most likely class is computed as the sum of the other
       probabilities, so confident predictions do not lose the polynomial term to
       cancellation. A ``-inf`` logit whose label is 0 contributes 0 with a finite
       gradient; a row whose logits are all ``-inf`` gives 0 with zero gradient. A NaN
@@ -907,12 +913,14 @@ def z_loss(
 ) -> Array:
     r"""The squared log-partition function of the logits (PaLM's auxiliary "z-loss").
 
-    .. math::
+    $$
         \ell = \Bigl(\log \sum_c e^{x_c}\Bigr)^2
+    $$
 
     Multiply it by a small coefficient (PaLM uses ``1e-4``) and add it to the
     cross-entropy to keep the softmax normalizer near 1;
-    :func:`softmax_cross_entropy_with_integer_labels` has it built in as ``z_loss=``.
+    [`softmax_cross_entropy_with_integer_labels`][jaxloss.softmax_cross_entropy_with_integer_labels]
+    has it built in as ``z_loss=``.
 
     Args:
       logits: ``[..., C, ...]`` unnormalized scores, floating.
@@ -971,20 +979,22 @@ def smooth_labels(
 ) -> Array:
     r"""Label smoothing: mixes labels with the uniform distribution over the classes.
 
-    .. math::
+    $$
         \tilde y_c = (1 - \alpha)\, y_c + \frac{\alpha}{C}
+    $$
 
     Not a loss: the result is meant for a cross-entropy such as
-    :func:`softmax_cross_entropy` (which also has ``label_smoothing=`` built in).
+    [`softmax_cross_entropy`][jaxloss.softmax_cross_entropy] (which also has ``label_smoothing=``
+    built in).
 
     Args:
       labels: ``[..., C, ...]`` one-hot or probability labels; float, int or bool.
-      alpha: smoothing factor :math:`\alpha \in [0, 1]`, a Python float or a JAX scalar
+      alpha: smoothing factor $\alpha \in [0, 1]$, a Python float or a JAX scalar
         (traced values are fine: ``jax.grad``/``jax.vmap`` over it work).
       axis: the class axis (static).
       where: optional boolean class mask broadcastable to ``labels.shape``: masked
-        classes get no mass (0) and :math:`\alpha` is spread over the unmasked classes
-        only, :math:`C` being their number in each row.
+        classes get no mass (0) and $\alpha$ is spread over the unmasked classes
+        only, $C$ being their number in each row.
 
     Returns:
       An array of ``labels.shape``; float32 for half-precision, integer or bool labels.
@@ -994,7 +1004,7 @@ def smooth_labels(
 
     Note:
       A row whose classes are all masked gives zeros (never inf or NaN from
-      :math:`\alpha / 0`).
+      $\alpha / 0$).
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss

@@ -1,4 +1,4 @@
-"""Weighted sums of loss terms that report each term: :func:`combine`."""
+"""Weighted sums of loss terms that report each term: [`combine`][jaxloss.combine]."""
 
 from __future__ import annotations
 
@@ -83,8 +83,9 @@ class Combined:
         return tuple(name for name, _ in self.terms)
 
     def config(self) -> dict[str, Any]:
-        """Plain JSON-serializable data, for terms that are :class:`jaxloss.Loss` objects
-        or nested :class:`Combined` objectives; :meth:`from_config` rebuilds it."""
+        """Plain JSON-serializable data, for terms that are [`jaxloss.Loss`][jaxloss.Loss] objects
+        or nested [`Combined`][jaxloss.Combined] objectives;
+        [`from_config`][jaxloss.Combined.from_config] rebuilds it."""
         out = {}
         for name, term in self.terms:
             if isinstance(term.loss, Loss):
@@ -102,7 +103,8 @@ class Combined:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Combined:
-        """Rebuilds a :class:`Combined` from :meth:`config` output."""
+        """Rebuilds a [`Combined`][jaxloss.Combined] from [`config`][jaxloss.Combined.config]
+        output."""
         if not isinstance(config, dict) or not isinstance(config.get("terms"), dict):
             raise ValueError(
                 f"Combined.from_config: expected a dict with a 'terms' dict, got {config!r}"
@@ -168,12 +170,13 @@ def _inputs(name: str, inputs: Any) -> tuple[int, ...] | None:
 def combine(**terms: Any) -> Combined:
     r"""Combines named loss terms into one objective that also reports each term.
 
-    .. math::
+    $$
         L = \sum_k w_k\, \ell_k(\text{inputs}_k)
+    $$
 
-    Each keyword is a term name; its value is either a loss (a :class:`jaxloss.Loss` from
-    :func:`jaxloss.get`, any function of the data arrays, or another :class:`Combined`),
-    or a tuple ``(loss, weight)`` or ``(loss, weight, inputs)``:
+    Each keyword is a term name; its value is either a loss (a [`jaxloss.Loss`][jaxloss.Loss] from
+    [`jaxloss.get`][jaxloss.get], any function of the data arrays, or another
+    [`Combined`][jaxloss.Combined]), or a tuple ``(loss, weight)`` or ``(loss, weight, inputs)``:
 
     * ``weight``: a Python number, or a JAX scalar (then the objective is not hashable;
       for a traced or annealed weight prefer ``term_weights=`` at call time);
@@ -181,12 +184,12 @@ def combine(**terms: Any) -> Combined:
       arguments that this term takes (default: all of them).
 
     At call time ``where=``/``weights=`` go to every term, and ``name={...}`` gives one
-    term its own keyword arguments (its own mask, say); see :class:`Combined`.
+    term its own keyword arguments (its own mask, say); see [`Combined`][jaxloss.Combined].
 
     Returns:
-      A :class:`Combined`; ``combined(*args, **kwargs)`` returns
-      ``(total, {name: unweighted_value})``. A nested :class:`Combined` term reports its
-      parts too, as ``"name/part"``.
+      A [`Combined`][jaxloss.Combined]; ``combined(*args, **kwargs)`` returns
+      ``(total, {name: unweighted_value})``. A nested [`Combined`][jaxloss.Combined] term reports
+      its parts too, as ``"name/part"``.
 
     Raises:
       ValueError: for no terms, a malformed tuple, or a term named like a call keyword

@@ -2,16 +2,16 @@
 
 A loss module holds formulas; everything that is the same for all losses lives here:
 
-* :func:`reduce_loss` and :func:`finish`, the ``reduction`` / ``where`` / ``weights`` rule
-  of the API contract (weighted mean, 0 for empty or fully masked batches);
-* :func:`as_float`, :func:`as_labels`, :func:`compute_dtype`, the dtype policy (half
+* [`reduce_loss`][jaxloss.reduce_loss] and `finish`, the ``reduction`` / ``where`` / ``weights``
+  rule of the API contract (weighted mean, 0 for empty or fully masked batches);
+* `as_float`, `as_labels`, `compute_dtype`, the dtype policy (half
   precision is computed and returned in float32, float64 stays float64);
-* :class:`Range`, :func:`declare_ranges` and :func:`hyperparameter`: each numeric
+* `Range`, `declare_ranges` and `hyperparameter`: each numeric
   option's allowed range, declared once per function, and hyperparameters as Python
   floats or traced JAX scalars, range-checked whenever the value is concrete;
-* :func:`check_same_shape`, :func:`check_reduction`, trace-time validation with messages
+* `check_same_shape`, `check_reduction`, trace-time validation with messages
   that name the function, the argument, what was received and what is allowed;
-* :func:`check_labels`, the hook that :func:`jaxloss.checked` turns into a runtime error.
+* `check_labels`, the hook that [`jaxloss.checked`][jaxloss.checked] turns into a runtime error.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def as_float(fn: str, arg: str, x: ArrayLike, dtype: Any = None) -> Array:
 
 
 def as_logits(fn: str, arg: str, x: ArrayLike) -> Array:
-    """Like :func:`as_float` but integer/bool inputs are rejected (logits, predictions)."""
+    """Like `as_float` but integer/bool inputs are rejected (logits, predictions)."""
     try:
         x = jnp.asarray(x)
     except TypeError as e:
@@ -236,16 +236,16 @@ def declare_ranges(
 ) -> Callable[[Callable], Callable]:
     """Decorator that declares the range of each numeric option of a function.
 
-    Every option that the function passes to :func:`hyperparameter` must be declared,
+    Every option that the function passes to `hyperparameter` must be declared,
     an unbounded one as ``Range()``. Losses declare theirs through
     ``register(ranges=...)``; this decorator is for the public functions that are not
-    losses (:func:`jaxloss.smooth_labels`, :func:`jaxloss.pairwise_distance`). ``name``
+    losses (`jaxloss.smooth_labels`, `jaxloss.pairwise_distance`). ``name``
     is the name the function calls itself in its messages (default its ``__name__``).
     The function is returned unchanged.
 
     Raises:
       TypeError: at import time, if an option is not an argument of the function or its
-        range is not a :class:`Range`.
+        range is not a `Range`.
     """
 
     def deco(fn: Callable) -> Callable:
@@ -282,7 +282,7 @@ def _check_concrete(fn: str, name: str, value, allowed: Range):
 def check_option(fn: str, name: str, value) -> None:
     """Range-checks a concrete numeric value of a declared option, ahead of the call.
 
-    What :func:`hyperparameter` would do with it: raises the same ``ValueError`` (an
+    What `hyperparameter` would do with it: raises the same ``ValueError`` (an
     array is checked elementwise) or ``TypeError`` (a complex value). Options without a
     declared range, values that are not numbers (``None``, strings, callables, ...) and
     traced values are left alone, for the call to handle.
@@ -301,11 +301,11 @@ def check_option(fn: str, name: str, value) -> None:
 def hyperparameter(fn: str, name: str, value: Any, dtype: Any) -> Array:
     """A numeric hyperparameter as a JAX scalar of ``dtype``, checked against its range.
 
-    The range is the one ``fn`` declares for ``name`` (see :func:`declare_ranges`).
+    The range is the one ``fn`` declares for ``name`` (see `declare_ranges`).
     Python floats and JAX scalars are both accepted. A concrete value out of range raises
     ``ValueError`` at trace time; a traced value (so ``jax.vmap``/``jax.grad`` over it
     work and a new value under ``jax.jit`` does not retrace) is checked at run time under
-    :func:`checked`.
+    [`checked`][jaxloss.checked].
 
     Raises:
       RuntimeError: if ``fn`` declares no range for ``name`` (a bug in ``fn``: nothing
@@ -374,9 +374,10 @@ def reduce_loss(
 ) -> Array:
     r"""Reduces per-example loss values with the jaxloss rule.
 
-    .. math::
+    $$
         \mathrm{mean} = \frac{\sum_i w_i \ell_i}{\sum_i w_i}, \qquad w = \mathrm{weights}
         \cdot \mathrm{where}
+    $$
 
     A plain mean when both ``where`` and ``weights`` are ``None``. An empty batch, or one
     whose entries are all masked or zero-weighted, gives ``0.0`` with zero gradient, never
@@ -413,7 +414,7 @@ def finish(
     """Applies ``where``/``weights``/``reduction`` to per-example ``values`` of loss ``fn``.
 
     ``mask`` is an already validated and broadcast version of ``where`` (from
-    :func:`example_mask`), passed by losses that also used it to sanitize their inputs.
+    `example_mask`), passed by losses that also used it to sanitize their inputs.
     ``norm`` (per-example, optional) multiplies the weights of the ``"mean"`` denominator
     only: the class weight of each target for PyTorch's weighted cross-entropy mean.
     """
@@ -475,7 +476,7 @@ def finish(
 def check_labels(
     fn: str, valid: Array, labels: Array, num_classes: int, mask: Array | None = None
 ) -> None:
-    """Under :func:`jaxloss.checked`, fails at run time naming the first invalid label.
+    """Under [`jaxloss.checked`][jaxloss.checked], fails at run time naming the first invalid label.
 
     ``mask`` (the per-example ``where``, or None) exempts masked examples: padding labels
     such as ``-1`` hidden by ``where`` are not errors. Outside ``checked`` this does
@@ -505,7 +506,7 @@ def _throw(err: checkify.Error) -> None:
 def checked(fn: Callable) -> Callable:
     """Wraps ``fn`` so that invalid inputs raise instead of giving NaN or a wrong value.
 
-    Built on :mod:`jax.experimental.checkify`. Two kinds of check are switched on for
+    Built on `jax.experimental.checkify`. Two kinds of check are switched on for
     every jaxloss loss that ``fn`` calls:
 
     * integer labels outside ``[0, num_classes)`` that are neither ``ignore_index`` nor
@@ -604,14 +605,14 @@ def public(fn: Callable) -> Callable:
     floats) are compiled in. Validation happens while tracing, with the same errors as
     an unjitted call; concrete float options that become runtime arguments are
     range-checked here, in Python, against the range their loss declares (see
-    :func:`declare_ranges`). A new float value therefore neither retraces nor goes
+    `declare_ranges`). A new float value therefore neither retraces nor goes
     unchecked.
 
     Two kernels: an eager call at the top level (no trace active, no tracer among the
     arguments) runs ``kernel``, which leaves the ``checkify`` checks out (they are no-ops
     there, and an effect keeps jit off its fast dispatch path). Inside a transformation
-    (``jax.jit``, ``jax.grad``, ``jax.vmap``, :func:`checked`, ...) the call goes through
-    ``traced_kernel``, checks included: under a user's ``jit`` the nested jit is inlined
+    (``jax.jit``, ``jax.grad``, ``jax.vmap``, [`checked`][jaxloss.checked], ...) the call goes
+    through ``traced_kernel``, checks included: under a user's ``jit`` the nested jit is inlined
     at no cost, and an eager ``jax.grad(loss)(...)`` differentiates one compiled program
     instead of running the loss op by op.
     """

@@ -133,14 +133,15 @@ def kl_divergence(
 ) -> Array:
     r"""Kullback-Leibler divergence of predictions from targets, per example.
 
-    .. math::
+    $$
         \ell = \mathrm{KL}(t \,\|\, p) = \sum_c t_c \bigl(\log t_c - \log p_c\bigr),
         \qquad 0 \log 0 = 0
+    $$
 
     Args:
-      log_predictions: log-probabilities :math:`\log p`, ``[..., C, ...]``, floating
+      log_predictions: log-probabilities $\log p$, ``[..., C, ...]``, floating
         (e.g. the output of ``jax.nn.log_softmax``).
-      targets: target probabilities :math:`t` of the same shape, non-negative (float,
+      targets: target probabilities $t$ of the same shape, non-negative (float,
         integer or bool; one-hot labels are fine).
       axis: the class axis (static).
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -155,11 +156,11 @@ def kl_divergence(
       A class whose target is exactly 0 contributes exactly 0, also when its
       log-prediction is ``-inf`` (a masked class), and its gradient with respect to both
       arguments is 0, never NaN (the true derivative with respect to such a target is
-      :math:`-\infty`). A ``-inf`` log-prediction where the target is positive gives
+      $-\infty$). A ``-inf`` log-prediction where the target is positive gives
       ``inf``; a NaN log-prediction gives NaN wherever it is. Negative targets are
       invalid and give NaN. Nothing is
       clipped: targets that sum to 1 and a normalized ``log_predictions`` give a value
-      :math:`\ge 0` (up to rounding). The gradient is a closed-form custom VJP (its
+      $\ge 0$ (up to rounding). The gradient is a closed-form custom VJP (its
       log-prediction part, ``-targets``, never reads the log-predictions), so forward
       mode (``jax.jvp``) is not available for this loss; ``jax.grad`` and
       ``jax.hessian`` are.
@@ -207,12 +208,13 @@ def kl_divergence_with_log_targets(
 ) -> Array:
     r"""Kullback-Leibler divergence with both distributions given as log-probabilities.
 
-    .. math::
+    $$
         \ell = \mathrm{KL}(t \,\|\, p) = \sum_c e^{\log t_c} \bigl(\log t_c - \log p_c\bigr)
+    $$
 
     Args:
-      log_predictions: log-probabilities :math:`\log p`, ``[..., C, ...]``, floating.
-      log_targets: target log-probabilities :math:`\log t`, same shape, floating.
+      log_predictions: log-probabilities $\log p$, ``[..., C, ...]``, floating.
+      log_targets: target log-probabilities $\log t$, same shape, floating.
       axis: the class axis (static).
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask broadcastable to the per-example shape (``axis`` dropped).
@@ -223,11 +225,11 @@ def kl_divergence_with_log_targets(
       float32 for half precision inputs.
 
     Note:
-      A class whose target probability :math:`e^{\log t_c}` is 0 (a ``-inf`` log target,
+      A class whose target probability $e^{\log t_c}$ is 0 (a ``-inf`` log target,
       or one so negative that the exponential underflows) contributes exactly 0, also
       when its log-prediction is ``-inf``, with zero gradient with respect to both
       arguments (double ``where``). A ``-inf`` log-prediction where the target is
-      positive gives ``inf``. Like :func:`kl_divergence`, it has a custom VJP: no
+      positive gives ``inf``. Like [`kl_divergence`][jaxloss.kl_divergence], it has a custom VJP: no
       forward-mode differentiation.
 
     Examples:
@@ -267,18 +269,19 @@ def generalized_kl_divergence(
 ) -> Array:
     r"""Generalized KL divergence between unnormalized non-negative measures.
 
-    .. math::
+    $$
         \ell = \sum_c \Bigl(t_c \bigl(\log t_c - \log p_c\bigr) - t_c + p_c\Bigr),
         \qquad 0 \log 0 = 0
+    $$
 
-    the Bregman divergence of :math:`x \log x - x`; it is :math:`\ge 0` for any
-    non-negative :math:`t` and :math:`p` (no normalization needed) and equals
-    :func:`kl_divergence` when both sum to 1.
+    the Bregman divergence of $x \log x - x$; it is $\ge 0$ for any
+    non-negative $t$ and $p$ (no normalization needed) and equals
+    [`kl_divergence`][jaxloss.kl_divergence] when both sum to 1.
 
     Args:
-      log_predictions: :math:`\log p`, ``[..., C, ...]``, floating (log space, as in
+      log_predictions: $\log p$, ``[..., C, ...]``, floating (log space, as in
         optax, so that small predictions do not underflow).
-      targets: non-negative :math:`t` of the same shape (float, int or bool).
+      targets: non-negative $t$ of the same shape (float, int or bool).
       axis: the class axis (static).
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask broadcastable to the per-example shape (``axis`` dropped).
@@ -289,13 +292,14 @@ def generalized_kl_divergence(
       float32 for half precision inputs.
 
     Note:
-      A zero target contributes :math:`p_c` only; its ``t log t`` and ``t log p`` terms
+      A zero target contributes $p_c$ only; its ``t log t`` and ``t log p`` terms
       are removed by a double ``where``, so the value and the gradients with respect to
       both arguments are finite there, also when the log-prediction is ``-inf``. The
       gradient with respect to such a target is that of the remaining terms (``-1``),
-      not the true :math:`-\infty`. A ``-inf`` log-prediction where the target is
+      not the true $-\infty$. A ``-inf`` log-prediction where the target is
       positive gives ``inf``. Negative targets are invalid and give NaN. Like
-      :func:`kl_divergence`, it has a custom VJP: no forward-mode differentiation.
+      [`kl_divergence`][jaxloss.kl_divergence], it has a custom VJP: no forward-mode
+      differentiation.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss

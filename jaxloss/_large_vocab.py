@@ -388,15 +388,16 @@ def linear_softmax_cross_entropy_with_integer_labels(
 ) -> Array:
     r"""Integer-label softmax cross-entropy of a linear layer, without the logits array.
 
-    .. math::
+    $$
         x = \mathrm{cap}(h W + b), \qquad
         \ell = \mathrm{lse}(x) - (1 - \alpha)\, x_y - \frac{\alpha}{V} \sum_c x_c
                + \lambda_z\, \mathrm{lse}(x)^2
+    $$
 
-    with :math:`\mathrm{cap}(x) = c \tanh(x / c)` when ``logit_soft_cap`` is :math:`c`
+    with $\mathrm{cap}(x) = c \tanh(x / c)$ when ``logit_soft_cap`` is $c$
     (Gemma 2) and the identity otherwise. The value and the gradients with respect to
     ``hidden``, ``weight`` and ``bias`` are those of materializing the logits and calling
-    :func:`jaxloss.softmax_cross_entropy_with_integer_labels`, but no ``[tokens, V]``
+    [`jaxloss.softmax_cross_entropy_with_integer_labels`][], but no ``[tokens, V]``
     array exists in the forward or the backward pass: both walk over blocks of
     ``chunk_size`` vocabulary columns (a custom VJP that keeps only per-token statistics
     and recomputes each block of logits in the backward pass).
@@ -410,9 +411,9 @@ def linear_softmax_cross_entropy_with_integer_labels(
       bias: optional ``[V]`` bias (this device's shard with ``axis_name``).
       ignore_index: a label value whose tokens are excluded (they give 0 and do not count
         in the mean), e.g. ``-100`` for padding.
-      label_smoothing: :math:`\alpha \in [0, 1)`, PyTorch's definition.
-      z_loss: :math:`\lambda_z \ge 0`, the coefficient of the squared log-partition.
-      logit_soft_cap: :math:`c > 0` or ``None``; the logits become :math:`c \tanh(x/c)`.
+      label_smoothing: $\alpha \in [0, 1)$, PyTorch's definition.
+      z_loss: $\lambda_z \ge 0$, the coefficient of the squared log-partition.
+      logit_soft_cap: $c > 0$ or ``None``; the logits become $c \tanh(x/c)$.
       chunk_size: vocabulary columns per block (static). ``None`` picks about 16 MiB of
         float32 logits per block (``tokens * chunk_size * 4`` bytes), a multiple of 128
         columns, preferring a divisor of ``V``. A size that does not divide ``V`` is
@@ -432,7 +433,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
 
     Note:
       A label outside ``[0, V)`` that is not ``ignore_index`` gives NaN for its token
-      (:func:`jaxloss.checked` turns it into an error). Masked and ignored tokens get
+      ([`jaxloss.checked`][jaxloss.checked] turns it into an error). Masked and ignored tokens get
       exactly zero gradient, also when their hidden states are inf/NaN. A token whose
       logits have no finite maximum gives 0 with zero gradient. Products use the
       inputs' dtype with float32 accumulation, so bfloat16 inputs give float32 logits

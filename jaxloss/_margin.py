@@ -39,8 +39,9 @@ def hinge_loss(
 ) -> Array:
     r"""Binary hinge loss of real-valued scores and labels in {-1, +1}, elementwise.
 
-    .. math::
+    $$
         \ell_i = \max(0,\ 1 - y_i x_i)
+    $$
 
     Args:
       predictions: real-valued scores (decision values), any shape, floating.
@@ -57,7 +58,7 @@ def hinge_loss(
       precision inputs, float64 for float64 inputs.
 
     Note:
-      The gradient at the kink :math:`y x = 1` is 0 (the subgradient chosen by
+      The gradient at the kink $y x = 1$ is 0 (the subgradient chosen by
       ``jax.nn.relu``). A score of ``+-inf`` whose sign agrees with its label gives loss 0
       and gradient 0; one that disagrees gives ``inf``.
 
@@ -99,8 +100,9 @@ def categorical_hinge_loss(
 ) -> Array:
     r"""Categorical hinge loss of class scores and one-hot labels, per example.
 
-    .. math::
+    $$
         \ell = \max\Bigl(0,\ 1 + \max_c \bigl((1 - y_c)\, x_c\bigr) - \sum_c y_c x_c\Bigr)
+    $$
 
     The score of the true class must exceed the largest other score by a margin of 1.
 
@@ -118,9 +120,9 @@ def categorical_hinge_loss(
 
     Note:
       This is the Keras/Axon form: the "largest other score" is the maximum of
-      :math:`(1 - y_c) x_c`, in which the true class contributes 0. So when every other
+      $(1 - y_c) x_c$, in which the true class contributes 0. So when every other
       score is negative, 0 is used in its place (the loss is then
-      :math:`\max(0, 1 - x_{\mathrm{true}})`). For the Crammer-Singer form over integer
+      $\max(0, 1 - x_{\mathrm{true}})$). For the Crammer-Singer form over integer
       labels see ``multiclass_hinge_loss``. Ties in the maximum share its gradient
       equally; the gradient at the kink is 0.
 
@@ -159,8 +161,9 @@ def soft_margin_loss(
 ) -> Array:
     r"""Soft margin (logistic) loss of real-valued scores and labels in {-1, +1}, elementwise.
 
-    .. math::
+    $$
         \ell_i = \log\bigl(1 + e^{-y_i x_i}\bigr) = \operatorname{softplus}(-y_i x_i)
+    $$
 
     Args:
       predictions: real-valued scores, any shape, floating.
@@ -175,8 +178,8 @@ def soft_margin_loss(
       precision inputs, float64 for float64 inputs.
 
     Note:
-      Computed with ``jax.nn.softplus``, so it does not overflow for large :math:`|x|`
-      (it is :math:`-y x` to working precision when :math:`y x \ll 0`). A score of
+      Computed with ``jax.nn.softplus``, so it does not overflow for large $|x|$
+      (it is $-y x$ to working precision when $y x \ll 0$). A score of
       ``+-inf`` whose sign agrees with its label gives loss 0 and gradient 0; one that
       disagrees gives ``inf``.
 
@@ -210,7 +213,7 @@ def _integer_label_inputs(
     class axis moved last and masked examples replaced by 0, labels clipped into range
     (out-of-range ones replaced by 0; the caller turns their loss into NaN with
     ``in_range``), and the per-example mask (or ``None``). Registers the label check of
-    :func:`jaxloss.checked`; masked examples are not checked.
+    [`jaxloss.checked`][jaxloss.checked]; masked examples are not checked.
     """
     x = core.as_logits(fn, "scores", scores)
     y = core.as_labels(fn, "labels", labels)
@@ -273,8 +276,9 @@ def squared_hinge_loss(
 ) -> Array:
     r"""Squared hinge loss of real-valued scores and labels in {-1, +1}, elementwise.
 
-    .. math::
+    $$
         \ell_i = \max(0,\ 1 - y_i x_i)^2
+    $$
 
     Args:
       predictions: real-valued scores (decision values), any shape, floating.
@@ -290,8 +294,8 @@ def squared_hinge_loss(
       precision inputs, float64 for float64 inputs.
 
     Note:
-      Unlike :func:`hinge_loss` the gradient is continuous: it is
-      :math:`-2 y \max(0, 1 - y x)`, which is 0 at :math:`y x = 1`. A score of ``+-inf``
+      Unlike [`hinge_loss`][jaxloss.hinge_loss] the gradient is continuous: it is
+      $-2 y \max(0, 1 - y x)$, which is 0 at $y x = 1$. A score of ``+-inf``
       whose sign agrees with its label gives loss 0 and gradient 0; one that disagrees
       gives ``inf``.
 
@@ -328,8 +332,9 @@ def perceptron_loss(
 ) -> Array:
     r"""Binary perceptron loss of real-valued scores and labels in {-1, +1}, elementwise.
 
-    .. math::
+    $$
         \ell_i = \max(0,\ -y_i x_i)
+    $$
 
     The hinge loss without a margin: only misclassified scores are penalized.
 
@@ -346,7 +351,7 @@ def perceptron_loss(
       precision inputs, float64 for float64 inputs.
 
     Note:
-      The gradient at the kink :math:`x = 0` is 0 (the subgradient of ``jax.nn.relu``).
+      The gradient at the kink $x = 0$ is 0 (the subgradient of ``jax.nn.relu``).
       A score of ``+-inf`` whose sign agrees with its label gives loss 0 and gradient 0;
       one that disagrees gives ``inf``.
 
@@ -389,12 +394,13 @@ def multiclass_hinge_loss(
 ) -> Array:
     r"""Multiclass (Crammer-Singer) hinge loss of class scores and integer labels.
 
-    .. math::
+    $$
         \ell = \max_c \bigl(x_c + [c \ne y]\bigr) - x_y
              = \max\Bigl(0,\ \max_{c \ne y} (1 + x_c - x_y)\Bigr)
+    $$
 
     The true score must exceed every other score by a margin of 1; only the largest
-    violation counts (compare :func:`multi_margin_loss`, which sums them).
+    violation counts (compare [`multi_margin_loss`][jaxloss.multi_margin_loss], which sums them).
 
     Args:
       scores: class scores ``[..., C, ...]``, floating.
@@ -411,7 +417,7 @@ def multiclass_hinge_loss(
 
     Note:
       A label outside ``[0, C)`` gives NaN for its example (never a silent wrap of ``-1``
-      to the last class); wrap the call in :func:`jaxloss.checked` to raise an error
+      to the last class); wrap the call in [`jaxloss.checked`][jaxloss.checked] to raise an error
       naming the position instead. Ties in the maximum share its gradient equally. A
       ``-inf`` score of a wrong class is ignored (loss and gradient finite); a ``+inf``
       true score gives loss 0 and gradient 0.
@@ -450,11 +456,12 @@ def multiclass_perceptron_loss(
 ) -> Array:
     r"""Multiclass perceptron loss of class scores and integer labels.
 
-    .. math::
+    $$
         \ell = \max_c x_c - x_y
+    $$
 
-    Zero when the true class has the largest score; :func:`multiclass_hinge_loss`
-    without the margin.
+    Zero when the true class has the largest score;
+    [`multiclass_hinge_loss`][jaxloss.multiclass_hinge_loss] without the margin.
 
     Args:
       scores: class scores ``[..., C, ...]``, floating.
@@ -471,9 +478,9 @@ def multiclass_perceptron_loss(
 
     Note:
       A label outside ``[0, C)`` gives NaN for its example; wrap the call in
-      :func:`jaxloss.checked` to raise an error instead. Ties in the maximum share its
+      [`jaxloss.checked`][jaxloss.checked] to raise an error instead. Ties in the maximum share its
       gradient equally (as ``jnp.max`` does), so the gradient at equal scores is
-      :math:`1/C - [c = y]`, as in optax. ``-inf`` scores of wrong classes are ignored;
+      $1/C - [c = y]$, as in optax. ``-inf`` scores of wrong classes are ignored;
       a ``+inf`` true score gives loss 0 and gradient 0.
 
     Examples:
@@ -513,18 +520,20 @@ def multi_margin_loss(
 ) -> Array:
     r"""Multiclass (Weston-Watkins) margin loss of class scores and integer labels.
 
-    .. math::
+    $$
         \ell = \frac{1}{C} \sum_{c \ne y} w_y \max(0,\ m - x_y + x_c)^p
+    $$
 
-    Every wrong class whose score comes within the margin :math:`m` of the true score
-    contributes (compare :func:`multiclass_hinge_loss`, which keeps only the largest).
+    Every wrong class whose score comes within the margin $m$ of the true score
+    contributes (compare [`multiclass_hinge_loss`][jaxloss.multiclass_hinge_loss], which keeps only
+    the largest).
 
     Args:
       scores: class scores ``[..., C, ...]``, floating.
       labels: integer class indices, the shape of ``scores`` without ``axis``.
       p: the power, ``1`` or ``2`` (a static Python int).
-      margin: :math:`m`, any real number (a Python float or a JAX scalar).
-      class_weights: optional ``[C]`` weights; the weight :math:`w_y` of each example's
+      margin: $m$, any real number (a Python float or a JAX scalar).
+      class_weights: optional ``[C]`` weights; the weight $w_y$ of each example's
         TRUE class scales its loss (PyTorch's ``weight``).
       axis: the class axis (static).
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``. With ``class_weights``
@@ -543,10 +552,10 @@ def multi_margin_loss(
       ValueError: ``p`` is not 1 or 2, or ``class_weights`` does not have shape ``[C]``.
 
     Note:
-      The division is by the number of classes :math:`C` (the true class included), as
+      The division is by the number of classes $C$ (the true class included), as
       in PyTorch. A label outside ``[0, C)`` gives NaN for its example; wrap the call
-      in :func:`jaxloss.checked` to raise an error instead. The gradient at a kink
-      (:math:`m - x_y + x_c = 0`) is 0. A ``-inf`` score of a wrong class contributes 0
+      in [`jaxloss.checked`][jaxloss.checked] to raise an error instead. The gradient at a kink
+      ($m - x_y + x_c = 0$) is 0. A ``-inf`` score of a wrong class contributes 0
       with zero gradient; a ``+inf`` true score gives loss 0 and gradient 0.
 
     Examples:
@@ -602,16 +611,17 @@ def multilabel_soft_margin_loss(
 ) -> Array:
     r"""Multi-label soft margin loss: the class-averaged sigmoid cross-entropy, per example.
 
-    .. math::
+    $$
         \ell = -\frac{1}{C} \sum_c w_c \bigl(y_c \log \sigma(x_c)
                + (1 - y_c) \log \sigma(-x_c)\bigr)
+    $$
 
     Args:
       logits: ``[..., C, ...]`` one independent score per class, floating.
       labels: multi-hot targets of the same shape, in ``[0, 1]`` (float, integer or
         bool is cast; soft labels are allowed).
-      class_weights: optional ``[C]`` per-class weights :math:`w_c` (PyTorch's
-        ``weight``); the division is by :math:`C` regardless.
+      class_weights: optional ``[C]`` per-class weights $w_c$ (PyTorch's
+        ``weight``); the division is by $C$ regardless.
       axis: the class axis (static).
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask over examples (the shape of ``logits`` without ``axis``);
@@ -623,7 +633,7 @@ def multilabel_soft_margin_loss(
       float32 for half precision inputs.
 
     Note:
-      Computed as :math:`y \operatorname{softplus}(-x) + (1 - y) \operatorname{softplus}(x)`,
+      Computed as $y \operatorname{softplus}(-x) + (1 - y) \operatorname{softplus}(x)$,
       stable for every finite logit. A logit of ``+inf`` with label exactly 1, or
       ``-inf`` with label exactly 0, contributes exactly 0 with zero gradient (the
       vanishing term is removed with a double ``where``); an infinite logit that

@@ -1,12 +1,15 @@
 """Metric-learning losses: pairs and triplets of scores or embeddings.
 
-Two elementwise losses on scores (:func:`margin_ranking_loss`, :func:`hinge_embedding_loss`,
-PyTorch's ``"none"`` shape) and four per-example losses on embeddings ``[..., D]`` that
-drop their vector ``axis`` (:func:`cosine_embedding_loss`, :func:`contrastive_loss`,
-:func:`triplet_margin_loss`, :func:`triplet_margin_with_distance_loss`). Labels of the
-PyTorch-style losses are ``-1``/``+1``; :func:`contrastive_loss` takes ``1`` for a similar
-pair and ``0`` for a dissimilar one. Every distance is finite, with a finite gradient, when
-two vectors coincide or are zero.
+Two elementwise losses on scores ([`margin_ranking_loss`][jaxloss.margin_ranking_loss],
+[`hinge_embedding_loss`][jaxloss.hinge_embedding_loss], PyTorch's ``"none"`` shape) and four
+per-example losses on embeddings ``[..., D]`` that drop their vector ``axis``
+([`cosine_embedding_loss`][jaxloss.cosine_embedding_loss],
+[`contrastive_loss`][jaxloss.contrastive_loss],
+[`triplet_margin_loss`][jaxloss.triplet_margin_loss],
+[`triplet_margin_with_distance_loss`][jaxloss.triplet_margin_with_distance_loss]). Labels of the
+PyTorch-style losses are ``-1``/``+1``; [`contrastive_loss`][jaxloss.contrastive_loss] takes ``1``
+for a similar pair and ``0`` for a dissimilar one. Every distance is finite, with a finite gradient,
+when two vectors coincide or are zero.
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def _safe_sqrt(s: Array) -> Array:
 
 
 def _p_norm(v: Array, p, axis: int) -> Array:
-    r"""The true p-norm :math:`(\sum_i |v_i|^p)^{1/p}` along ``axis``, for any ``p > 0``.
+    r"""The true p-norm $(\sum_i |v_i|^p)^{1/p}$ along ``axis``, for any ``p > 0``.
 
     ``p`` is a Python number or a (possibly traced) JAX scalar; ``1``, ``2`` and ``inf``
     given as concrete values take exact special forms. The general form divides by the
@@ -166,8 +169,9 @@ def margin_ranking_loss(
 ) -> Array:
     r"""Margin ranking loss of two score arrays and a preferred order, elementwise.
 
-    .. math::
+    $$
         \ell_i = \max\bigl(0,\ -y_i\,(x_{1,i} - x_{2,i}) + m\bigr)
+    $$
 
     ``y_i = 1`` says ``x1`` should rank higher (be larger) than ``x2`` by at least the
     margin ``m``; ``y_i = -1`` says the opposite.
@@ -226,8 +230,9 @@ def hinge_embedding_loss(
 ) -> Array:
     r"""Hinge embedding loss of (typically distance-like) inputs and labels in {-1, +1}.
 
-    .. math::
+    $$
         \ell_i = \begin{cases} x_i & y_i = 1 \\ \max(0,\ m - x_i) & y_i = -1 \end{cases}
+    $$
 
     Usually ``x`` is a distance between two embeddings: similar pairs (``y = 1``) are
     pulled together, dissimilar ones (``y = -1``) pushed at least ``m`` apart.
@@ -283,12 +288,13 @@ def pairwise_distance(
 ) -> Array:
     r"""Distance between corresponding vectors, the p-norm of their difference.
 
-    .. math::
+    $$
         d(x_1, x_2) = \Bigl(\sum_j |x_{1,j} - x_{2,j} + \epsilon|^p\Bigr)^{1/p}
+    $$
 
     Not a loss: the default ``distance_function`` of
-    :func:`triplet_margin_with_distance_loss` and the distance of
-    :func:`triplet_margin_loss`.
+    [`triplet_margin_with_distance_loss`][jaxloss.triplet_margin_with_distance_loss] and the
+    distance of [`triplet_margin_loss`][jaxloss.triplet_margin_loss].
 
     Args:
       x1: vectors ``[..., D, ...]`` with ``D`` along ``axis``, floating.
@@ -344,11 +350,12 @@ def cosine_embedding_loss(
 ) -> Array:
     r"""Cosine embedding loss of vector pairs labelled similar (+1) or dissimilar (-1).
 
-    .. math::
+    $$
         \ell = \begin{cases} 1 - \cos(x_1, x_2) & y = 1 \\
         \max\bigl(0,\ \cos(x_1, x_2) - m\bigr) & y = -1 \end{cases}, \qquad
         \cos(x_1, x_2) = \frac{\langle x_1, x_2\rangle}{\max(\|x_1\|, \epsilon)\,
         \max(\|x_2\|, \epsilon)}
+    $$
 
     Args:
       x1: vectors ``[..., D, ...]`` with ``D`` along ``axis``, floating.
@@ -381,8 +388,8 @@ def cosine_embedding_loss(
 
     Note:
       A zero vector has cosine 0 (loss ``1`` for ``y = 1``, ``max(0, -m)`` for
-      ``y = -1``) and a finite gradient (see :func:`cosine_similarity`). Labels other
-      than ``+-1`` give 0, as in PyTorch. The gradient at the kink ``cos = m`` is 0.
+      ``y = -1``) and a finite gradient (see [`cosine_similarity`][jaxloss.cosine_similarity]).
+      Labels other than ``+-1`` give 0, as in PyTorch. The gradient at the kink ``cos = m`` is 0.
 
     Equivalent to ``torch.nn.functional.cosine_embedding_loss`` (``reduction="none"``;
     PyTorch adds ``1e-12`` to each squared norm instead of flooring the norms, which
@@ -418,9 +425,10 @@ def contrastive_loss(
 ) -> Array:
     r"""Contrastive loss of embedding pairs (Hadsell et al.), label 1 = similar pair.
 
-    .. math::
+    $$
         \ell = y\, d^2 + (1 - y)\, \max(0,\ m - d)^2, \qquad
         d = \|x_1 - x_2 + \epsilon\|_2
+    $$
 
     Similar pairs (``y = 1``) are pulled together, dissimilar ones (``y = 0``) pushed at
     least ``m`` apart. Not halved: Hadsell et al. write ``1/2`` before each term; this
@@ -468,7 +476,7 @@ def contrastive_loss(
     Note:
       The similar-pair term is the squared norm itself (no square root), so its
       gradient is finite and exact at ``d = 0``. The dissimilar-pair term needs
-      :math:`\nabla d`, undefined at ``d = 0``: with ``epsilon > 0`` (default) ``d`` is
+      $\nabla d$, undefined at ``d = 0``: with ``epsilon > 0`` (default) ``d`` is
       never 0 for coincident vectors and the pair is pushed apart along the all-ones
       direction; with ``epsilon = 0`` the value is ``m**2`` and the gradient 0 (a
       subgradient). With precomputed distances the formula is applied to ``x1`` as given.
@@ -527,11 +535,12 @@ def triplet_margin_loss(
 ) -> Array:
     r"""Triplet margin loss with a true p-norm distance, per triplet.
 
-    .. math::
+    $$
         \ell = \max\bigl(0,\ d(a, p) - d(a, n) + m\bigr), \qquad
         d(x, y) = \Bigl(\sum_j |x_j - y_j + \epsilon|^p\Bigr)^{1/p}
+    $$
 
-    With ``swap=True`` the negative distance is :math:`\min(d(a, n), d(p, n))` (the
+    With ``swap=True`` the negative distance is $\min(d(a, n), d(p, n))$ (the
     "distance swap" of Balntas et al.).
 
     Args:
@@ -615,10 +624,11 @@ def triplet_margin_with_distance_loss(
 ) -> Array:
     r"""Triplet margin loss with any distance function, per triplet.
 
-    .. math::
+    $$
         \ell = \max\bigl(0,\ d(a, p) - d(a, n) + m\bigr)
+    $$
 
-    With ``swap=True`` the negative distance is :math:`\min(d(a, n), d(p, n))`.
+    With ``swap=True`` the negative distance is $\min(d(a, n), d(p, n))$.
 
     Args:
       anchors: embeddings ``[..., D]``, floating (the vectors are along the last axis).
@@ -626,7 +636,7 @@ def triplet_margin_with_distance_loss(
       negatives: embeddings of the same shape.
       distance_function: a Python callable ``d(x, y)`` mapping two ``[..., D]`` arrays
         to ``[...]`` non-negative distances (static: a new function retraces under
-        ``jit``). Default ``None``: :func:`pairwise_distance` with ``p=2``,
+        ``jit``). Default ``None``: `pairwise_distance` with ``p=2``,
         ``epsilon=1e-6``.
       margin: the margin ``m >= 0``; a Python float or a JAX scalar.
       swap: static bool, use the distance swap.
@@ -656,7 +666,7 @@ def triplet_margin_with_distance_loss(
 
     Note:
       Masked triplets reach ``distance_function`` as zero vectors; the default distance
-      has a finite gradient there, a custom one should too. A :class:`jaxloss.Loss`
+      has a finite gradient there, a custom one should too. A [`jaxloss.Loss`][jaxloss.Loss]
       bound with a custom ``distance_function`` is not possible: ``jaxloss.get`` accepts
       only JSON-serializable hyperparameters and raises ``TypeError`` for a callable;
       call this function directly (or wrap it with ``functools.partial``) instead.

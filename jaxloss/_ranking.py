@@ -25,11 +25,12 @@ def ranking_softmax_loss(
 ) -> Array:
     r"""Listwise softmax loss: cross-entropy of the item scores against relevance labels.
 
-    .. math::
+    $$
         \ell = -\sum_{i \in \text{list}} v_i\, y_i \log
         \frac{e^{s_i}}{\sum_{j \in \text{list}} e^{s_j}}
+    $$
 
-    with item weights :math:`v_i` (default 1). The labels are not normalized: a list
+    with item weights $v_i$ (default 1). The labels are not normalized: a list
     with two relevant items counts both.
 
     Args:

@@ -1,4 +1,4 @@
-"""The loss registry: names, aliases, metadata, and the frozen :class:`Loss` object."""
+"""The loss registry: names, aliases, metadata, and the frozen [`Loss`][jaxloss.Loss] object."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from jaxloss._core import Range, check_option, check_reduction, declare_ranges, 
 class LossInfo:
     """Metadata of one registered loss (used by the catalogue, docs and tests).
 
-    ``ranges`` maps each numeric option to its allowed :class:`~jaxloss.Range`, as
+    ``ranges`` maps each numeric option to its allowed `Range`, as
     declared in ``register(ranges=...)`` (a read-only mapping).
 
     Examples:
@@ -116,7 +116,7 @@ def register(
 
     ``ranges`` declares the allowed range of each numeric option, once: the loss checks
     its values against it when called, ``jaxloss.get`` when it binds them, and
-    :attr:`LossInfo.ranges` lists them. Every option the loss passes to
+    `LossInfo.ranges` lists them. Every option the loss passes to
     ``core.hyperparameter`` must be declared (``Range()`` if any number is allowed).
     """
 
@@ -162,7 +162,7 @@ def aliases() -> dict[str, str]:
 
 
 def info(name: str) -> LossInfo:
-    """The :class:`LossInfo` of a canonical name or alias."""
+    """The `LossInfo` of a canonical name or alias."""
     key = _ALIASES.get(name) or FOREIGN_NAMES.get(name, name)
     if key not in _REGISTRY:
         choices = list(_REGISTRY) + list(_ALIASES) + list(FOREIGN_NAMES)
@@ -180,7 +180,7 @@ class _ArrayValue:
     """A hashable array-valued hyperparameter (``class_weights``, a per-class ``alpha``).
 
     Bound options must be hashable, so arrays are kept as nested tuples with their dtype
-    and handed back to the loss as NumPy arrays; in :meth:`Loss.config` they are
+    and handed back to the loss as NumPy arrays; in [`Loss.config`][jaxloss.Loss.config] they are
     ``{"array": nested lists, "dtype": name}``.
     """
 
@@ -286,7 +286,8 @@ class Loss:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Loss:
-        """Rebuilds a :class:`Loss` from :meth:`config` output (also after a JSON trip)."""
+        """Rebuilds a [`Loss`][jaxloss.Loss] from [`config`][jaxloss.Loss.config] output (also
+        after a JSON trip)."""
         if not isinstance(config, dict) or "name" not in config:
             raise ValueError(
                 f"jaxloss.Loss.from_config: expected a dict with a 'name' key, got {config!r}"
@@ -306,7 +307,7 @@ def get(name: str, **hyperparameters: Any) -> Loss:
 
     Raises ``ValueError`` listing the closest names when ``name`` is unknown, and the
     ``ValueError`` a call would raise when a numeric option is outside its declared range
-    (:attr:`LossInfo.ranges`).
+    (`LossInfo.ranges`).
 
     Examples:
       >>> import jaxloss

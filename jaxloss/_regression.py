@@ -1,9 +1,9 @@
 """Regression losses: elementwise functions of a prediction and a target.
 
 Every loss here is elementwise (``reduction="none"`` keeps the input shape) except
-:func:`cosine_similarity` and :func:`cosine_distance`, which compare vectors along
-``axis`` and drop it. Small constants that keep a logarithm or a division finite are
-always called ``epsilon``.
+[`cosine_similarity`][jaxloss.cosine_similarity] and [`cosine_distance`][jaxloss.cosine_distance],
+which compare vectors along ``axis`` and drop it. Small constants that keep a logarithm or a
+division finite are always called ``epsilon``.
 """
 
 from __future__ import annotations
@@ -94,8 +94,9 @@ def squared_error(
 ) -> Array:
     r"""Squared error, elementwise.
 
-    .. math::
+    $$
         \ell_i = (\hat y_i - y_i)^2
+    $$
 
     Args:
       predictions: predictions, any shape, floating.
@@ -136,8 +137,9 @@ def l2_loss(
 ) -> Array:
     r"""Half the squared error, elementwise (the form whose gradient is the residual).
 
-    .. math::
+    $$
         \ell_i = \tfrac12 (\hat y_i - y_i)^2
+    $$
 
     Args:
       predictions: predictions, any shape, floating.
@@ -181,8 +183,9 @@ def absolute_error(
 ) -> Array:
     r"""Absolute error, elementwise.
 
-    .. math::
+    $$
         \ell_i = |\hat y_i - y_i|
+    $$
 
     Args:
       predictions: predictions, any shape, floating.
@@ -239,10 +242,11 @@ def huber_loss(
 ) -> Array:
     r"""Huber loss: quadratic for small residuals, linear with slope ``delta`` beyond.
 
-    .. math::
+    $$
         \ell_i = \begin{cases} \tfrac12 r_i^2 & |r_i| \le \delta \\
         \delta\,(|r_i| - \tfrac12\delta) & \text{otherwise} \end{cases}, \qquad
         r_i = \hat y_i - y_i
+    $$
 
     Args:
       predictions: predictions, any shape, floating.
@@ -303,9 +307,10 @@ def smooth_l1_loss(
 ) -> Array:
     r"""Smooth L1 loss (PyTorch form): L1 with the corner below ``beta`` rounded off.
 
-    .. math::
+    $$
         \ell_i = \begin{cases} \tfrac12 r_i^2 / \beta & |r_i| < \beta \\
         |r_i| - \tfrac12\beta & \text{otherwise} \end{cases}, \qquad r_i = \hat y_i - y_i
+    $$
 
     Args:
       predictions: predictions, any shape, floating.
@@ -390,9 +395,10 @@ def log_cosh(
 ) -> Array:
     r"""Logarithm of the hyperbolic cosine of the residual, elementwise.
 
-    .. math::
+    $$
         \ell_i = \log\cosh(r_i) = |r_i| + \log(1 + e^{-2|r_i|}) - \log 2, \qquad
         r_i = \hat y_i - y_i
+    $$
 
     About ``r**2 / 2`` for small residuals and ``|r| - log 2`` for large ones; its
     gradient is ``tanh(r)``.
@@ -453,8 +459,9 @@ def absolute_percentage_error(
 ) -> Array:
     r"""Absolute error as a percentage of the target, elementwise.
 
-    .. math::
+    $$
         \ell_i = 100\,\frac{|\hat y_i - y_i|}{\max(|y_i|, \epsilon)}
+    $$
 
     Args:
       predictions: predictions, any shape, floating.
@@ -513,9 +520,10 @@ def squared_logarithmic_error(
 ) -> Array:
     r"""Squared difference of ``log(1 + x)`` of prediction and target, elementwise.
 
-    .. math::
+    $$
         \ell_i = \bigl(\log(1 + \max(\hat y_i, \epsilon)) - \log(1 + \max(y_i,
         \epsilon))\bigr)^2
+    $$
 
     For non-negative quantities whose relative error matters (counts, prices).
 
@@ -576,8 +584,9 @@ def quantile_loss(
 ) -> Array:
     r"""Quantile (pinball) loss: its minimizer is the ``quantile`` of the targets.
 
-    .. math::
+    $$
         \ell_i = \max(q\,r_i,\ (q - 1)\,r_i), \qquad r_i = y_i - \hat y_i
+    $$
 
     Under-prediction (``r > 0``) costs ``q`` per unit, over-prediction ``1 - q``.
 
@@ -643,8 +652,9 @@ def poisson_loss(
 ) -> Array:
     r"""Poisson loss on a predicted rate (the Poisson NLL without its constant).
 
-    .. math::
+    $$
         \ell_i = \hat y_i - y_i \log(\hat y_i + \epsilon)
+    $$
 
     Args:
       predictions: predicted rates ``>= 0``, any shape, floating.
@@ -672,7 +682,7 @@ def poisson_loss(
       A zero target contributes ``0 * log(...) = 0`` (``xlogy``), with a finite gradient,
       even when the rate is ``0`` and ``epsilon = 0``. A zero rate with a positive target
       gives ``-t log(epsilon)`` (``+inf`` when ``epsilon = 0``). The loss can be negative.
-      For a log-rate input use :func:`poisson_nll_loss`.
+      For a log-rate input use [`poisson_nll_loss`][jaxloss.poisson_nll_loss].
 
     Equivalent to ``keras.losses.Poisson`` (no axis mean) and Axon's
     ``Axon.Losses.poisson``; ``torch.nn.functional.poisson_nll_loss(log_input=False)``
@@ -705,11 +715,12 @@ def poisson_nll_loss(
 ) -> Array:
     r"""Poisson negative log-likelihood (PyTorch form), elementwise.
 
-    .. math::
+    $$
         \ell_i = \begin{cases} e^{\hat y_i} - y_i \hat y_i & \text{log\_input} \\
         \hat y_i - y_i \log(\hat y_i + \epsilon) & \text{otherwise} \end{cases}
         \;+\; [\text{full}]\,[y_i > 1]\,\bigl(y_i \log y_i - y_i + \tfrac12\log(2\pi
         y_i)\bigr)
+    $$
 
     Args:
       predictions: log-rates (``log_input=True``) or rates ``>= 0``, any shape, floating.
@@ -789,9 +800,10 @@ def gaussian_nll_loss(
 ) -> Array:
     r"""Gaussian negative log-likelihood with a predicted mean and variance, elementwise.
 
-    .. math::
+    $$
         \ell_i = \tfrac12\Bigl(\log v_i + \frac{(\hat y_i - y_i)^2}{v_i}\Bigr)
         + [\text{full}]\,\tfrac12\log(2\pi), \qquad v_i = \max(\sigma^2_i, \epsilon)
+    $$
 
     Args:
       predictions: predicted means, any shape, floating.
@@ -902,11 +914,12 @@ def cosine_similarity(
 ) -> Array:
     r"""Cosine similarity of predicted and target vectors (a similarity: higher is closer).
 
-    .. math::
+    $$
         s = \frac{\langle \hat y, y\rangle}{\max(\|\hat y\|, \epsilon)\,
         \max(\|y\|, \epsilon)}
+    $$
 
-    Use :func:`cosine_distance` (``1 - s``) as a loss to minimize.
+    Use [`cosine_distance`][jaxloss.cosine_distance] (``1 - s``) as a loss to minimize.
 
     Args:
       predictions: vectors ``[..., D, ...]`` with ``D`` along ``axis``, floating.
@@ -968,9 +981,10 @@ def cosine_distance(
 ) -> Array:
     r"""Cosine distance ``1 - cosine_similarity``, per vector (a loss in ``[0, 2]``).
 
-    .. math::
+    $$
         \ell = 1 - \frac{\langle \hat y, y\rangle}{\max(\|\hat y\|, \epsilon)\,
         \max(\|y\|, \epsilon)}
+    $$
 
     Args:
       predictions: vectors ``[..., D, ...]`` with ``D`` along ``axis``, floating.
@@ -1004,7 +1018,7 @@ def cosine_distance(
       gradient. Vectors whose squared norm overflows the dtype are not supported.
 
     Equivalent to ``optax.losses.cosine_distance`` (``reduction="none"``; see
-    :func:`cosine_similarity` for optax's ``epsilon``) and to
+    [`cosine_similarity`][jaxloss.cosine_similarity] for optax's ``epsilon``) and to
     ``1 - torch.nn.functional.cosine_similarity``.
     """
     fn = "cosine_distance"

@@ -161,7 +161,7 @@ def _tversky(
     weights,
     binary: bool = False,
 ) -> Array:
-    """The Tversky/Dice computation shared by :func:`dice_loss` and friends."""
+    """The Tversky/Dice computation shared by [`dice_loss`][jaxloss.dice_loss] and friends."""
     apply_activation = core.static_bool(
         fn, "apply_sigmoid" if binary else "apply_softmax", apply_activation
     )
@@ -243,28 +243,30 @@ def dice_loss(
 ) -> Array:
     r"""Soft Dice loss of class logits and one-hot target masks, per example.
 
-    With probabilities :math:`p` (softmax over classes, or sigmoid for a single class)
-    and sums over the spatial positions :math:`i` of one example,
-    :math:`I_c = \sum_i p_{ic} t_{ic}`, :math:`P_c = \sum_i p_{ic}`,
-    :math:`T_c = \sum_i t_{ic}`:
+    With probabilities $p$ (softmax over classes, or sigmoid for a single class)
+    and sums over the spatial positions $i$ of one example,
+    $I_c = \sum_i p_{ic} t_{ic}$, $P_c = \sum_i p_{ic}$,
+    $T_c = \sum_i t_{ic}$:
 
-    .. math::
+    $$
         \ell_c = 1 - \frac{I_c + s}{I_c + \alpha (P_c - I_c) + \beta (T_c - I_c) + s},
         \qquad \ell = \operatorname{mean}_c\, w_c \ell_c
+    $$
 
-    With :math:`\alpha = \beta = \tfrac12` this is :math:`1 - (2 I_c + 2s) / (P_c + T_c
-    + 2s)`, the Dice loss; other values give the Tversky loss (:func:`tversky_loss`).
+    With $\alpha = \beta = \tfrac12$ this is $1 - (2 I_c + 2s) / (P_c + T_c
+    + 2s)$, the Dice loss; other values give the Tversky loss
+    ([`tversky_loss`][jaxloss.tversky_loss]).
 
     Args:
       predictions: ``[B, *spatial, C]`` class logits (probabilities with
         ``apply_softmax=False``); ``[B, *spatial]`` for a single class is accepted when
         ``targets`` has the class axis of size 1.
       targets: one-hot (or soft) target masks of the same shape.
-      class_weights: optional ``[C]`` non-negative weights :math:`w_c` of the per-class
+      class_weights: optional ``[C]`` non-negative weights $w_c$ of the per-class
         losses (applied before the class mean; not normalized, as optax).
-      smooth: :math:`s \ge 0`, added to numerator and denominator.
-      alpha: weight :math:`\ge 0` of the false positives :math:`P_c - I_c`.
-      beta: weight :math:`\ge 0` of the false negatives :math:`T_c - I_c`.
+      smooth: $s \ge 0$, added to numerator and denominator.
+      alpha: weight $\ge 0$ of the false positives $P_c - I_c$.
+      beta: weight $\ge 0$ of the false negatives $T_c - I_c$.
       apply_softmax: static; ``True``: ``predictions`` are logits (softmax over the
         last axis, sigmoid when it has size 1); ``False``: they are probabilities, used
         as given (no check, so the function stays jit-safe).
@@ -290,7 +292,7 @@ def dice_loss(
 
     Note:
       An example whose class is absent from both target and prediction gets
-      :math:`\ell_c = 0` for that class when ``smooth > 0``; with ``smooth = 0`` the
+      $\ell_c = 0$ for that class when ``smooth > 0``; with ``smooth = 0`` the
       ratio ``0/0`` is taken as 1 (loss 0) with finite gradients.
 
     Examples:
@@ -342,16 +344,17 @@ def binary_dice_loss(
 ) -> Array:
     r"""Soft Dice loss of binary logits and binary target masks, per example.
 
-    With :math:`p = \sigma(x)` and sums over the spatial positions of one example:
+    With $p = \sigma(x)$ and sums over the spatial positions of one example:
 
-    .. math::
+    $$
         \ell = 1 - \frac{2 \sum_i p_i t_i + 2s}{\sum_i p_i + \sum_i t_i + 2s}
+    $$
 
     Args:
       predictions: ``[B, *spatial]`` or ``[B, *spatial, 1]`` logits (probabilities with
         ``apply_sigmoid=False``). A last axis of size 1 is the channel axis.
       targets: binary (or soft) target masks of the same shape.
-      smooth: :math:`s \ge 0`.
+      smooth: $s \ge 0$.
       apply_sigmoid: static; ``False`` when ``predictions`` are already probabilities.
       axis: static; the spatial axes of ``predictions`` as given (default: all but the
         first, and not a trailing channel axis of size 1).
@@ -426,22 +429,23 @@ def tversky_loss(
 ) -> Array:
     r"""Tversky loss (Salehi et al. 2017) of class logits and target masks, per example.
 
-    .. math::
+    $$
         \ell_c = 1 - \frac{I_c + s}{I_c + \alpha\, \mathrm{FP}_c + \beta\, \mathrm{FN}_c
         + s}, \qquad \mathrm{FP}_c = P_c - I_c,\ \mathrm{FN}_c = T_c - I_c
+    $$
 
-    with the sums :math:`I_c, P_c, T_c` of :func:`dice_loss`, and
-    :math:`\ell = \operatorname{mean}_c w_c \ell_c`. :math:`\alpha > \beta` penalizes
-    false positives more, :math:`\beta > \alpha` false negatives (Salehi et al. use
-    :math:`\alpha = 0.3, \beta = 0.7`); :math:`\alpha = \beta = \tfrac12` (the default)
+    with the sums $I_c, P_c, T_c$ of [`dice_loss`][jaxloss.dice_loss], and
+    $\ell = \operatorname{mean}_c w_c \ell_c$. $\alpha > \beta$ penalizes
+    false positives more, $\beta > \alpha$ false negatives (Salehi et al. use
+    $\alpha = 0.3, \beta = 0.7$); $\alpha = \beta = \tfrac12$ (the default)
     is the Dice loss.
 
     Args:
-      predictions: ``[B, *spatial, C]`` class logits (see :func:`dice_loss`).
+      predictions: ``[B, *spatial, C]`` class logits (see [`dice_loss`][jaxloss.dice_loss]).
       targets: one-hot (or soft) target masks of the same shape.
-      alpha: weight :math:`\ge 0` of the false positives.
-      beta: weight :math:`\ge 0` of the false negatives.
-      smooth: :math:`s \ge 0`.
+      alpha: weight $\ge 0$ of the false positives.
+      beta: weight $\ge 0$ of the false negatives.
+      smooth: $s \ge 0$.
       class_weights: optional ``[C]`` weights of the per-class losses.
       apply_softmax: static; ``False`` when ``predictions`` are probabilities.
       ignore_background: static; drop class 0 (when ``C > 1``).
@@ -452,16 +456,16 @@ def tversky_loss(
       weights: non-negative sample weights broadcastable to the per-example shape.
 
     Returns:
-      As :func:`dice_loss`: a scalar, or the example shape (``[B]`` by default, ``C``
+      As [`dice_loss`][jaxloss.dice_loss]: a scalar, or the example shape (``[B]`` by default, ``C``
       appended with ``class_reduction="none"``) for ``reduction="none"``.
 
     Raises:
-      ValueError: as :func:`dice_loss`.
-      TypeError: as :func:`dice_loss`.
+      ValueError: as [`dice_loss`][jaxloss.dice_loss].
+      TypeError: as [`dice_loss`][jaxloss.dice_loss].
 
     Note:
       Identical to ``dice_loss`` with the same ``alpha``/``beta`` (this name exists for
-      discoverability). Edge cases as :func:`dice_loss`.
+      discoverability). Edge cases as [`dice_loss`][jaxloss.dice_loss].
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -507,13 +511,14 @@ def generalized_dice_loss(
 ) -> Array:
     r"""Generalized Dice loss (Sudre et al. 2017) with inverse squared class volumes.
 
-    With the per-example sums :math:`I_c, P_c, T_c` of :func:`dice_loss`:
+    With the per-example sums $I_c, P_c, T_c$ of [`dice_loss`][jaxloss.dice_loss]:
 
-    .. math::
+    $$
         \ell = 1 - \frac{2 \sum_c w_c I_c + s}{\sum_c w_c (P_c + T_c) + s},
         \qquad w_c \propto \frac{1}{T_c^2},\ \sum_c w_c = 1
+    $$
 
-    Classes absent from an example's target (:math:`T_c = 0`) get the largest weight of
+    Classes absent from an example's target ($T_c = 0$) get the largest weight of
     its present classes (as NiftyNet, the authors' implementation, and MONAI do); an
     example without any target mass weights all classes equally. The weights are
     normalized to sum to 1, which leaves the ratio unchanged for ``smooth = 0`` and
@@ -523,7 +528,7 @@ def generalized_dice_loss(
       predictions: ``[B, *spatial, C]`` class logits (probabilities with
         ``apply_softmax=False``).
       targets: one-hot (or soft) target masks of the same shape.
-      smooth: :math:`s \ge 0` (default ``1e-5``: only guards against ``0/0``).
+      smooth: $s \ge 0$ (default ``1e-5``: only guards against ``0/0``).
       apply_softmax: static; ``False`` when ``predictions`` are probabilities.
       ignore_background: static; drop class 0 (when ``C > 1``) from the sums and the
         weights.
@@ -553,9 +558,9 @@ def generalized_dice_loss(
       [0.318]
 
     Not equivalent to ``optax.losses.multiclass_generalized_dice_loss``, which returns
-    one scalar for the whole batch: its class weights :math:`1 / (T_c^2 + 10^{-7})` are
+    one scalar for the whole batch: its class weights $1 / (T_c^2 + 10^{-7})$ are
     computed over the whole batch (coupling the examples; absent classes get weight
-    :math:`10^7`), and it averages weighted per-class Dice losses (smoothed per class)
+    $10^7$), and it averages weighted per-class Dice losses (smoothed per class)
     instead of taking Sudre's single ratio of weighted sums.
     """
     fn = "generalized_dice_loss"

@@ -130,23 +130,25 @@ def ntxent(
 ) -> Array:
     r"""Normalized temperature-scaled cross-entropy (NT-Xent, SimCLR), per anchor.
 
-    With cosine similarities :math:`z_{ij} = \cos(e_i, e_j) / \tau`, positives
-    :math:`P(i) = \{j \ne i : y_j = y_i\}` and negatives :math:`N(i) = \{k : y_k \ne
-    y_i\}`, every positive pair has the loss
+    With cosine similarities $z_{ij} = \cos(e_i, e_j) / \tau$, positives
+    $P(i) = \{j \ne i : y_j = y_i\}$ and negatives $N(i) = \{k : y_k \ne
+    y_i\}$, every positive pair has the loss
 
-    .. math::
+    $$
         \ell_{ij} = -\log \frac{e^{z_{ij}}}{e^{z_{ij}} + \sum_{k \in N(i)} e^{z_{ik}}}
         = \operatorname{softplus}\Bigl(\log\sum_{k \in N(i)} e^{z_{ik}} - z_{ij}\Bigr)
+    $$
 
-    and anchor :math:`i` gets the sum of its pair losses divided by the mean number of
-    positives per anchor of its batch (:math:`n_{\mathrm{pairs}} / B`):
+    and anchor $i$ gets the sum of its pair losses divided by the mean number of
+    positives per anchor of its batch ($n_{\mathrm{pairs}} / B$):
 
-    .. math::
+    $$
         \ell_i = \frac{B}{\sum_{a} |P(a)|} \sum_{j \in P(i)} \ell_{ij}
+    $$
 
     so that the plain mean over anchors is the mean over all positive pairs, optax's
     value. When every anchor has the same number of positives (two augmented views per
-    image: one each), :math:`\ell_i` is simply the mean of its pair losses.
+    image: one each), $\ell_i$ is simply the mean of its pair losses.
 
     Args:
       embeddings: ``[..., B, D]`` floating; ``B`` examples compared with each other,
@@ -229,16 +231,17 @@ def clip_loss(
 ) -> Array:
     r"""Symmetric InfoNCE (CLIP) loss of paired embeddings, per pair.
 
-    With :math:`z_{ij} = \hat x_i \cdot \hat y_j / \tau` for L2-normalized
-    :math:`\hat x, \hat y`, pair :math:`i` is the positive of both its row and its
-    column of :math:`z`:
+    With $z_{ij} = \hat x_i \cdot \hat y_j / \tau$ for L2-normalized
+    $\hat x, \hat y$, pair $i$ is the positive of both its row and its
+    column of $z$:
 
-    .. math::
+    $$
         \ell_i = \tfrac12 \Bigl(\log\sum_j e^{z_{ij}} + \log\sum_j e^{z_{ji}}\Bigr)
         - z_{ii}
+    $$
 
-    i.e. the mean of the cross-entropies of row :math:`i` (``x`` to ``y``) and column
-    :math:`i` (``y`` to ``x``) with target :math:`i`.
+    i.e. the mean of the cross-entropies of row $i$ (``x`` to ``y``) and column
+    $i$ (``y`` to ``x``) with target $i$.
 
     Args:
       x: ``[..., B, D]`` floating embeddings (e.g. images); leading axes are independent
@@ -247,7 +250,7 @@ def clip_loss(
         positive of ``x[..., i, :]``.
       temperature: ``> 0``, divides the similarities; Python float or (traced, e.g.
         learned) JAX scalar: ``jax.grad`` with respect to it works. CLIP learns
-        :math:`\log(1/\tau)` initialized at :math:`\tau = 0.07`; pass
+        $\log(1/\tau)$ initialized at $\tau = 0.07$; pass
         ``jnp.exp(-log_scale)``.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask broadcastable to ``[..., B]``; masked pairs are removed from
@@ -308,11 +311,12 @@ def siglip_loss(
 ) -> Array:
     r"""Pairwise sigmoid (SigLIP) loss of paired embeddings, one row per example.
 
-    With :math:`z_{ij} = \hat x_i \cdot \hat y_j / \tau + b` for L2-normalized
-    :math:`\hat x, \hat y` and :math:`s_{ij} = +1` if :math:`i = j` else :math:`-1`:
+    With $z_{ij} = \hat x_i \cdot \hat y_j / \tau + b$ for L2-normalized
+    $\hat x, \hat y$ and $s_{ij} = +1$ if $i = j$ else $-1$:
 
-    .. math::
+    $$
         \ell_i = -\sum_j \log \sigma(s_{ij} z_{ij})
+    $$
 
     Every pair is an independent binary classification; the ``"mean"`` over rows is the
     paper's loss (the total divided by the batch size).
@@ -322,9 +326,9 @@ def siglip_loss(
       y: ``[..., B, D]`` floating embeddings; ``y[..., i, :]`` is the positive of
         ``x[..., i, :]``.
       temperature: ``> 0``, divides the similarities (the paper multiplies by
-        :math:`t = e^{t'}`: pass ``temperature=jnp.exp(-t_prime)``). Default ``0.1``,
-        the paper's initialization :math:`t = 10`. May be traced (learned).
-      bias: real offset :math:`b` of the logits, default ``-10.0`` (the paper's
+        $t = e^{t'}$: pass ``temperature=jnp.exp(-t_prime)``). Default ``0.1``,
+        the paper's initialization $t = 10$. May be traced (learned).
+      bias: real offset $b$ of the logits, default ``-10.0`` (the paper's
         initialization). May be traced (learned).
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask broadcastable to ``[..., B]``; masked pairs are removed from
@@ -342,7 +346,7 @@ def siglip_loss(
 
     Note:
       Computed with ``jax.nn.log_sigmoid`` (no overflow for large logits). Zero vectors
-      are normalized to zero (logit :math:`b`, finite gradient).
+      are normalized to zero (logit $b$, finite gradient).
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -353,7 +357,7 @@ def siglip_loss(
       [1.0627, 1.1106]
 
     No optax, PyTorch or Keras function; Zhai et al. (2023), "Sigmoid Loss for Language
-    Image Pre-Training", with ``temperature`` dividing (as in :func:`clip_loss`).
+    Image Pre-Training", with ``temperature`` dividing (as in [`clip_loss`][jaxloss.clip_loss]).
     """
     fn = "siglip_loss"
     (a, b), mask, dtype = _inputs(fn, ("x", "y"), (x, y), where)
@@ -385,23 +389,24 @@ def circle_loss(
 ) -> Array:
     r"""Circle loss (Sun et al. 2020) with pairs from class labels, per anchor.
 
-    With cosine similarities :math:`s_{ij}`, positives :math:`s_p` (same label,
-    :math:`j \ne i`) and negatives :math:`s_n` (other labels) of anchor :math:`i`:
+    With cosine similarities $s_{ij}$, positives $s_p$ (same label,
+    $j \ne i$) and negatives $s_n$ (other labels) of anchor $i$:
 
-    .. math::
+    $$
         \ell_i = \operatorname{softplus}\Bigl(
         \log\sum_n e^{\gamma \alpha_n (s_n - \Delta_n)} +
         \log\sum_p e^{-\gamma \alpha_p (s_p - \Delta_p)}\Bigr)
+    $$
 
-    with :math:`\alpha_p = [1 + m - s_p]_+`, :math:`\alpha_n = [s_n + m]_+`,
-    :math:`\Delta_p = 1 - m`, :math:`\Delta_n = m`.
+    with $\alpha_p = [1 + m - s_p]_+$, $\alpha_n = [s_n + m]_+$,
+    $\Delta_p = 1 - m$, $\Delta_n = m$.
 
     Args:
       embeddings: ``[..., B, D]`` floating; leading axes are independent batches.
       labels: ``[..., B]`` integer class labels.
-      margin: relaxation :math:`m` (any real; the paper uses ``0.25`` for face
+      margin: relaxation $m$ (any real; the paper uses ``0.25`` for face
         recognition). May be traced.
-      gamma: scale :math:`\gamma \ge 0` (the paper uses ``256``; ``80`` for
+      gamma: scale $\gamma \ge 0$ (the paper uses ``256``; ``80`` for
         fine-grained retrieval). May be traced.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask broadcastable to ``[..., B]``; masked examples are removed
@@ -418,9 +423,9 @@ def circle_loss(
       TypeError: for non-floating ``embeddings`` or non-integer ``labels``.
 
     Note:
-      The weights :math:`\alpha_p, \alpha_n` are constants for autodiff
+      The weights $\alpha_p, \alpha_n$ are constants for autodiff
       (``lax.stop_gradient``), as in the paper's implementation: the gradient is the
-      paper's, not the derivative of the value through :math:`\alpha`. An anchor
+      paper's, not the derivative of the value through $\alpha$. An anchor
       without a positive or without a negative gives 0 with zero gradient. Zero
       embeddings have similarity 0 with everything (finite value and gradient).
 

@@ -1,6 +1,6 @@
-"""Sequence losses: connectionist temporal classification (CTC).
+r"""Sequence losses: connectionist temporal classification (CTC).
 
-:func:`ctc_loss` takes optax's arguments (``logits``, ``logit_paddings``, ``labels``,
+[`ctc_loss`][jaxloss.ctc_loss] takes optax's arguments (``logits``, ``logit_paddings``, ``labels``,
 ``label_paddings``) and returns one value per sequence, like PyTorch's
 ``reduction="none"``.
 
@@ -30,11 +30,12 @@ How it is computed (the forward-backward algorithm of Graves et al., 2006, in lo
   nearly forced: ``T`` close to the target length, or a peaked model); a forced state
   gets an occupation of exactly 1, as optax's autodiff gives:
 
-  .. math::
-      \\frac{\\partial\\,\\mathrm{nll}}{\\partial z_{tk}} = \\mathrm{softmax}(z_t)_k -
-      \\sum_{s:\\,\\ell'_s = k} \\gamma_t(s), \\qquad
-      \\gamma_t(s) = \\frac{\\exp(\\alpha_t(s) + \\beta_t(s))}
-      {\\sum_{s'} \\exp(\\alpha_t(s') + \\beta_t(s'))}.
+  $$
+      \frac{\partial\,\mathrm{nll}}{\partial z_{tk}} = \mathrm{softmax}(z_t)_k -
+      \sum_{s:\,\ell'_s = k} \gamma_t(s), \qquad
+      \gamma_t(s) = \frac{\exp(\alpha_t(s) + \beta_t(s))}
+      {\sum_{s'} \exp(\alpha_t(s') + \beta_t(s'))}.
+  $$
 
   Autodiff through the loop is never used (it would store and replay every step).
 """
@@ -159,7 +160,7 @@ def _alpha_step(b, lab, emit_b, emit_l, padded, skip):
 
 
 def _beta_step(b, lab, emit_b, emit_l, padded, skip_next):
-    """One backward step, the mirror of :func:`_alpha_step`; these betas include the
+    """One backward step, the mirror of `_alpha_step`; these betas include the
     emission of their own frame."""
     neg = jnp.full(b.shape[:1] + (1,), _NEG, b.dtype)
     # out of blank i: to blank i and label i
@@ -214,7 +215,7 @@ def _reference(b: Array, lab: Array, fewest: Array | None = None, most: Array | 
 def _blocked(steps: int, size: int, step, shift, carry):
     """``carry = step(t, carry)`` for ``t`` in ``0 .. steps - 1``, renormalized by
     ``carry = shift(i, carry)`` before frame ``i * size``; ``steps`` is a multiple of the
-    block ``size`` (see :func:`_whole_blocks`).
+    block ``size`` (see `_whole_blocks`).
 
     Within a block the states drift by a few emissions only, and one renormalization
     per block amortizes its reductions; done at the start of a loop iteration, its
@@ -264,12 +265,12 @@ def _pair(b: Array, lab: Array) -> Array:
 def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
     """The alpha recursion: ``log p(labels | logits)`` ``[N]``, and with ``store`` also the
     alphas of every frame after its emission, ``[N, T + 1, 2, L + 1]`` with ``T`` padded
-    to whole blocks (see :func:`_pair`, :func:`_whole_blocks`; frame ``T`` unused), each
+    to whole blocks (see `_pair`, `_whole_blocks`; frame ``T`` unused), each
     as shifted at the time.
 
-    Every block of frames (see :func:`_block`) the alphas are shifted by their largest
+    Every block of frames (see `_block`) the alphas are shifted by their largest
     state that can still
-    end on the target (see :func:`_reference`), and the shifts are summed in
+    end on the target (see `_reference`), and the shifts are summed in
     compensated (two-float) form: the states that matter stay near 0, so ``log p`` does
     not inherit the rounding of ``T`` additions at its own magnitude.
     """
@@ -306,11 +307,11 @@ def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
 
 def _forward_backward(lp_blank, lp_labels, pad, skip, lens):
     """``log p`` ``[N]``, and ``alpha + beta`` of every state of every frame
-    ``[N, T, 2, L + 1]`` (see :func:`_pair`): the log-occupation probabilities, each frame
+    ``[N, T, 2, L + 1]`` (see `_pair`): the log-occupation probabilities, each frame
     up to a constant of its own (the shifts in effect when its alphas and betas were
     computed).
 
-    :func:`_forward` stores the alphas; then the beta recursion runs backward from the
+    `_forward` stores the alphas; then the beta recursion runs backward from the
     last frame, shifted every block of frames by its largest blank state, and adds
     each frame's betas to the stored alphas of the frame.
     """
@@ -438,12 +439,13 @@ def ctc_loss(
 ) -> Array:
     r"""Connectionist temporal classification loss: ``-log p(labels | logits)`` per sequence.
 
-    .. math::
+    $$
         \ell_b = -\log \sum_{\pi \in \mathcal{B}^{-1}(y_b)} \prod_{t=1}^{T_b}
         \mathrm{softmax}(z_{bt})_{\pi_t}
+    $$
 
-    where :math:`\mathcal{B}` removes repeated symbols and then blanks, so the sum runs
-    over every frame-level alignment of the target :math:`y_b` (Graves et al., 2006).
+    where $\mathcal{B}$ removes repeated symbols and then blanks, so the sum runs
+    over every frame-level alignment of the target $y_b$ (Graves et al., 2006).
 
     Args:
       logits: ``[..., T, K]`` unnormalized scores over ``K`` classes (blank included) for
@@ -495,7 +497,7 @@ def ctc_loss(
         ``-inf``, or any ``+inf``/NaN logit in a non-padded frame, gives NaN. Padded
         frames may hold anything, including inf/NaN: they get zero gradient.
       * Labels outside ``[0, K)`` at non-padding positions give NaN for their sequence;
-        :func:`jaxloss.checked` turns them into an error. A label equal to ``blank_id``
+        [`jaxloss.checked`][jaxloss.checked] turns them into an error. A label equal to ``blank_id``
         is undefined, as in PyTorch.
       * The loss is never negative (rounding can make ``-log p`` about ``-1e-7`` when
         ``p`` is one; it is clamped at ``0``).

@@ -115,15 +115,16 @@ def sparsemax_loss(
 ) -> Array:
     r"""Binary sparsemax loss of logits and labels in {0, 1}, elementwise.
 
-    .. math::
+    $$
         \ell_i = y_i\, \operatorname{sparse\_plus}(-x_i)
                + (1 - y_i) \operatorname{sparse\_plus}(x_i) - y_i (1 - y_i)
+    $$
 
-    with :math:`\operatorname{sparse\_plus}(s)` equal to 0 for :math:`s \le -1`,
-    :math:`(s + 1)^2 / 4` for :math:`-1 < s < 1` and :math:`s` for :math:`s \ge 1`. For
-    labels 0 and 1 this is :math:`\operatorname{sparse\_plus}(\pm x)`; in general it is
+    with $\operatorname{sparse\_plus}(s)$ equal to 0 for $s \le -1$,
+    $(s + 1)^2 / 4$ for $-1 < s < 1$ and $s$ for $s \ge 1$. For
+    labels 0 and 1 this is $\operatorname{sparse\_plus}(\pm x)$; in general it is
     the Fenchel-Young loss of the sparse sigmoid
-    :math:`\operatorname{clip}((x + 1) / 2, 0, 1)`: non-negative, zero exactly when
+    $\operatorname{clip}((x + 1) / 2, 0, 1)$: non-negative, zero exactly when
     ``jax.nn.sparse_sigmoid(logits) == labels``, with gradient
     ``jax.nn.sparse_sigmoid(logits) - labels``.
 
@@ -142,7 +143,7 @@ def sparsemax_loss(
 
     Note:
       The loss is continuously differentiable; its second derivative jumps at
-      :math:`x = \pm 1`. A logit of ``+inf`` with label exactly 1, or ``-inf`` with
+      $x = \pm 1$. A logit of ``+inf`` with label exactly 1, or ``-inf`` with
       label exactly 0, gives loss 0 and gradient 0 (logits are clipped to
       ``+-finfo(dtype).max / 4``); an infinite logit that disagrees with its label
       therefore gives a huge finite loss (about ``8.5e37`` in float32) instead of
@@ -190,10 +191,11 @@ def multiclass_sparsemax_loss(
 ) -> Array:
     r"""Multiclass sparsemax loss of class scores and integer labels.
 
-    .. math::
+    $$
         \ell = \langle p, x \rangle - x_y + \tfrac{1}{2}\bigl(1 - \lVert p \rVert^2\bigr),
         \qquad p = \operatorname{sparsemax}(x) = \operatorname*{argmin}_{q \in \Delta}
         \lVert q - x \rVert^2
+    $$
 
     The Fenchel-Young loss of sparsemax (Martins and Astudillo, 2016): non-negative,
     zero exactly when ``sparsemax(x)`` is the one-hot vector of the label, and with
@@ -218,10 +220,10 @@ def multiclass_sparsemax_loss(
       through the projection's sort); second derivatives are the sparsemax Jacobian,
       which jumps where the support changes. The loss is invariant to adding a constant
       to the scores and is computed on max-shifted scores. A label outside ``[0, C)``
-      gives NaN for its example; wrap the call in :func:`jaxloss.checked` to raise an
+      gives NaN for its example; wrap the call in [`jaxloss.checked`][jaxloss.checked] to raise an
       error instead. ``-inf`` scores get probability 0 and zero gradient. A row with
       ``+inf`` scores is treated as the limit: sparsemax spreads uniformly over its
-      ``n`` infinite entries, the loss is :math:`(1 - 1/n)/2` (0 for a single ``+inf``
+      ``n`` infinite entries, the loss is $(1 - 1/n)/2$ (0 for a single ``+inf``
       true score) if the label is one of them and ``inf`` otherwise, with zero gradient
       for the row; a row of only ``-inf`` scores is treated as all equal.
 
