@@ -21,11 +21,14 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
+from tqdm import tqdm
+
+T = TypeVar("T")
 
 
 def _version(module: str) -> str | None:
@@ -185,5 +188,15 @@ def write_json(path: str | os.PathLike, payload: Any) -> Path:
 
 
 def progress(message: str) -> None:
-    """A progress line on stderr, flushed at once."""
-    print(message, file=sys.stderr, flush=True)
+    """A progress message on stderr, written above any live :func:`progress_bar`."""
+    tqdm.write(message, file=sys.stderr)
+    sys.stderr.flush()
+
+
+def progress_bar(iterable: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
+    """``iterable`` wrapped in a tqdm bar on stderr.
+
+    The bar is shown only when stderr is a terminal (``disable=None``), so logs and
+    captured output get the :func:`progress` messages alone; stdout is never touched.
+    """
+    return tqdm(iterable, desc=desc, total=total, file=sys.stderr, disable=None, leave=False)

@@ -44,6 +44,7 @@ from benchmarks._timing import (  # noqa: E402
     markdown_table,
     median,
     progress,
+    progress_bar,
     time_interleaved,
     write_json,
 )
@@ -161,12 +162,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     rows = []
     runs = [(size, padded) for size in sizes for padded in (True, False)]
-    for i, (size, padded) in enumerate(runs, 1):
+    for size, padded in progress_bar(runs, "ctc"):
         frames = "padded" if padded else "all valid"
-        progress(f"[{i}/{len(runs)}] B,T,K,L = {size}, {frames} ...")
         row = run_size(size, args.repeats, args.seed, padded)
         progress(
-            f"[{i}/{len(runs)}] jaxloss {row['jaxloss_ms']:.3f} ms, optax "
+            f"B,T,K,L = {size}, {frames}: jaxloss {row['jaxloss_ms']:.3f} ms, optax "
             f"{row['optax_ms']:.3f} ms, ratio {row['ratio']:.3f}"
         )
         rows.append(row)

@@ -53,7 +53,7 @@ from benchmarks._timing import (  # noqa: E402
     machine_line,
     markdown_table,
     median,
-    progress,
+    progress_bar,
     time_interleaved,
     write_json,
 )
@@ -181,8 +181,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         pairs = pairs[:3]
     info = machine_info()
     eager, compiled = [], []
-    for i, pair in enumerate(pairs):
-        progress(f"[{i + 1}/{len(pairs)}] {pair.name}")
+    for pair in progress_bar(pairs, "eager"):
         eager.append(eager_row(pair, repeats, args.seed))
         compiled.append(compile_row(pair, compile_repeats, args.seed, args.quick))
     worst_eager = max(eager, key=lambda r: r["ratio"]) if eager else None

@@ -48,6 +48,7 @@ from benchmarks._timing import (  # noqa: E402
     markdown_table,
     median,
     progress,
+    progress_bar,
     time_interleaved,
     write_json,
 )
@@ -390,8 +391,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     errors: dict[str, str] = {}
-    for i, pair in enumerate(pairs, 1):
-        head = f"[{i}/{len(pairs)}] {pair.name} ..."
+    for pair in progress_bar(pairs, "losses"):
+        head = f"{pair.name}:"
         if not hasattr(jaxloss, pair.name):
             progress(f"{head} skipped: not in jaxloss yet")
             skipped.append(pair.name)
@@ -400,7 +401,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             progress(f"{head} skipped: optax {optax.__version__} has no losses.{pair.optax}")
             skipped.append(pair.name)
             continue
-        progress(head)
         try:
             row = run_pair(
                 pair,

@@ -29,13 +29,24 @@ def test_bench_losses_quick_writes_json(tmp_path, capsys):
     assert "| loss" in printed and NAMES[0] in printed
 
 
-def test_run_all_writes_report_json_and_chart(tmp_path):
+def test_run_all_writes_report_json_and_chart(tmp_path, capsys):
     from benchmarks import run
 
-    assert run.main(["--quick", "--repeats", "2", "--results", str(tmp_path)]) == 0
+    # bench_losses on two losses (its full quick run is 26 compilations, most of this
+    # test's time): the report is built from every JSON in the folder, so this one is
+    # reported and charted beside the three that run.main runs itself.
+    losses_json = tmp_path / "losses_cpu_quick.json"
+    bench_losses.main(
+        ["--quick", "--repeats", "2", "--only", ",".join(NAMES), "--json", str(losses_json)]
+    )
+    (tmp_path / "losses_cpu_quick.md").write_text(capsys.readouterr().out)
+    argv = ["--quick", "--repeats", "2", "--results", str(tmp_path)]
+    assert run.main([*argv, "--only", "ctc,large_vocab,eager"]) == 0
+    assert set(run.SCRIPTS) == {"losses", "ctc", "large_vocab", "eager"}
     report = (tmp_path / "report.md").read_text()
     for name in ("losses", "ctc", "large_vocab", "eager"):
         assert f"## {name}_cpu_quick on cpu" in report
+    assert "| loss" in report  # the losses table, from its .md
     data = json.loads((tmp_path / "report.json").read_text())
     assert {"losses_cpu_quick", "ctc_cpu_quick", "large_vocab_cpu_quick"} <= set(data)
     eager = data["eager_cpu_quick"]
@@ -46,7 +57,36 @@ def test_run_all_writes_report_json_and_chart(tmp_path):
         assert row["jaxloss_s"] > 0 and row["optax_s"] > 0
     frames = [r["frames"] for r in data["ctc_cpu_quick"]["rows"]]
     assert frames == ["padded", "all valid"]
-    assert (tmp_path / "ratios.png").read_bytes()[:4] == b"\x89PNG"
+    chart = tmp_path / "ratios.png"
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+    rows = run.ratio_rows(data)
+    assert [r["label"] for r in rows] == [
+        "squared_error 256x256",
+        "softmax_cross_entropy_with_integer_labels 64x4096",
+        "ctc_loss 2x20x8x5 padded",
+        "ctc_loss 2x20x8x5 all valid",
+    ]
+    assert all(r["spread"] is not None and r["spread"][2] == 2 for r in rows)
+    # --plot-only redraws the chart from the JSON there, running nothing
+    chart.unlink()
+    assert run.main(["--plot-only", "--results", str(tmp_path)]) == 0
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_chart_rows_of_the_committed_results():
+    from benchmarks import run
+
+    results = run.load_results(run.RESULTS)
+    rows = run.ratio_rows(results)
+    labels = [r["label"] for r in rows]
+    assert len(labels) == len(set(labels))  # one row per (loss, shape/condition)
+    for frames in ("padded", "all valid"):
+        assert f"ctc_loss 8x200x64x50 {frames}" in labels
+    assert "ctc_loss 32x512x256" in labels  # bench_losses' CTC row, with its shape
+    for r in rows:  # the committed JSON holds per-round samples: a spread for every row
+        q1, q3, n = r["spread"]
+        assert q1 <= q3 and n >= 30
+    assert run._target_lines(results) == (1.05, 0.5)
 
 
 def test_time_interleaved_averages_back_to_back_calls():
