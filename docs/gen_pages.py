@@ -1,8 +1,9 @@
-"""Writes the generated documentation pages from the registry: one API page per family
-and the optax / PyTorch / Keras migration tables.
+"""Writes what is generated from the registry: one API page per family, the optax /
+PyTorch / Keras migration tables, the package's re-exports of every loss and alias
+(``jaxloss/__init__.py``) and the README's catalogue table.
 
 Run ``python docs/gen_pages.py`` after adding a loss; ``tests/test_docs.py`` fails when
-the committed pages are out of date.
+a generated file is out of date.
 """
 
 from __future__ import annotations
@@ -14,79 +15,19 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import importlib  # noqa: E402
+
 import jaxloss  # noqa: E402
+from jaxloss import _registry  # noqa: E402
 
-FAMILY_TITLES = {
-    "regression": "Regression",
-    "classification": "Classification",
-    "margin": "Margin and hinge",
-    "divergence": "Divergences",
-    "sequence": "Sequence (CTC)",
-    "metric": "Metric learning",
-    "self_supervised": "Self-supervised",
-    "ranking": "Ranking",
-    "segmentation": "Segmentation",
-    "large_vocab": "Large vocabulary",
-}
-
-# Argument differences worth knowing when moving a call over, per library.
-NOTES = {
-    "optax": {
-        "kl_divergence": "optax clips nothing and gives NaN gradients at zero targets; "
-        "jaxloss gives finite ones.",
-        "cosine_similarity": "optax floors the squared norm with `epsilon` (default 0: NaN "
-        "for zero vectors); jaxloss floors the norm: optax `epsilon=e**2` equals jaxloss "
-        "`epsilon=e`.",
-        "cosine_distance": "see cosine_similarity.",
-        "sigmoid_binary_cross_entropy": "jaxloss adds `pos_weight` and `label_smoothing`; "
-        "agreeing infinite logits give 0, not NaN.",
-        "softmax_cross_entropy": "jaxloss adds `label_smoothing`, `class_weights`, "
-        "`temperature`; a `where` over examples or (same ndim) over classes.",
-        "softmax_cross_entropy_with_integer_labels": "jaxloss adds `ignore_index`, "
-        "`label_smoothing`, `class_weights`, `z_loss`; labels out of range give NaN "
-        "instead of wrapping.",
-        "huber_loss": "`delta` keyword-only.",
-        "triplet_margin_loss": "`norm_degree` is `p`; jaxloss takes absolute values "
-        "(a true p-norm).",
-        "ctc_loss": "same arguments; `zero_infinity` added; never negative.",
-        "hinge_loss": "`predictor_outputs, targets` are `predictions, labels`.",
-    },
-    "torch": {
-        "softmax_cross_entropy_with_integer_labels": "`input, target` are `logits, labels`; "
-        "`weight` is `class_weights`; `reduction='mean'` divides by the summed class "
-        "weights as PyTorch does.",
-        "binary_cross_entropy": "PyTorch clamps the log at -100; jaxloss clips "
-        "probabilities to [epsilon, 1 - epsilon].",
-        "gaussian_nll_loss": "`var` is `variance` (broadcastable to the predictions).",
-        "kl_divergence": "PyTorch's `kl_div(input, target)` takes log-predictions first, "
-        "as jaxloss does. `reduction='batchmean'` divides the total by the size of the "
-        "first axis, so it equals jaxloss's `'mean'` only for 2-D input `[N, C]`; for "
-        "`[N, C, d1, ...]` it is jaxloss's `'sum'` divided by N. PyTorch's `'mean'` "
-        "averages over every element (jaxloss `'mean'` divided by C).",
-        "sigmoid_binary_cross_entropy": "`pos_weight` is the same. PyTorch's `weight` "
-        "rescales each element and its `'mean'` is `mean(w * l)`; jaxloss's `weights` "
-        "`'mean'` is `sum(w * l) / sum(w)`: use `reduction='sum'` and divide by the "
-        "element count for PyTorch's figure.",
-        "categorical_cross_entropy": "equals `nll_loss(log(p), target, weight=w)`, with the "
-        "same weighted `'mean'` (divided by the summed class weights of the targets).",
-        "smooth_l1_loss": "same `beta`.",
-        "huber_loss": "PyTorch's `huber_loss(delta)` is the same function.",
-        "poisson_nll_loss": "`eps` is `epsilon`.",
-    },
-    "keras": {
-        "squared_error": "Keras averages over the last axis; jaxloss is elementwise.",
-        "absolute_percentage_error": "Keras averages over the last axis.",
-        "categorical_cross_entropy": "`from_logits=False` form; use "
-        "`softmax_cross_entropy` for logits. Keras first rescales the predicted "
-        "probabilities to sum to 1 over the class axis; jaxloss uses them as given "
-        "(they are equal for normalized probabilities).",
-        "binary_cross_entropy": "Keras averages over the last axis.",
-    },
-}
+# Import every family module (each registers its losses), so that the registry is
+# complete even while the package's generated exports are being written.
+for _family in _registry.FAMILIES:
+    importlib.import_module(f"jaxloss._{_family}")
 
 
 def _title(family: str) -> str:
-    return FAMILY_TITLES.get(family, family.replace("_", " ").capitalize())
+    return _registry.FAMILIES[family]
 
 
 # Pages with one big table: no right-hand table of contents, the table gets the width.
@@ -107,7 +48,9 @@ def api_pages() -> dict[str, str]:
     for name in jaxloss.names():
         families.setdefault(jaxloss.info(name).family, []).append(name)
     pages = {}
-    for family, names in sorted(families.items()):
+    for family, names in sorted(
+        families.items(), key=lambda kv: list(_registry.FAMILIES).index(kv[0])
+    ):
         lines = [*FRONT_MATTER, f"# {_title(family)} losses", ""]
         lines.append("| loss | inputs | optax | PyTorch | Keras |")
         lines.append("|---|---|---|---|---|")
@@ -134,7 +77,7 @@ def migration_pages() -> dict[str, str]:
             "",
             f"Every {title} function that jaxloss covers, name for name. All jaxloss losses "
             "take the data first and options as keywords, and share `reduction` "
-            "(default `\"mean\"`), `where` and `weights`; `reduction=\"none\"` gives the "
+            '(default `"mean"`), `where` and `weights`; `reduction="none"` gives the '
             "per-example values.",
             "",
             f"| {title} | jaxloss | differences |",
@@ -143,9 +86,11 @@ def migration_pages() -> dict[str, str]:
         for name in jaxloss.names():
             theirs = getattr(jaxloss.info(name), key)
             if theirs:
-                note = NOTES[key].get(name, "")
-                lines.append(f"| `{theirs}` | [`jaxloss.{name}`](../api/"
-                             f"{jaxloss.info(name).family}.md#jaxloss.{name}) | {note} |")
+                note = jaxloss.info(name).notes.get(key, "")
+                lines.append(
+                    f"| `{theirs}` | [`jaxloss.{name}`](../api/"
+                    f"{jaxloss.info(name).family}.md#jaxloss.{name}) | {note} |"
+                )
         pages[f"migration/{key}.md"] = "\n".join(lines) + "\n"
     return pages
 
@@ -154,12 +99,81 @@ def all_pages() -> dict[str, str]:
     return {**api_pages(), **migration_pages()}
 
 
+EXPORTS_BEGIN = "# --- generated from the registry by `python docs/gen_pages.py`: do not edit ---\n"
+EXPORTS_END = "# --- end of the generated exports ---\n"
+
+
+def package_exports() -> str:
+    """The block of ``jaxloss/__init__.py`` that re-exports every loss and alias.
+
+    Explicit ``from ... import x as x`` lines, as jax.nn writes them, so that readers,
+    IDEs, type checkers and the documentation tools see every name; ``__all__`` lists
+    them with the hand-written names above the block.
+    """
+    rows = []
+    for name in jaxloss.names():
+        entry = jaxloss.info(name)
+        module = entry.fn.__module__
+        rows += [(module, name, name)] + [(module, name, alias) for alias in entry.aliases]
+    lines = [EXPORTS_BEGIN]
+    for module, name, alias in sorted(rows):
+        line = f"from {module} import {name} as {alias}\n"
+        if len(line) > 101:  # as ruff format writes it (line length 100)
+            line = f"from {module} import (\n    {name} as {alias},\n)\n"
+        lines.append(line)
+    lines.append("\n__all__ += [\n")
+    lines += [f'    "{a}",\n' for _, _, a in sorted(rows, key=lambda r: r[2])]
+    lines.append("]\n")
+    lines.append(EXPORTS_END)
+    return "".join(lines)
+
+
+CATALOGUE_BEGIN = "<!-- catalogue: generated from the registry by `python docs/gen_pages.py` -->\n"
+CATALOGUE_END = "<!-- end of the catalogue -->\n"
+
+
+def readme_catalogue() -> str:
+    """The README's table of families and their losses (aliases in brackets)."""
+    lines = [CATALOGUE_BEGIN, "| family | losses |\n", "|---|---|\n"]
+    for family, title in _registry.FAMILIES.items():
+        cells = []
+        for name in jaxloss.names():
+            entry = jaxloss.info(name)
+            if entry.family == family:
+                alias = "".join(f" [`{a}`]" for a in entry.aliases)
+                cells.append(f"`{name}`{alias}")
+        if cells:
+            lines.append(f"| [{title}](docs/api/{family}.md) | {', '.join(cells)} |\n")
+    lines.append(CATALOGUE_END)
+    return "".join(lines)
+
+
+def _splice(text: str, begin: str, end: str, block: str, path: str) -> str:
+    if begin not in text or end not in text:
+        raise SystemExit(f"gen_pages: {path} has no generated block ({begin.strip()!r})")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + block + tail
+
+
+def generated_files() -> dict[str, str]:
+    """Every generated file, by path from the repository root, with its current text."""
+    files = {f"docs/{rel}": text for rel, text in all_pages().items()}
+    for rel, begin, end, block in (
+        ("jaxloss/__init__.py", EXPORTS_BEGIN, EXPORTS_END, package_exports()),
+        ("README.md", CATALOGUE_BEGIN, CATALOGUE_END, readme_catalogue()),
+    ):
+        files[rel] = _splice((ROOT / rel).read_text(), begin, end, block, rel)
+    return files
+
+
 def main() -> int:
-    for rel, text in all_pages().items():
-        path = ROOT / "docs" / rel
+    for rel, text in generated_files().items():
+        path = ROOT / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        print("wrote", path.relative_to(ROOT))
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            print("wrote", rel)
     return 0
 
 

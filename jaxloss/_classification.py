@@ -11,20 +11,6 @@ from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
-__all__ = [
-    "softmax_cross_entropy",
-    "softmax_cross_entropy_with_integer_labels",
-    "sparse_softmax_cross_entropy",
-    "softmax_cross_entropy_with_indices",
-    "categorical_cross_entropy",
-    "sigmoid_focal_loss",
-    "softmax_focal_loss",
-    "poly_loss_cross_entropy",
-    "z_loss",
-    "smooth_labels",
-]
-
-
 # ---------------------------------------------------------------------------
 # helpers
 
@@ -119,6 +105,12 @@ def _soft_label_rows(x: Array, y: Array, m: Array, lse: Array) -> Array:
     ranges={
         "label_smoothing": Range(low=0.0, high=1.0, high_open=True),
         "temperature": Range(low=0.0, low_open=True),
+    },
+    notes={
+        "optax": (
+            "jaxloss adds `label_smoothing`, `class_weights`, `temperature`; a `where` over "
+            "examples or (same ndim) over classes."
+        ),
     },
 )
 def softmax_cross_entropy(
@@ -239,6 +231,16 @@ def _int_ce_rows(x, y, a, u, z):
     keras="keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
     aliases=("sparse_softmax_cross_entropy", "softmax_cross_entropy_with_indices"),
     ranges={"label_smoothing": Range(low=0.0, high=1.0, high_open=True), "z_loss": Range(low=0.0)},
+    notes={
+        "optax": (
+            "jaxloss adds `ignore_index`, `label_smoothing`, `class_weights`, `z_loss`; labels out"
+            " of range give NaN instead of wrapping."
+        ),
+        "torch": (
+            "`input, target` are `logits, labels`; `weight` is `class_weights`; `reduction='mean'`"
+            " divides by the summed class weights as PyTorch does."
+        ),
+    },
 )
 def softmax_cross_entropy_with_integer_labels(
     logits: ArrayLike,
@@ -366,10 +368,6 @@ def softmax_cross_entropy_with_integer_labels(
     return core.finish(fn, per_example, reduction, None, weights, mask=keep, norm=norm)
 
 
-sparse_softmax_cross_entropy = softmax_cross_entropy_with_integer_labels
-softmax_cross_entropy_with_indices = softmax_cross_entropy_with_integer_labels
-
-
 # ---------------------------------------------------------------------------
 # probabilities in
 
@@ -381,6 +379,17 @@ softmax_cross_entropy_with_indices = softmax_cross_entropy_with_integer_labels
     torch="torch.nn.functional.nll_loss(torch.log(probabilities))",
     keras="keras.losses.CategoricalCrossentropy(from_logits=False)",
     ranges={"epsilon": Range(low=0.0, high=1.0, high_open=True)},
+    notes={
+        "torch": (
+            "equals `nll_loss(log(p), target, weight=w)`, with the same weighted `'mean'` (divided"
+            " by the summed class weights of the targets)."
+        ),
+        "keras": (
+            "`from_logits=False` form; use `softmax_cross_entropy` for logits. Keras first "
+            "rescales the predicted probabilities to sum to 1 over the class axis; jaxloss uses "
+            "them as given (they are equal for normalized probabilities)."
+        ),
+    },
 )
 def categorical_cross_entropy(
     probabilities: ArrayLike,
@@ -536,144 +545,6 @@ def _softmax_parts(x: Array):
     return log_p, one_minus_p, log_one_minus_p, ok
 
 
-def _gamma(fn: str, gamma, dtype):
-    """``None`` when ``gamma`` is statically 0 (the modulating factor is then 1)."""
-    if core.static_value(gamma) == 0.0:
-        return None
-    return core.hyperparameter(fn, "gamma", gamma, dtype)
-
-
-def _log_one_minus_pt(log_p: Array, log_q: Array, y: Array) -> Array:
-    """``log(1 - p_t) = log((1 - y) p + y q)`` in log space, each weight's log guarded."""
-    has_pos, has_neg = y > 0, y < 1
-    log_y = jnp.where(has_pos, jnp.log(jnp.where(has_pos, y, 1)), -jnp.inf)
-    log_1my = jnp.where(has_neg, jnp.log1p(-jnp.where(has_neg, y, 0)), -jnp.inf)
-    return jnp.logaddexp(log_1my + log_p, log_y + log_q)
-
-
-@jax.custom_jvp
-def _sigmoid_focal_factor(x: Array, y: Array, g: Array) -> Array:
-    """The modulating factor ``(1 - p_t)^g`` of the sigmoid focal loss, elementwise.
-
-    The value is ``exp(g log(1 - p_t))`` with the log computed in log space; the
-    derivatives are closed-form, so they are exact at hard labels too (autodiff through
-    the guarded ``log y`` would drop the label derivative at ``y = 0`` and ``y = 1``).
-    """
-    return jnp.exp(g * _log_one_minus_pt(jax.nn.log_sigmoid(x), jax.nn.log_sigmoid(-x), y))
-
-
-@_sigmoid_focal_factor.defjvp
-def _sigmoid_focal_factor_jvp(primals, tangents):
-    # With u = 1 - p_t = (1 - y) p + y q:  du/dx = p q (1 - 2y),  du/dy = q - p, and
-    # d(u^g) = g u^(g-1) du, each product formed in log space so that no intermediate
-    # overflows where u is tiny; d(u^g)/dg = u^g log u.
-    x, y, g = primals
-    dx, dy, dg = tangents
-    log_p, log_q = jax.nn.log_sigmoid(x), jax.nn.log_sigmoid(-x)
-    log_u = _log_one_minus_pt(log_p, log_q, y)
-    out = jnp.exp(g * log_u)
-    base = (g - 1) * log_u
-    # The coefficients are formed before they meet the tangents, so that in reverse mode
-    # a huge cotangent (the loss at a logit of -3e38) meets a zero coefficient, not g.
-    active = g > 0
-    c_x = jnp.where(active, g * jnp.exp(base + log_p + log_q) * (1 - 2 * y), 0)
-    c_y = jnp.where(active, g * (jnp.exp(base + log_q) - jnp.exp(base + log_p)), 0)
-    c_g = jnp.where(out > 0, out * log_u, 0)
-    tangent = c_x * dx + c_y * dy + c_g * dg
-    return out, tangent
-
-
-@register(
-    family="classification",
-    inputs="logits",
-    optax="optax.losses.sigmoid_focal_loss",
-    torch="torchvision.ops.sigmoid_focal_loss",
-    keras="keras.losses.BinaryFocalCrossentropy(from_logits=True)",
-    ranges={"gamma": Range(low=0.0), "alpha": Range(low=0.0, high=1.0)},
-)
-def sigmoid_focal_loss(
-    logits: ArrayLike,
-    labels: ArrayLike,
-    *,
-    alpha: float | Array | None = None,
-    gamma: float | Array = 2.0,
-    reduction: str = "mean",
-    where: ArrayLike | None = None,
-    weights: ArrayLike | None = None,
-) -> Array:
-    r"""Sigmoid focal loss: binary cross-entropy scaled down on easy entries, elementwise.
-
-    $$
-        \ell_i = -\alpha_t\,(1 - p_t)^\gamma \bigl(y_i \log \sigma(x_i)
-        + (1 - y_i) \log \sigma(-x_i)\bigr), \qquad
-        1 - p_t = y_i\, \sigma(-x_i) + (1 - y_i)\, \sigma(x_i)
-    $$
-
-    with $\alpha_t = \alpha y_i + (1 - \alpha)(1 - y_i)$ (1 when ``alpha`` is
-    ``None``). The modulating factor is computed in log space,
-    $\exp(\gamma \log(1 - p_t))$ with $\log(1 - p_t)$ a ``logaddexp`` of log
-    sigmoids, so it is accurate and has a bounded derivative for every finite logit.
-
-    Args:
-      logits: real-valued scores, any shape, floating.
-      labels: targets of the same shape in ``[0, 1]`` (hard or soft); float, int or bool.
-      alpha: ``None`` or the weight $\alpha \in [0, 1]$ of the positive term.
-      gamma: focusing exponent $\gamma \ge 0$; ``gamma=0`` is (``alpha``-weighted)
-        [`sigmoid_binary_cross_entropy`][jaxloss.sigmoid_binary_cross_entropy].
-      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-      where: boolean mask broadcastable to ``logits.shape``; masked entries are excluded
-        and get zero gradient (also when their logits are inf/NaN).
-      weights: non-negative sample weights broadcastable to ``logits.shape``.
-
-    Returns:
-      A scalar, or ``logits.shape`` for ``reduction="none"``; float32 for half precision.
-
-    Raises:
-      ValueError: if a concrete ``gamma`` is negative or ``alpha`` is outside ``[0, 1]``.
-
-    Note:
-      At ``gamma=0`` the modulating factor is exactly 1 with derivative exactly 0 (never
-      ``0 ** 0`` or ``0 * inf``), so the gradient and the Hessian are finite at any
-      finite logit, e.g. ``+-80``. A logit of ``+inf`` with label 1, or ``-inf`` with
-      label 0, gives 0 with zero gradient; an infinite logit that disagrees with its label
-      gives ``inf``.
-
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> x = jnp.array([2.0, -1.0, 0.5])
-      >>> y = jnp.array([1.0, 0.0, 0.0])
-      >>> loss = jaxloss.sigmoid_focal_loss(x, y, alpha=0.25, reduction="none")
-      >>> [round(v, 4) for v in loss.tolist()]
-      [0.0005, 0.017, 0.2831]
-
-    Equivalent to ``optax.losses.sigmoid_focal_loss(logits, labels, alpha=alpha,
-    gamma=gamma)`` (``reduction="none"``; optax needs labels broadcastable, here they
-    have the logits' shape), ``torchvision.ops.sigmoid_focal_loss(inputs, targets,
-    alpha, gamma, reduction="none")`` (whose ``alpha=-1`` is ``alpha=None`` here) and
-    ``keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha, gamma,
-    from_logits=True)`` without its mean over the last axis.
-    """
-    fn = "sigmoid_focal_loss"
-    x, y, mask = core.elementwise_inputs(fn, logits, labels, where, names=("logits", "labels"))
-    g = _gamma(fn, gamma, x.dtype)
-    a = None
-    if alpha is not None:
-        a = core.hyperparameter(fn, "alpha", alpha, x.dtype)
-    # An infinite logit whose hard label agrees has loss 0: it is replaced by 0 before the
-    # logs and its loss zeroed afterwards (double where), so no inf - inf or 0 * inf.
-    agree = ((x == jnp.inf) & (y == 1)) | ((x == -jnp.inf) & (y == 0))
-    x = jnp.where(agree, 0, x)
-    log_p = jax.nn.log_sigmoid(x)
-    log_q = jax.nn.log_sigmoid(-x)
-    values = -(y * log_p + (1 - y) * log_q)
-    if g is not None:
-        values = _sigmoid_focal_factor(x, y, g) * values
-    if a is not None:
-        values = (a * y + (1 - a) * (1 - y)) * values
-    values = jnp.where(agree, 0, values)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
-
-
 @register(
     family="classification",
     inputs="logits",
@@ -743,7 +614,7 @@ def softmax_focal_loss(
     fn = "softmax_focal_loss"
     x, y, mask = _class_inputs(fn, logits, labels, where, axis)
     num_classes = x.shape[-1]
-    g = _gamma(fn, gamma, x.dtype)
+    g = core.optional_hyperparameter(fn, "gamma", gamma, x.dtype, unless=0.0)
     if num_classes == 0:  # no classes: nothing to predict, as in the cross-entropies
         return core.finish(
             fn, jnp.zeros(x.shape[:-1], x.dtype), reduction, None, weights, mask=mask

@@ -333,6 +333,15 @@ def hyperparameter(fn: str, name: str, value: Any, dtype: Any) -> Array:
     return jnp.asarray(value, dtype=dtype)
 
 
+def optional_hyperparameter(fn: str, name: str, value: Any, dtype: Any, *, unless: float):
+    """``hyperparameter(fn, name, value, dtype)``, or ``None`` when ``value`` is
+    statically ``unless`` (the option then has no effect, e.g. a focal ``gamma`` of 0,
+    and the caller leaves its term out of the program)."""
+    if static_value(value) == unless:
+        return None
+    return hyperparameter(fn, name, value, dtype)
+
+
 # ---------------------------------------------------------------------------
 # reduction
 

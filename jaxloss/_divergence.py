@@ -11,8 +11,6 @@ from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import register
 
-__all__ = ["kl_divergence", "kl_divergence_with_log_targets", "generalized_kl_divergence"]
-
 
 def _finite_where_zero(x: Array, zero: Array) -> Array:
     """``x``, except -1 where ``zero`` holds (and ``x`` is below -1).
@@ -121,6 +119,19 @@ _kl_log_rows.defvjp(_kl_log_rows_fwd, _kl_log_rows_bwd)
     optax="optax.losses.kl_divergence",
     torch="torch.nn.functional.kl_div",
     keras="keras.losses.KLDivergence",
+    notes={
+        "optax": (
+            "optax clips nothing and gives NaN gradients at zero targets; jaxloss gives finite "
+            "ones."
+        ),
+        "torch": (
+            "PyTorch's `kl_div(input, target)` takes log-predictions first, as jaxloss does. "
+            "`reduction='batchmean'` divides the total by the size of the first axis, so it equals"
+            " jaxloss's `'mean'` only for 2-D input `[N, C]`; for `[N, C, d1, ...]` it is "
+            "jaxloss's `'sum'` divided by N. PyTorch's `'mean'` averages over every element "
+            "(jaxloss `'mean'` divided by C)."
+        ),
+    },
 )
 def kl_divergence(
     log_predictions: ArrayLike,

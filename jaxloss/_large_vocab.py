@@ -44,8 +44,6 @@ from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
-__all__ = ["linear_softmax_cross_entropy_with_integer_labels"]
-
 _FN = "linear_softmax_cross_entropy_with_integer_labels"
 
 # Aim for one block of logits (tokens x chunk columns, 4-byte accumulation) of about
@@ -235,9 +233,7 @@ def _fused_bwd(cfg: _Config, res, g):
     if cfg.cap:
         d_cap = dcap.astype(cap.dtype) if cfg.cap_grad else jnp.zeros_like(cap)
     cts = (dh, dw, db, d_ls, d_z, d_cap)
-    dh, dw, db, d_ls, d_z, d_cap = (
-        _like(ct, x) for ct, x in zip(cts, (h, w, b, ls, zc, cap))
-    )
+    dh, dw, db, d_ls, d_z, d_cap = (_like(ct, x) for ct, x in zip(cts, (h, w, b, ls, zc, cap)))
     return dh, dw, db, None, d_ls, d_z, d_cap
 
 
@@ -251,8 +247,9 @@ def _from_bits(x: Array, dtype, bits: bool) -> Array:
     return lax.bitcast_convert_type(x, dtype) if bits and x.dtype != dtype else x
 
 
-def _backward_blocks(cfg: _Config, bits: bool, h, w, b, labels, zc, cap, lse, coef_p, coef_y,
-                     coef_u):
+def _backward_blocks(
+    cfg: _Config, bits: bool, h, w, b, labels, zc, cap, lse, coef_p, coef_y, coef_u
+):
     """The backward walk over the vocabulary blocks: ``(d_hidden, d_weight, d_bias, d_cap)``.
 
     With ``bits``, the half-precision gradient buffers are uint16 views (see _fused_bwd).
@@ -478,8 +475,9 @@ def linear_softmax_cross_entropy_with_integer_labels(
         )
     vocab_local = int(w.shape[1])
     if vocab_local == 0:
-        raise ValueError(f"{fn}: argument 'weight' must have at least one column, got shape "
-                         f"{tuple(w.shape)}")
+        raise ValueError(
+            f"{fn}: argument 'weight' must have at least one column, got shape {tuple(w.shape)}"
+        )
     if b is not None and b.shape != (vocab_local,):
         raise ValueError(
             f"{fn}: argument 'bias' must have shape ({vocab_local},) (one entry per column of "
@@ -488,20 +486,26 @@ def linear_softmax_cross_entropy_with_integer_labels(
     if ignore_index is not None and (
         not isinstance(ignore_index, int | np.integer) or isinstance(ignore_index, bool)
     ):
-        raise TypeError(f"{fn}: argument 'ignore_index' must be a Python int or None, got "
-                        f"{type(ignore_index).__name__}")
+        raise TypeError(
+            f"{fn}: argument 'ignore_index' must be a Python int or None, got "
+            f"{type(ignore_index).__name__}"
+        )
     if chunk_size is not None:
         if not isinstance(chunk_size, int | np.integer) or isinstance(chunk_size, bool):
-            raise TypeError(f"{fn}: argument 'chunk_size' must be a Python int or None, got "
-                            f"{type(chunk_size).__name__}")
+            raise TypeError(
+                f"{fn}: argument 'chunk_size' must be a Python int or None, got "
+                f"{type(chunk_size).__name__}"
+            )
         if chunk_size < 1:
             raise ValueError(f"{fn}: argument 'chunk_size' must be >= 1, got {chunk_size}")
     if axis_name is not None:
         try:
             hash(axis_name)
         except TypeError:
-            raise TypeError(f"{fn}: argument 'axis_name' must be a mesh axis name (a str), "
-                            f"got {type(axis_name).__name__}") from None
+            raise TypeError(
+                f"{fn}: argument 'axis_name' must be a mesh axis name (a str), "
+                f"got {type(axis_name).__name__}"
+            ) from None
     core.check_reduction(fn, reduction)
 
     acc = core.compute_dtype(h, w, b)

@@ -10,24 +10,15 @@ from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
-__all__ = [
-    "hinge_loss",
-    "categorical_hinge_loss",
-    "soft_margin_loss",
-    "squared_hinge_loss",
-    "multiclass_hinge_loss",
-    "multi_margin_loss",
-    "perceptron_loss",
-    "multiclass_perceptron_loss",
-    "multilabel_soft_margin_loss",
-]
-
 
 @register(
     family="margin",
     inputs="logits",
     optax="optax.losses.hinge_loss",
     keras="keras.losses.Hinge",
+    notes={
+        "optax": "`predictor_outputs, targets` are `predictions, labels`.",
+    },
 )
 def hinge_loss(
     predictions: ArrayLike,

@@ -25,17 +25,6 @@ from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 from jaxloss._regression import _abs, _inverse_norm
 
-__all__ = [
-    "margin_ranking_loss",
-    "hinge_embedding_loss",
-    "cosine_embedding_loss",
-    "contrastive_loss",
-    "triplet_margin_loss",
-    "triplet_margin_with_distance_loss",
-    "pairwise_distance",
-]
-
-
 # ---------------------------------------------------------------------------
 # helpers
 
@@ -517,6 +506,9 @@ _TRIPLET_NAMES = ("anchors", "positives", "negatives")
         "margin": Range(low=0.0),
         "p": Range(low=0.0, low_open=True),
         "epsilon": Range(low=0.0),
+    },
+    notes={
+        "optax": "`norm_degree` is `p`; jaxloss takes absolute values (a true p-norm).",
     },
 )
 def triplet_margin_loss(

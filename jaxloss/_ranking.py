@@ -9,8 +9,6 @@ from jaxloss._classification import _class_mask, _shifted_rows, _soft_label_rows
 from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import register
 
-__all__ = ["ranking_softmax_loss"]
-
 
 @register(family="ranking", inputs="logits", optax="optax.losses.ranking_softmax_loss")
 def ranking_softmax_loss(

@@ -18,8 +18,10 @@ from jaxloss._core import Range, check_option, check_reduction, declare_ranges, 
 class LossInfo:
     """Metadata of one registered loss (used by the catalogue, docs and tests).
 
-    ``ranges`` maps each numeric option to its allowed `Range`, as
-    declared in ``register(ranges=...)`` (a read-only mapping).
+    ``ranges`` maps each numeric option to its allowed [`Range`][jaxloss.Range], as
+    declared in ``register(ranges=...)`` (a read-only mapping). ``notes`` maps
+    ``"optax"``, ``"torch"`` or ``"keras"`` to what differs from that library's function
+    (the migration guides print them).
 
     Examples:
       >>> import jaxloss
@@ -40,6 +42,9 @@ class LossInfo:
     ranges: Mapping[str, Range] = dataclasses.field(
         default_factory=lambda: types.MappingProxyType({}), hash=False
     )
+    notes: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:
@@ -51,6 +56,23 @@ class LossInfo:
             if p.kind is p.KEYWORD_ONLY and p.name not in ("reduction", "where", "weights")
         )
 
+
+# The families, in the order the docs list them, with their page titles. A loss of family
+# ``f`` is defined in the private module ``jaxloss._f``: one module per family.
+FAMILIES: dict[str, str] = {
+    "regression": "Regression",
+    "binary": "Binary classification",
+    "classification": "Classification",
+    "sparsemax": "Sparsemax",
+    "margin": "Margin and hinge",
+    "divergence": "Divergences",
+    "sequence": "Sequence (CTC)",
+    "metric": "Metric learning",
+    "self_supervised": "Self-supervised",
+    "ranking": "Ranking",
+    "segmentation": "Segmentation",
+    "large_vocab": "Large vocabulary",
+}
 
 _REGISTRY: dict[str, LossInfo] = {}
 _ALIASES: dict[str, str] = {}
@@ -111,6 +133,7 @@ def register(
     aliases: tuple[str, ...] = (),
     name: str | None = None,
     ranges: Mapping[str, Range] | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> Callable[[Callable], Callable]:
     """Decorator that records a loss function under its ``__name__`` (or ``name``).
 
@@ -124,6 +147,19 @@ def register(
         key = name or fn.__name__
         if key in _REGISTRY or key in _ALIASES:
             raise RuntimeError(f"jaxloss: loss {key!r} registered twice")
+        if family not in FAMILIES:
+            raise RuntimeError(
+                f"jaxloss: loss {key!r} has family {family!r}; the families are "
+                f"{', '.join(FAMILIES)} (add a new one to FAMILIES in _registry.py)"
+            )
+        if fn.__module__ != f"jaxloss._{family}":
+            raise RuntimeError(
+                f"jaxloss: loss {key!r} of family {family!r} must be defined in "
+                f"jaxloss._{family}, not {fn.__module__}"
+            )
+        unknown_notes = set(notes or {}) - {"optax", "torch", "keras"}
+        if unknown_notes:
+            raise RuntimeError(f"jaxloss: loss {key!r} has notes for {sorted(unknown_notes)}")
         declared = dict(ranges or {})
         declare_ranges(declared, name=key)(fn)
         fn = public(fn)
@@ -137,6 +173,7 @@ def register(
             keras,
             tuple(aliases),
             types.MappingProxyType(declared),
+            types.MappingProxyType(dict(notes or {})),
         )
         for alias in aliases:
             _ALIASES[alias] = key
@@ -159,6 +196,17 @@ def names() -> list[str]:
 def aliases() -> dict[str, str]:
     """Mapping of every alias to its canonical name."""
     return dict(sorted(_ALIASES.items()))
+
+
+def exports() -> dict[str, Callable]:
+    """Every registered loss under its name and under each of its aliases.
+
+    The package namespace is built from this (``jaxloss.huber_loss``, ``jaxloss.mse``):
+    the registry is the one list of public losses.
+    """
+    out = {name: entry.fn for name, entry in sorted(_REGISTRY.items())}
+    out.update((alias, _REGISTRY[name].fn) for alias, name in sorted(_ALIASES.items()))
+    return out
 
 
 def info(name: str) -> LossInfo:

@@ -18,28 +18,6 @@ from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
-__all__ = [
-    "squared_error",
-    "mse",
-    "l2_loss",
-    "absolute_error",
-    "mae",
-    "huber_loss",
-    "smooth_l1_loss",
-    "log_cosh",
-    "absolute_percentage_error",
-    "mape",
-    "squared_logarithmic_error",
-    "msle",
-    "quantile_loss",
-    "pinball_loss",
-    "poisson_loss",
-    "poisson_nll_loss",
-    "gaussian_nll_loss",
-    "cosine_similarity",
-    "cosine_distance",
-]
-
 _LOG2 = math.log(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -83,6 +61,9 @@ def _abs_jvp(primals, tangents):
     torch="torch.nn.functional.mse_loss",
     keras="keras.losses.MeanSquaredError",
     aliases=("mse",),
+    notes={
+        "keras": "Keras averages over the last axis; jaxloss is elementwise.",
+    },
 )
 def squared_error(
     predictions: ArrayLike,
@@ -121,9 +102,6 @@ def squared_error(
     fn = "squared_error"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
     return core.finish(fn, jnp.square(p - t), reduction, where, weights, mask=mask)
-
-
-mse = squared_error
 
 
 @register(family="regression", inputs="values", optax="optax.losses.l2_loss")
@@ -216,9 +194,6 @@ def absolute_error(
     return core.finish(fn, _abs(p - t), reduction, where, weights, mask=mask)
 
 
-mae = absolute_error
-
-
 # ---------------------------------------------------------------------------
 # robust losses
 
@@ -230,6 +205,10 @@ mae = absolute_error
     torch="torch.nn.functional.huber_loss",
     keras="keras.losses.Huber",
     ranges={"delta": Range(low=0.0)},
+    notes={
+        "optax": "`delta` keyword-only.",
+        "torch": "PyTorch's `huber_loss(delta)` is the same function.",
+    },
 )
 def huber_loss(
     predictions: ArrayLike,
@@ -295,6 +274,9 @@ def huber_loss(
     inputs="values",
     torch="torch.nn.functional.smooth_l1_loss",
     ranges={"beta": Range(low=0.0)},
+    notes={
+        "torch": "same `beta`.",
+    },
 )
 def smooth_l1_loss(
     predictions: ArrayLike,
@@ -447,6 +429,9 @@ def log_cosh(
     keras="keras.losses.MeanAbsolutePercentageError",
     aliases=("mape",),
     ranges={"epsilon": Range(low=0.0, low_open=True)},
+    notes={
+        "keras": "Keras averages over the last axis.",
+    },
 )
 def absolute_percentage_error(
     predictions: ArrayLike,
@@ -497,9 +482,6 @@ def absolute_percentage_error(
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     values = 100.0 * _abs(p - t) / jnp.maximum(jnp.abs(t), epsilon)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
-
-
-mape = absolute_percentage_error
 
 
 @register(
@@ -564,9 +546,6 @@ def squared_logarithmic_error(
     return core.finish(fn, jnp.square(diff), reduction, where, weights, mask=mask)
 
 
-msle = squared_logarithmic_error
-
-
 @register(
     family="regression",
     inputs="values",
@@ -626,9 +605,6 @@ def quantile_loss(
     r = t - p
     values = jnp.maximum(q * r, (q - 1.0) * r)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
-
-
-pinball_loss = quantile_loss
 
 
 # ---------------------------------------------------------------------------
@@ -701,6 +677,9 @@ def poisson_loss(
     inputs="values",
     torch="torch.nn.functional.poisson_nll_loss",
     ranges={"epsilon": Range(low=0.0)},
+    notes={
+        "torch": "`eps` is `epsilon`.",
+    },
 )
 def poisson_nll_loss(
     predictions: ArrayLike,
@@ -786,6 +765,9 @@ def poisson_nll_loss(
     inputs="values",
     torch="torch.nn.functional.gaussian_nll_loss",
     ranges={"epsilon": Range(low=0.0)},
+    notes={
+        "torch": "`var` is `variance` (broadcastable to the predictions).",
+    },
 )
 def gaussian_nll_loss(
     predictions: ArrayLike,
@@ -901,6 +883,12 @@ def _cosine(fn, predictions, targets, axis, epsilon, where):
     optax="optax.losses.cosine_similarity",
     torch="torch.nn.functional.cosine_similarity",
     ranges={"epsilon": Range(low=0.0)},
+    notes={
+        "optax": (
+            "optax floors the squared norm with `epsilon` (default 0: NaN for zero vectors); "
+            "jaxloss floors the norm: optax `epsilon=e**2` equals jaxloss `epsilon=e`."
+        ),
+    },
 )
 def cosine_similarity(
     predictions: ArrayLike,
@@ -968,6 +956,9 @@ def cosine_similarity(
     inputs="embeddings",
     optax="optax.losses.cosine_distance",
     ranges={"epsilon": Range(low=0.0)},
+    notes={
+        "optax": "see cosine_similarity.",
+    },
 )
 def cosine_distance(
     predictions: ArrayLike,

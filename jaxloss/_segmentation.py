@@ -33,15 +33,11 @@ from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
-__all__ = ["dice_loss", "binary_dice_loss", "tversky_loss", "generalized_dice_loss"]
-
 _CLASS_REDUCTIONS = ("mean", "sum", "none")
 
 
 # ---------------------------------------------------------------------------
 # shared helpers
-
-
 
 
 def _safe_ratio(num: Array, den: Array) -> Array:

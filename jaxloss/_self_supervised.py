@@ -27,9 +27,6 @@ from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
 from jaxloss._registry import register
 
-__all__ = ["ntxent", "clip_loss", "siglip_loss", "circle_loss"]
-
-
 # ---------------------------------------------------------------------------
 # shared helpers
 

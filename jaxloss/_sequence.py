@@ -52,8 +52,6 @@ from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import register
 
-__all__ = ["ctc_loss"]
-
 # Finite stand-in for log(0). Sums of a few of them stay finite in float32.
 _NEG = -1e30
 # A log-likelihood below this is "probability zero": the alignment cannot exist.
@@ -69,6 +67,7 @@ _UNROLL_FROM = 32
 def _block(frames: int) -> int:
     """Frames per block for a sequence of ``frames`` frames (static)."""
     return _BLOCK if frames >= _UNROLL_FROM else 1
+
 
 # log1p(u) / u on [0, 1]: Chebyshev fit of degree 8 (numpy.polynomial.chebyshev.chebfit
 # at 4000 Chebyshev nodes, converted to the power basis). In float32, u * p(u) is within
@@ -424,6 +423,9 @@ def _paddings(fn: str, name: str, x: ArrayLike) -> Array:
     optax="optax.losses.ctc_loss",
     torch="torch.nn.functional.ctc_loss",
     keras="keras.losses.CTC",
+    notes={
+        "optax": "same arguments; `zero_infinity` added; never negative.",
+    },
 )
 def ctc_loss(
     logits: ArrayLike,

@@ -16,9 +16,6 @@ from jaxloss._core import Array, ArrayLike
 from jaxloss._margin import _integer_label_inputs
 from jaxloss._registry import register
 
-__all__ = ["sparsemax_loss", "multiclass_sparsemax_loss"]
-
-
 # ---------------------------------------------------------------------------
 # helpers
 
@@ -101,7 +98,7 @@ def _gini_conjugate_jvp(primals, tangents):
 
 
 @register(
-    family="classification",
+    family="sparsemax",
     inputs="logits",
     optax="optax.losses.sparsemax_loss",
 )
@@ -176,7 +173,7 @@ def sparsemax_loss(
 
 
 @register(
-    family="classification",
+    family="sparsemax",
     inputs="logits",
     optax="optax.losses.multiclass_sparsemax_loss",
 )

@@ -398,16 +398,3 @@ class TestSigmoidBinaryCrossEntropy:
         x, y = _logits(7)
         with pytest.raises(ValueError, match="sigmoid_binary_cross_entropy: argument " + message):
             jaxloss.sigmoid_binary_cross_entropy(x, y, **kwargs)
-
-
-def test_registry_metadata():
-    info = jaxloss.info("sigmoid_binary_cross_entropy")
-    assert info.family == "classification" and info.inputs == "logits"
-    assert info.optax == "optax.losses.sigmoid_binary_cross_entropy"
-    assert jaxloss.info("binary_cross_entropy").inputs == "probabilities"
-    assert jaxloss.info("binary_cross_entropy").hyperparameters == (
-        "epsilon",
-        "positive_weight",
-        "negative_weight",
-        "label_smoothing",
-    )

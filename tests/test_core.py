@@ -180,3 +180,34 @@ def test_catalogue_lists_every_loss():
                    or line.startswith(f"| {name} ["))
         assert info.family in row and info.inputs in row
     assert f"{len(jaxloss.names())} losses" in out
+
+
+def test_register_rejects_an_unknown_family_and_a_module_outside_its_family():
+    """One module per family: a loss of family ``f`` must live in ``jaxloss._f``."""
+    from jaxloss._registry import register
+
+    def stray(x, *, reduction="mean", where=None, weights=None):
+        return x
+
+    with pytest.raises(RuntimeError, match=r"'stray' has family 'no_such_family'"):
+        register(family="no_such_family", inputs="logits")(stray)
+    stray.__module__ = "jaxloss._regression"
+    with pytest.raises(RuntimeError, match=r"must be defined in jaxloss._margin, not jaxloss._regr"):
+        register(family="margin", inputs="logits")(stray)
+    assert "stray" not in jaxloss.names()
+
+
+def test_every_loss_lives_in_its_family_module_and_is_exported_by_name_and_alias():
+    from jaxloss._registry import FAMILIES
+
+    exported = set(jaxloss.__all__)
+    for name in jaxloss.names():
+        entry = jaxloss.info(name)
+        assert entry.family in FAMILIES
+        assert entry.fn.__module__ == f"jaxloss._{entry.family}", name
+        for public in (name, *entry.aliases):
+            assert getattr(jaxloss, public) is entry.fn and public in exported, public
+    helpers = {"smooth_labels", "pairwise_distance"}
+    machinery = {"Combined", "Loss", "LossInfo", "Range", "aliases", "checked", "combine",
+                 "get", "info", "names", "reduce_loss"}
+    assert exported == set(jaxloss.names()) | set(jaxloss.aliases()) | helpers | machinery

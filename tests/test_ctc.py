@@ -552,15 +552,6 @@ class TestErrors:
             jax.jit(jaxloss.ctc_loss)(logits, logit_pad[:, :-1], labels, label_pad)
 
 
-def test_registry_metadata():
-    info = jaxloss.info("ctc_loss")
-    assert info.family == "sequence" and info.inputs == "logits"
-    assert info.optax == "optax.losses.ctc_loss"
-    assert info.torch == "torch.nn.functional.ctc_loss"
-    assert info.keras == "keras.losses.CTC"
-    assert info.hyperparameters == ("blank_id", "zero_infinity")
-
-
 def test_benchmark_script_quick(tmp_path, capsys):
     from benchmarks import bench_ctc
 

@@ -149,12 +149,6 @@ class TestKLDivergence:
             jaxloss.kl_divergence(log_p, t, axis=-3)
 
 
-def test_registry_metadata():
-    info = jaxloss.info("kl_divergence")
-    assert info.family == "divergence" and info.optax == "optax.losses.kl_divergence"
-    assert info.hyperparameters == ("axis",)
-
-
 # -- kl_divergence_with_log_targets --------------------------------------------
 
 
@@ -339,16 +333,6 @@ class TestGeneralizedKL:
             jaxloss.generalized_kl_divergence(log_p, t[:, :2])
         with pytest.raises(TypeError, match=r"generalized_kl_divergence: argument 'targets'"):
             jaxloss.generalized_kl_divergence(log_p, t.astype(np.complex64))
-
-
-def test_new_divergences_registry_metadata():
-    info = jaxloss.info("kl_divergence_with_log_targets")
-    assert info.family == "divergence"
-    assert info.optax == "optax.losses.kl_divergence_with_log_targets"
-    assert info.hyperparameters == ("axis",)
-    info = jaxloss.info("generalized_kl_divergence")
-    assert info.family == "divergence" and info.hyperparameters == ("axis",)
-    assert info.optax == "optax.losses.generalized_kl_divergence"
 
 
 @pytest.mark.parametrize("log_targets", [False, True])

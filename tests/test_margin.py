@@ -325,14 +325,6 @@ class TestSoftMarginLoss:
             jaxloss.soft_margin_loss(np.zeros(3, np.int64), np.ones(3))
 
 
-def test_registry_metadata():
-    for name in ("hinge_loss", "categorical_hinge_loss", "soft_margin_loss"):
-        assert jaxloss.info(name).family == "margin"
-    assert jaxloss.info("hinge_loss").optax == "optax.losses.hinge_loss"
-    assert jaxloss.info("soft_margin_loss").torch == "torch.nn.functional.soft_margin_loss"
-    assert jaxloss.info("categorical_hinge_loss").hyperparameters == ("axis",)
-
-
 # ---------------------------------------------------------------------------
 # references and inputs of the losses added after the first three
 
@@ -931,25 +923,3 @@ class TestMultilabelSoftMarginLoss:
             TypeError, match="multilabel_soft_margin_loss: argument 'logits'.*floating dtype"
         ):
             jaxloss.multilabel_soft_margin_loss(np.zeros((2, 3), np.int32), np.zeros((2, 3)))
-
-
-def test_registry_metadata_of_the_added_losses():
-    added = (
-        "squared_hinge_loss",
-        "multiclass_hinge_loss",
-        "multi_margin_loss",
-        "perceptron_loss",
-        "multiclass_perceptron_loss",
-        "multilabel_soft_margin_loss",
-    )
-    for name in added:
-        assert jaxloss.info(name).family == "margin"
-    assert jaxloss.info("perceptron_loss").optax == "optax.losses.perceptron_loss"
-    assert jaxloss.info("multiclass_hinge_loss").optax == "optax.losses.multiclass_hinge_loss"
-    assert jaxloss.info("multi_margin_loss").torch == "torch.nn.functional.multi_margin_loss"
-    assert jaxloss.info("multi_margin_loss").hyperparameters == (
-        "p",
-        "margin",
-        "class_weights",
-        "axis",
-    )

@@ -530,12 +530,3 @@ def test_empty_batch(name):
     assert f(logits, targets, reduction="none").shape == (0,)
     assert float(f(logits, targets)) == 0.0
     assert jax.grad(lambda x: f(x, targets))(logits).shape == logits.shape
-
-
-def test_registry_metadata():
-    for name in NAMES:
-        assert jaxloss.info(name).family == "segmentation"
-    assert jaxloss.info("dice_loss").optax == "optax.losses.dice_loss"
-    assert jaxloss.info("binary_dice_loss").optax == "optax.losses.binary_dice_loss"
-    assert jaxloss.info("generalized_dice_loss").optax is None
-    assert jaxloss.info("tversky_loss").hyperparameters[:2] == ("alpha", "beta")

@@ -633,12 +633,3 @@ def test_empty_batch(name):
     assert f(*_inputs(name, (2, 0, 4)), reduction="none").shape == (2, 0)
     g = jax.grad(lambda x: f(x, b))(a)
     assert g.shape == (0, 4)
-
-
-def test_registry_metadata():
-    for name in NAMES:
-        assert jaxloss.info(name).family == "self_supervised"
-        assert jaxloss.info(name).inputs == "embeddings"
-    assert jaxloss.info("ntxent").optax == "optax.losses.ntxent"
-    assert jaxloss.info("siglip_loss").hyperparameters == ("temperature", "bias")
-    assert jaxloss.info("circle_loss").hyperparameters == ("margin", "gamma")

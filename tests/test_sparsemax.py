@@ -396,11 +396,3 @@ class TestMulticlassSparsemaxLoss:
             TypeError, match=r"multiclass_sparsemax_loss: argument 'scores'.*floating dtype"
         ):
             jaxloss.multiclass_sparsemax_loss(np.zeros((2, 3), np.int32), np.zeros(2, np.int32))
-
-
-def test_registry_metadata():
-    for name in ("sparsemax_loss", "multiclass_sparsemax_loss"):
-        assert jaxloss.info(name).family == "classification"
-        assert jaxloss.info(name).inputs == "logits"
-        assert jaxloss.info(name).optax == f"optax.losses.{name}"
-    assert jaxloss.info("multiclass_sparsemax_loss").hyperparameters == ("axis",)
