@@ -9,30 +9,11 @@ from jax.custom_derivatives import SymbolicZero
 
 from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
+from jaxloss._numerics import shifted_rows, soft_label_rows
 from jaxloss._registry import register
 
 # ---------------------------------------------------------------------------
 # helpers
-
-
-def _class_mask(fn: str, where: ArrayLike | None, x: Array, axis: int):
-    """Splits ``where`` into a per-example mask or a per-class mask.
-
-    ``where`` with as many dimensions as the logits is a mask over classes (optax's
-    convention: masked classes are left out of the softmax); with fewer dimensions it is
-    a mask over examples (the jaxloss convention). Returns ``(example_mask, class_mask)``.
-    """
-    if where is None:
-        return None, None
-    w = jnp.asarray(where)
-    if w.dtype != jnp.bool_:
-        raise TypeError(f"{fn}: argument 'where' must be a boolean mask, got {w.dtype}")
-    if w.ndim == x.ndim and x.ndim > 0:
-        core.check_broadcastable(fn, "where", w, x.shape, "logits")
-        cmask = jnp.broadcast_to(w, x.shape)
-        return jnp.any(cmask, axis=axis), cmask
-    example_shape = x.shape[:axis] + x.shape[axis + 1 :]
-    return core.example_mask(fn, w, example_shape), None
 
 
 def _scaled_by_temperature(fn: str, x: Array, temperature) -> Array:
@@ -46,50 +27,6 @@ def _label_smoothing(fn: str, value, dtype):
     if core.static_value(value) == 0.0:
         return None
     return core.hyperparameter(fn, "label_smoothing", value, dtype)
-
-
-def _class_weights(fn: str, class_weights, num_classes: int, dtype) -> Array | None:
-    if class_weights is None:
-        return None
-    cw = core.as_float(fn, "class_weights", class_weights, dtype)
-    if cw.shape != (num_classes,):
-        raise ValueError(
-            f"{fn}: argument 'class_weights' must have shape ({num_classes},) (one weight per "
-            f"class), got {tuple(cw.shape)}"
-        )
-    return cw
-
-
-def _shifted_rows(x: Array):
-    """The (finite-safe, constant) row max, the max-shifted log-sum-exp, and row-ok.
-
-    A row whose logits are all ``-inf`` has ``ok`` False, a max of 0 and a log-sum-exp
-    of 0 (its sum of exponentials is replaced by 1), so nothing NaN reaches the value or
-    the gradient; callers zero the loss of such rows. A NaN or ``+inf`` logit keeps ``ok``
-    True and propagates (loudly) into the loss. No select over the full logits.
-    """
-    m = jax.lax.stop_gradient(jnp.max(x, axis=-1, initial=-jnp.inf))  # C = 0: -inf
-    ok = m != -jnp.inf
-    m = jnp.where(ok, m, 0)
-    s = jnp.sum(jnp.exp(x - m[..., None]), axis=-1)
-    lse = jnp.log(jnp.where(ok, s, 1))
-    return m, lse, ok
-
-
-def _soft_label_rows(x: Array, y: Array, m: Array, lse: Array) -> Array:
-    """``-sum_c y_c log softmax(x)_c`` over the last axis, from `_shifted_rows`.
-
-    Written ``sum(y) * lse - sum_c y_c (x_c - m)``. Only a shifted logit of ``-inf`` (a
-    ``-inf`` logit, or one that overflows below the row max) whose label is 0 is replaced
-    by 0 (so no ``0 * inf``); every other entry keeps
-    ``y_c (x_c - m)``, so the derivative with respect to a label is ``-log p_c`` also
-    where the label is 0 (distillation and learned labels differentiate through it).
-    At such a ``-inf`` logit the label derivative is reported as ``lse`` (finite) rather
-    than ``+inf``.
-    """
-    shifted = x - m[..., None]
-    shifted = jnp.where((y != 0) | (shifted != -jnp.inf), shifted, 0)
-    return jnp.sum(y, axis=-1) * lse - jnp.sum(y * shifted, axis=-1)
 
 
 # ---------------------------------------------------------------------------
@@ -174,7 +111,7 @@ def softmax_cross_entropy(
     axis = core.normalize_axis(fn, axis, x.ndim)
     dtype = core.compute_dtype(x, y)
     x, y = x.astype(dtype), y.astype(dtype)
-    mask, cmask = _class_mask(fn, where, x, axis)
+    mask, cmask = core.class_mask(fn, where, x, axis)
     if mask is not None:
         x, y = core.mask_inputs(mask, x, y, axis=axis)
     x = _scaled_by_temperature(fn, x, temperature)
@@ -189,13 +126,13 @@ def softmax_cross_entropy(
             allowed = jnp.sum(cmask, axis=axis, keepdims=True)
             uniform = jnp.where(cmask, 1.0 / jnp.maximum(allowed, 1), 0).astype(dtype)
         y = (1 - ls) * y + ls * uniform
-    cw = _class_weights(fn, class_weights, x.shape[axis], dtype)
+    cw = core.class_weights(fn, class_weights, x.shape[axis], dtype)
     if cw is not None:
         y = y * jnp.expand_dims(cw, tuple(range(1, x.ndim - axis)))
     if axis != x.ndim - 1:
         x, y = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
-    m, lse, ok = _shifted_rows(x)
-    per_example = jnp.where(ok, _soft_label_rows(x, y, m, lse), 0)
+    m, lse, ok = shifted_rows(x)
+    per_example = jnp.where(ok, soft_label_rows(x, y, m, lse), 0)
     return core.finish(fn, per_example, reduction, None, weights, mask=mask)
 
 
@@ -211,13 +148,13 @@ def _int_ce_rows(x, y, a, u, z):
     scalar (None for 0). Plain autodiff: on the CPU XLA fuses its backward into one pass,
     and it measured faster there than a hand-written custom VJP.
     """
-    m, lse, ok = _shifted_rows(x)
+    m, lse, ok = shifted_rows(x)
     picked = jnp.take_along_axis(x, y[..., None], axis=-1)[..., 0] - m
     loss = lse - picked
     if a is not None:
         loss = a * loss
     if u is not None:
-        loss = loss + _soft_label_rows(x, u, m, lse)
+        loss = loss + soft_label_rows(x, u, m, lse)
     if z is not None:
         loss = loss + z * jnp.square(lse + m)
     return jnp.where(ok, loss, 0)
@@ -312,15 +249,11 @@ def softmax_cross_entropy_with_integer_labels(
             f"{fn}: argument 'labels' must have the shape of 'logits' without axis {axis}, "
             f"got logits.shape={tuple(x.shape)} and labels.shape={tuple(labels.shape)}"
         )
-    if ignore_index is not None and not isinstance(ignore_index, int):
-        raise TypeError(
-            f"{fn}: argument 'ignore_index' must be a Python int or None, got "
-            f"{type(ignore_index).__name__}"
-        )
+    ignore_index = core.ignore_index_option(fn, ignore_index)
     dtype = core.compute_dtype(x)
     x = x.astype(dtype)
     num_classes = x.shape[axis]
-    mask, cmask = _class_mask(fn, where, x, axis)
+    mask, cmask = core.class_mask(fn, where, x, axis)
     if axis != x.ndim - 1:
         x = jnp.moveaxis(x, axis, -1)
         cmask = None if cmask is None else jnp.moveaxis(cmask, axis, -1)
@@ -345,7 +278,7 @@ def softmax_cross_entropy_with_integer_labels(
         x = jnp.where(cmask, x, -jnp.inf)
 
     ls = _label_smoothing(fn, label_smoothing, dtype)
-    cw = _class_weights(fn, class_weights, num_classes, dtype)
+    cw = core.class_weights(fn, class_weights, num_classes, dtype)
     z = None
     if core.static_value(z_loss) != 0.0:
         z = core.hyperparameter(fn, "z_loss", z_loss, dtype)
@@ -463,7 +396,7 @@ def categorical_cross_entropy(
     )
     eps = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     logp = jnp.log(jnp.clip(p, eps, 1.0))
-    cw = _class_weights(fn, class_weights, num_classes, p.dtype)
+    cw = core.class_weights(fn, class_weights, num_classes, p.dtype)
     norm = None
     if cw is not None:
         y = y * jnp.expand_dims(cw, tuple(range(1, p.ndim - axis)))
@@ -492,7 +425,7 @@ def _class_inputs(fn: str, logits, labels, where, axis: int):
     axis = core.normalize_axis(fn, axis, x.ndim)
     dtype = core.compute_dtype(x, y)
     x, y = x.astype(dtype), y.astype(dtype)
-    mask, cmask = _class_mask(fn, where, x, axis)
+    mask, cmask = core.class_mask(fn, where, x, axis)
     if mask is not None:
         x, y = core.mask_inputs(mask, x, y, axis=axis)
     if cmask is not None:
@@ -825,7 +758,7 @@ def z_loss(
     x = core.as_logits(fn, "logits", logits)
     axis = core.normalize_axis(fn, axis, x.ndim)
     x = x.astype(core.compute_dtype(x))
-    mask, cmask = _class_mask(fn, where, x, axis)
+    mask, cmask = core.class_mask(fn, where, x, axis)
     if mask is not None:
         x = core.mask_inputs(mask, x, axis=axis)
     if cmask is not None:
@@ -834,7 +767,7 @@ def z_loss(
         x = jnp.moveaxis(x, axis, -1)
     # A max-shifted log-sum-exp; rows without a finite max (all -inf, or a +inf) are
     # zeroed (double where), a NaN logit propagates.
-    m, lse, ok = _shifted_rows(x)
+    m, lse, ok = shifted_rows(x)
     ok = ok & (m != jnp.inf)
     values = jnp.where(ok, jnp.square(lse + m), 0)
     return core.finish(fn, values, reduction, None, weights, mask=mask)

@@ -698,6 +698,81 @@ def prod(shape) -> int:
 # input preparation shared by the loss families
 
 
+def ignore_index_option(fn: str, ignore_index: Any) -> int | None:
+    """``ignore_index`` as a Python int (or ``None``): ints and NumPy integers are allowed,
+    bools are not (``True`` is not a class index)."""
+    if ignore_index is None:
+        return None
+    if not isinstance(ignore_index, int | np.integer) or isinstance(ignore_index, bool | np.bool_):
+        raise TypeError(
+            f"{fn}: argument 'ignore_index' must be a Python int or None, got "
+            f"{type(ignore_index).__name__}"
+        )
+    return int(ignore_index)
+
+
+def class_mask(fn: str, where: ArrayLike | None, x: Array, axis: int):
+    """Splits ``where`` into a per-example mask or a per-class mask.
+
+    ``where`` with as many dimensions as the logits is a mask over classes (optax's
+    convention: masked classes are left out of the softmax); with fewer dimensions it is
+    a mask over examples (the jaxloss convention). Returns ``(example_mask, class_mask)``.
+    """
+    if where is None:
+        return None, None
+    w = jnp.asarray(where)
+    if w.dtype != jnp.bool_:
+        raise TypeError(f"{fn}: argument 'where' must be a boolean mask, got {w.dtype}")
+    if w.ndim == x.ndim and x.ndim > 0:
+        check_broadcastable(fn, "where", w, x.shape, "logits")
+        cmask = jnp.broadcast_to(w, x.shape)
+        return jnp.any(cmask, axis=axis), cmask
+    example_shape = x.shape[:axis] + x.shape[axis + 1 :]
+    return example_mask(fn, w, example_shape), None
+
+
+def class_weights(fn: str, class_weights, num_classes: int, dtype) -> Array | None:
+    if class_weights is None:
+        return None
+    cw = as_float(fn, "class_weights", class_weights, dtype)
+    if cw.shape != (num_classes,):
+        raise ValueError(
+            f"{fn}: argument 'class_weights' must have shape ({num_classes},) (one weight per "
+            f"class), got {tuple(cw.shape)}"
+        )
+    return cw
+
+
+def integer_label_inputs(
+    fn: str, scores: ArrayLike, labels: ArrayLike, where: ArrayLike | None, axis: int
+):
+    """Prepares ``[..., C, ...]`` scores and integer labels of shape ``[...]``.
+
+    Returns ``(x, safe_labels, in_range, mask)``: the scores in the compute dtype with the
+    class axis moved last and masked examples replaced by 0, labels clipped into range
+    (out-of-range ones replaced by 0; the caller turns their loss into NaN with
+    ``in_range``), and the per-example mask (or ``None``). Registers the label check of
+    [`jaxloss.checked`][jaxloss.checked]; masked examples are not checked.
+    """
+    x = as_logits(fn, "scores", scores)
+    y = as_labels(fn, "labels", labels)
+    axis = normalize_axis(fn, axis, x.ndim, "scores")
+    example_shape = x.shape[:axis] + x.shape[axis + 1 :]
+    if y.shape != example_shape:
+        raise ValueError(
+            f"{fn}: argument 'labels' must have the shape of 'scores' without axis {axis}, "
+            f"got scores.shape={tuple(x.shape)} and labels.shape={tuple(y.shape)}"
+        )
+    x = x.astype(compute_dtype(x))
+    num_classes = x.shape[axis]
+    mask = example_mask(fn, where, example_shape)
+    x = mask_inputs(mask, x, axis=axis)
+    x = jnp.moveaxis(x, axis, -1)
+    in_range = (y >= 0) & (y < num_classes)
+    check_labels(fn, in_range, y, num_classes, mask)
+    return x, jnp.where(in_range, y, 0), in_range, mask
+
+
 def elementwise_inputs(
     fn: str,
     predictions: ArrayLike,

@@ -483,13 +483,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
             f"{fn}: argument 'bias' must have shape ({vocab_local},) (one entry per column of "
             f"'weight'), got bias.shape={tuple(b.shape)}"
         )
-    if ignore_index is not None and (
-        not isinstance(ignore_index, int | np.integer) or isinstance(ignore_index, bool)
-    ):
-        raise TypeError(
-            f"{fn}: argument 'ignore_index' must be a Python int or None, got "
-            f"{type(ignore_index).__name__}"
-        )
+    ignore_index = core.ignore_index_option(fn, ignore_index)
     if chunk_size is not None:
         if not isinstance(chunk_size, int | np.integer) or isinstance(chunk_size, bool):
             raise TypeError(

@@ -195,36 +195,6 @@ def soft_margin_loss(
 # helpers shared by the integer-label losses (also used by jaxloss/_sparsemax.py)
 
 
-def _integer_label_inputs(
-    fn: str, scores: ArrayLike, labels: ArrayLike, where: ArrayLike | None, axis: int
-):
-    """Prepares ``[..., C, ...]`` scores and integer labels of shape ``[...]``.
-
-    Returns ``(x, safe_labels, in_range, mask)``: the scores in the compute dtype with the
-    class axis moved last and masked examples replaced by 0, labels clipped into range
-    (out-of-range ones replaced by 0; the caller turns their loss into NaN with
-    ``in_range``), and the per-example mask (or ``None``). Registers the label check of
-    [`jaxloss.checked`][jaxloss.checked]; masked examples are not checked.
-    """
-    x = core.as_logits(fn, "scores", scores)
-    y = core.as_labels(fn, "labels", labels)
-    axis = core.normalize_axis(fn, axis, x.ndim, "scores")
-    example_shape = x.shape[:axis] + x.shape[axis + 1 :]
-    if y.shape != example_shape:
-        raise ValueError(
-            f"{fn}: argument 'labels' must have the shape of 'scores' without axis {axis}, "
-            f"got scores.shape={tuple(x.shape)} and labels.shape={tuple(y.shape)}"
-        )
-    x = x.astype(core.compute_dtype(x))
-    num_classes = x.shape[axis]
-    mask = core.example_mask(fn, where, example_shape)
-    x = core.mask_inputs(mask, x, axis=axis)
-    x = jnp.moveaxis(x, axis, -1)
-    in_range = (y >= 0) & (y < num_classes)
-    core.check_labels(fn, in_range, y, num_classes, mask)
-    return x, jnp.where(in_range, y, 0), in_range, mask
-
-
 def _gaps_to_true_class(x: Array, safe_labels: Array):
     """``x_c - x_y`` over the last axis, exactly 0 at ``c = y``, and the ``c = y`` mask.
 
@@ -234,18 +204,6 @@ def _gaps_to_true_class(x: Array, safe_labels: Array):
     is_true = jnp.arange(x.shape[-1]) == safe_labels[..., None]
     x_true = jnp.take_along_axis(x, safe_labels[..., None], axis=-1)
     return jnp.where(is_true, jnp.zeros((), x.dtype), x - x_true), is_true
-
-
-def _per_class_weights(fn: str, class_weights, num_classes: int, dtype) -> Array | None:
-    if class_weights is None:
-        return None
-    cw = core.as_float(fn, "class_weights", class_weights, dtype)
-    if cw.shape != (num_classes,):
-        raise ValueError(
-            f"{fn}: argument 'class_weights' must have shape ({num_classes},) (one weight per "
-            f"class), got {tuple(cw.shape)}"
-        )
-    return cw
 
 
 # ---------------------------------------------------------------------------
@@ -424,7 +382,7 @@ def multiclass_hinge_loss(
     (``reduction="none"``; optax supports only the last axis and wraps a label ``-1``).
     """
     fn = "multiclass_hinge_loss"
-    x, safe_labels, in_range, mask = _integer_label_inputs(fn, scores, labels, where, axis)
+    x, safe_labels, in_range, mask = core.integer_label_inputs(fn, scores, labels, where, axis)
     gaps, is_true = _gaps_to_true_class(x, safe_labels)
     values = jnp.max(jnp.where(is_true, gaps, gaps + 1), axis=-1)
     values = jnp.where(in_range, values, jnp.nan)
@@ -485,7 +443,7 @@ def multiclass_perceptron_loss(
     (``reduction="none"``; optax supports only the last axis).
     """
     fn = "multiclass_perceptron_loss"
-    x, safe_labels, in_range, mask = _integer_label_inputs(fn, scores, labels, where, axis)
+    x, safe_labels, in_range, mask = core.integer_label_inputs(fn, scores, labels, where, axis)
     gaps, _ = _gaps_to_true_class(x, safe_labels)
     values = jnp.where(in_range, jnp.max(gaps, axis=-1), jnp.nan)
     return core.finish(fn, values, reduction, None, weights, mask=mask)
@@ -565,10 +523,10 @@ def multi_margin_loss(
     fn = "multi_margin_loss"
     if isinstance(p, bool) or not isinstance(p, int | np.integer) or p not in (1, 2):
         raise ValueError(f"{fn}: argument 'p' must be 1 or 2 (a Python int), got {p!r}")
-    x, safe_labels, in_range, mask = _integer_label_inputs(fn, scores, labels, where, axis)
+    x, safe_labels, in_range, mask = core.integer_label_inputs(fn, scores, labels, where, axis)
     num_classes = x.shape[-1]
     m = core.hyperparameter(fn, "margin", margin, x.dtype)
-    cw = _per_class_weights(fn, class_weights, num_classes, x.dtype)
+    cw = core.class_weights(fn, class_weights, num_classes, x.dtype)
     gaps, is_true = _gaps_to_true_class(x, safe_labels)
     violation = jax.nn.relu(gaps + m)
     if p == 2:
@@ -644,7 +602,7 @@ def multilabel_soft_margin_loss(
     fn = "multilabel_soft_margin_loss"
     x, y, mask, axis = core.distribution_inputs(fn, logits, labels, where, axis)
     x, y = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
-    cw = _per_class_weights(fn, class_weights, x.shape[-1], x.dtype)
+    cw = core.class_weights(fn, class_weights, x.shape[-1], x.dtype)
     zero = jnp.zeros((), x.dtype)
     # y * softplus(-x) is 0 * inf at x = -inf, y = 0, and (1 - y) * softplus(x) is 0 * inf
     # at x = +inf, y = 1: both the term and the logit fed to softplus are replaced there.

@@ -22,8 +22,8 @@ import jax.numpy as jnp
 
 from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
+from jaxloss._numerics import inverse_norm, safe_abs, safe_sqrt
 from jaxloss._registry import register
-from jaxloss._regression import _abs, _inverse_norm
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -85,12 +85,6 @@ def _embeddings(fn: str, arrays: dict[str, ArrayLike], where, axis: int, labels=
     return xs, y, mask, axis
 
 
-def _safe_sqrt(s: Array) -> Array:
-    """``sqrt(s)`` for ``s >= 0`` with gradient 0 (not ``inf``) at ``s = 0`` (double where)."""
-    positive = s > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, s, jnp.ones_like(s))), 0)
-
-
 def _p_norm(v: Array, p, axis: int) -> Array:
     r"""The true p-norm $(\sum_i |v_i|^p)^{1/p}$ along ``axis``, for any ``p > 0``.
 
@@ -103,8 +97,8 @@ def _p_norm(v: Array, p, axis: int) -> Array:
     """
     static = core.static_value(p)
     if static == 2.0:
-        return _safe_sqrt(jnp.sum(jnp.square(v), axis=axis))
-    a = _abs(v)
+        return safe_sqrt(jnp.sum(jnp.square(v), axis=axis))
+    a = safe_abs(v)
     if static == 1.0:
         return jnp.sum(a, axis=axis)
     if static == math.inf:
@@ -389,7 +383,7 @@ def cosine_embedding_loss(
     m = core.hyperparameter(fn, "margin", margin, a.dtype)
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, a.dtype)
     dot = jnp.sum(a * b, axis=axis)
-    cos = dot * _inverse_norm(a, axis, epsilon) * _inverse_norm(b, axis, epsilon)
+    cos = dot * inverse_norm(a, axis, epsilon) * inverse_norm(b, axis, epsilon)
     zero = jnp.zeros((), a.dtype)
     values = jnp.where(y == 1, 1 - cos, zero) + jnp.where(y == -1, jax.nn.relu(cos - m), zero)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
@@ -488,7 +482,7 @@ def contrastive_loss(
         if core.static_value(epsilon) != 0.0:
             diff = diff + epsilon
         sq = jnp.sum(jnp.square(diff), axis=axis)
-        d = _safe_sqrt(sq)
+        d = safe_sqrt(sq)
     m = core.hyperparameter(fn, "margin", margin, dtype)
     values = y * sq + (1 - y) * jnp.square(jax.nn.relu(m - d))
     return core.finish(fn, values, reduction, where, weights, mask=mask)

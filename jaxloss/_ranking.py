@@ -5,8 +5,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jaxloss import _core as core
-from jaxloss._classification import _class_mask, _shifted_rows, _soft_label_rows
 from jaxloss._core import Array, ArrayLike
+from jaxloss._numerics import shifted_rows, soft_label_rows
 from jaxloss._registry import register
 
 
@@ -83,7 +83,7 @@ def ranking_softmax_loss(
         v = core.as_float(fn, "item_weights", item_weights)
         core.check_broadcastable(fn, "item_weights", v, x.shape, "logits")
         y = y * v.astype(dtype)
-    mask, cmask = _class_mask(fn, where, x, axis)
+    mask, cmask = core.class_mask(fn, where, x, axis)
     if mask is not None:
         x, y = core.mask_inputs(mask, x, y, axis=axis)
     if cmask is not None:
@@ -92,6 +92,6 @@ def ranking_softmax_loss(
     if axis != x.ndim - 1:
         x, y = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
     # -sum_i y_i log_softmax(x)_i; a -inf score with relevance 0 contributes 0.
-    m, lse, ok = _shifted_rows(x)
-    values = jnp.where(ok, _soft_label_rows(x, y, m, lse), 0)
+    m, lse, ok = shifted_rows(x)
+    values = jnp.where(ok, soft_label_rows(x, y, m, lse), 0)
     return core.finish(fn, values, reduction, None, weights, mask=mask)

@@ -12,42 +12,14 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import xlogy
 
 from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
+from jaxloss._numerics import inverse_norm, safe_abs, xlogy_safe
 from jaxloss._registry import register
 
 _LOG2 = math.log(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-
-
-def _safe_reciprocal(x: Array) -> Array:
-    """``1/x`` where ``x > 0``, else ``0``; the gradient is finite everywhere (double where)."""
-    positive = x > 0
-    return jnp.where(positive, 1.0 / jnp.where(positive, x, jnp.ones_like(x)), jnp.zeros_like(x))
-
-
-def _xlogy(x: Array, y: Array) -> Array:
-    """``x * log(y)``, ``0`` where ``x == 0``, with finite gradients also at ``x = y = 0``.
-
-    ``jax.scipy.special.xlogy`` already gives the value ``0`` there, but its derivative
-    with respect to ``y`` is ``x / y = 0 / 0``; ``y`` is replaced by ``1`` in that case.
-    """
-    both_zero = (x == 0) & (y == 0)
-    return xlogy(x, jnp.where(both_zero, jnp.ones_like(y), y))
-
-
-@jax.custom_jvp
-def _abs(x: Array) -> Array:
-    """``|x|`` whose derivative at ``0`` is ``sign(0) = 0`` (jnp.abs gives 1 there)."""
-    return jnp.abs(x)
-
-
-@_abs.defjvp
-def _abs_jvp(primals, tangents):
-    (x,), (dx,) = primals, tangents
-    return jnp.abs(x), jnp.sign(x) * dx
 
 
 # ---------------------------------------------------------------------------
@@ -191,7 +163,7 @@ def absolute_error(
     """
     fn = "absolute_error"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
-    return core.finish(fn, _abs(p - t), reduction, where, weights, mask=mask)
+    return core.finish(fn, safe_abs(p - t), reduction, where, weights, mask=mask)
 
 
 # ---------------------------------------------------------------------------
@@ -262,7 +234,7 @@ def huber_loss(
     fn = "huber_loss"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
     delta = core.hyperparameter(fn, "delta", delta, p.dtype)
-    # jnp.abs (not _abs): at r = 0 both give gradient 0 here, and it is cheaper.
+    # jnp.abs (not safe_abs): at r = 0 both give gradient 0 here, and it is cheaper.
     abs_r = jnp.abs(p - t)
     quad = jnp.minimum(abs_r, delta)
     values = 0.5 * jnp.square(quad) + delta * (abs_r - quad)
@@ -328,7 +300,7 @@ def smooth_l1_loss(
     fn = "smooth_l1_loss"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
     beta = core.hyperparameter(fn, "beta", beta, p.dtype)
-    abs_r = _abs(p - t)
+    abs_r = safe_abs(p - t)
     inside = abs_r < beta  # never true when beta == 0
     # Double where: the division only ever sees beta where beta > |r| >= 0.
     safe_beta = jnp.where(inside, beta, jnp.ones_like(abs_r))
@@ -480,7 +452,7 @@ def absolute_percentage_error(
     fn = "absolute_percentage_error"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
-    values = 100.0 * _abs(p - t) / jnp.maximum(jnp.abs(t), epsilon)
+    values = 100.0 * safe_abs(p - t) / jnp.maximum(jnp.abs(t), epsilon)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
@@ -668,7 +640,7 @@ def poisson_loss(
     # Masked entries become rate 1, count 0: finite value and gradient for any epsilon.
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where, fill=1.0, target_fill=0.0)
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
-    values = p - _xlogy(t, p + epsilon)
+    values = p - xlogy_safe(t, p + epsilon)
     return core.finish(fn, values, reduction, where, weights, mask=mask)
 
 
@@ -751,7 +723,7 @@ def poisson_nll_loss(
     if log_input:
         values = jnp.exp(p) - t * p
     else:
-        values = p - _xlogy(t, p + epsilon)
+        values = p - xlogy_safe(t, p + epsilon)
     if full:
         above = t > 1.0
         t_safe = jnp.where(above, t, jnp.ones_like(t))
@@ -856,25 +828,13 @@ def gaussian_nll_loss(
 # cosine
 
 
-def _inverse_norm(x: Array, axis: int, epsilon: Array) -> Array:
-    """``1 / max(||x||, epsilon)`` along ``axis`` (``0`` for a zero vector when epsilon=0).
-
-    Double where: the square root only sees norms above the floor, so the gradient at a
-    zero (or tiny) vector is exactly zero through the norm, never ``inf * 0``.
-    """
-    sq = jnp.sum(jnp.square(x), axis=axis)
-    above = sq > jnp.square(epsilon)
-    norm = jnp.where(above, jnp.sqrt(jnp.where(above, sq, jnp.ones_like(sq))), epsilon)
-    return _safe_reciprocal(norm)
-
-
 def _cosine(fn, predictions, targets, axis, epsilon, where):
     x, y, mask, axis = core.distribution_inputs(
         fn, predictions, targets, where, axis, names=("predictions", "targets")
     )
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, x.dtype)
     dot = jnp.sum(x * y, axis=axis)
-    return dot * _inverse_norm(x, axis, epsilon) * _inverse_norm(y, axis, epsilon), mask
+    return dot * inverse_norm(x, axis, epsilon) * inverse_norm(y, axis, epsilon), mask
 
 
 @register(

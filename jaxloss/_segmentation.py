@@ -31,6 +31,7 @@ import numpy as np
 
 from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike, Range
+from jaxloss._numerics import safe_ratio
 from jaxloss._registry import register
 
 _CLASS_REDUCTIONS = ("mean", "sum", "none")
@@ -38,13 +39,6 @@ _CLASS_REDUCTIONS = ("mean", "sum", "none")
 
 # ---------------------------------------------------------------------------
 # shared helpers
-
-
-def _safe_ratio(num: Array, den: Array) -> Array:
-    """``num / den``, and ``1`` where ``den == 0``; finite gradients (double where)."""
-    nonzero = den != 0
-    ratio = num / jnp.where(nonzero, den, jnp.ones_like(den))
-    return jnp.where(nonzero, ratio, jnp.ones_like(ratio))
 
 
 def _spatial_axes(fn: str, axis, ndim: int, axis_ndim: int) -> tuple[int, ...]:
@@ -184,7 +178,7 @@ def _tversky(
     smooth = core.hyperparameter(fn, "smooth", smooth, dtype)
     num = inter + smooth
     den = inter + alpha * (pred - inter) + beta * (tgt - inter) + smooth
-    values = 1 - _safe_ratio(num, den)
+    values = 1 - safe_ratio(num, den)
     if class_weights is not None:
         cw = core.hyperparameter(fn, "class_weights", class_weights, dtype)
         if cw.shape != values.shape[-1:]:
@@ -585,5 +579,5 @@ def generalized_dice_loss(
     w = w / jnp.where(total > 0, total, 1)
     num = 2 * jnp.sum(w * inter, axis=-1) + smooth
     den = jnp.sum(w * (pred + tgt), axis=-1) + smooth
-    values = 1 - _safe_ratio(num, den)
+    values = 1 - safe_ratio(num, den)
     return core.finish(fn, values, reduction, where, weights, mask=mask)

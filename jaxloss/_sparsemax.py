@@ -13,7 +13,6 @@ from jax import lax
 
 from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike
-from jaxloss._margin import _integer_label_inputs
 from jaxloss._registry import register
 
 # ---------------------------------------------------------------------------
@@ -235,7 +234,7 @@ def multiclass_sparsemax_loss(
     (``reduction="none"``; optax supports only ``[batch, classes]`` scores).
     """
     fn = "multiclass_sparsemax_loss"
-    x, safe_labels, in_range, mask = _integer_label_inputs(fn, scores, labels, where, axis)
+    x, safe_labels, in_range, mask = core.integer_label_inputs(fn, scores, labels, where, axis)
     # Shift by the row max (the loss is shift-invariant, so stopping its gradient is
     # exact). A row whose max is +-inf is replaced by its limit: 0 at the max entries,
     # -inf elsewhere; such rows get zero gradient.

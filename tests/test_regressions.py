@@ -448,3 +448,39 @@ def test_empty_class_axis_gives_zero(name):
     out = fn(np.zeros((2, 0), np.float32), np.zeros((2, 0), np.float32), reduction="none")
     np.testing.assert_array_equal(out, np.zeros(2))
     assert float(jaxloss.z_loss(np.zeros((2, 0), np.float32))) == 0.0
+
+
+# ---------------------------------------------------------------------------
+# ignore_index: one rule for every loss that has it
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "softmax_cross_entropy_with_integer_labels",
+        "linear_softmax_cross_entropy_with_integer_labels",
+    ],
+)
+def test_ignore_index_takes_numpy_integers_and_rejects_bools(name):
+    """The two copies of the ``ignore_index`` check disagreed: the softmax one accepted
+    ``True`` (silently ignoring class 1) and rejected ``np.int64``; the fused one did the
+    opposite. Both now take ints and NumPy integers and reject bools."""
+    rng = np.random.default_rng(0)
+    labels = jnp.array([0, 2, 1, 2])
+    if name.startswith("linear"):
+        hidden = jnp.asarray(rng.normal(size=(4, 3)), jnp.float32)
+        weight = jnp.asarray(rng.normal(size=(3, 5)), jnp.float32)
+        logits = hidden @ weight
+        call = lambda **kw: jaxloss.linear_softmax_cross_entropy_with_integer_labels(
+            hidden, weight, labels, reduction="none", **kw
+        )
+    else:
+        logits = jnp.asarray(rng.normal(size=(4, 5)), jnp.float32)
+        call = lambda **kw: jaxloss.softmax_cross_entropy_with_integer_labels(
+            logits, labels, reduction="none", **kw
+        )
+    log_p = _np_log_softmax(np.asarray(logits))
+    expected = np.where(np.asarray(labels) == 2, 0.0, -log_p[np.arange(4), np.asarray(labels)])
+    np.testing.assert_allclose(call(ignore_index=np.int64(2)), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match=rf"{name}: argument 'ignore_index' must be a Python int"):
+        call(ignore_index=True)
