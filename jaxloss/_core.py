@@ -3,7 +3,7 @@
 A loss module holds formulas; everything that is the same for all losses lives here:
 
 * [`reduce_loss`][jaxloss.reduce_loss] and `finish`, the ``reduction`` / ``where`` / ``weights``
-  rule of the API contract (weighted mean, 0 for empty or fully masked batches);
+  rule every loss shares (weighted mean, 0 for empty or fully masked batches);
 * `as_float`, `as_labels`, `compute_dtype`, the dtype policy (half
   precision is computed and returned in float32, float64 stays float64);
 * `Range`, `declare_ranges` and `hyperparameter`: each numeric

@@ -77,9 +77,9 @@ FAMILIES: dict[str, str] = {
 _REGISTRY: dict[str, LossInfo] = {}
 _ALIASES: dict[str, str] = {}
 
-# Names under which other libraries (the seed documents Kaun, TorchLean, Axon,
-# scirs2-neural, mpneuralnetwork, and PyTorch/Keras) know a loss. ``get`` resolves them;
-# they are not exported as attributes (the contract's aliases are).
+# Names under which other libraries (Kaun, TorchLean, Axon, scirs2-neural,
+# mpneuralnetwork, PyTorch, Keras) know a loss. ``get`` resolves them;
+# they are not exported as attributes (the aliases declared in register() are).
 FOREIGN_NAMES: dict[str, str] = {
     "mean_squared_error": "squared_error",
     "MeanSquaredError": "squared_error",
