@@ -131,11 +131,16 @@ def memory_section(quick: bool) -> dict[str, Any]:
     progress(f"[memory] naive: {_mib(naive)} MiB temporary ({naive_s:.1f} s compile)")
     ratio = None if not fused or not naive else fused / naive
     return {
-        "N": n, "D": d, "V": v, "dtype": "bfloat16",
+        "N": n,
+        "D": d,
+        "V": v,
+        "dtype": "bfloat16",
         "chunk_size": default_chunk_size(n, v),
-        "fused_temp_bytes": fused, "naive_temp_bytes": naive,
+        "fused_temp_bytes": fused,
+        "naive_temp_bytes": naive,
         "logits_bytes_f32": n * v * 4,
-        "ratio": ratio, "target": MEMORY_TARGET,
+        "ratio": ratio,
+        "target": MEMORY_TARGET,
         "meets_target": None if ratio is None else ratio <= MEMORY_TARGET,
     }
 
@@ -154,11 +159,18 @@ def time_section(size, dtype, repeats: int, label: str) -> dict[str, Any]:
     flops = 6 * n * d * v
     progress(f"[{label}] fused {fused_s * 1e3:.1f} ms, naive {naive_s * 1e3:.1f} ms")
     return {
-        "N": n, "D": d, "V": v, "dtype": jnp.dtype(dtype).name,
+        "N": n,
+        "D": d,
+        "V": v,
+        "dtype": jnp.dtype(dtype).name,
         "chunk_size": default_chunk_size(n, v),
-        "fused_ms": fused_s * 1e3, "naive_ms": naive_s * 1e3, "ratio": fused_s / naive_s,
-        "fused_tflops": flops / fused_s / 1e12, "naive_tflops": flops / naive_s / 1e12,
-        "fused_temp_bytes": temps["fused"], "naive_temp_bytes": temps["naive"],
+        "fused_ms": fused_s * 1e3,
+        "naive_ms": naive_s * 1e3,
+        "ratio": fused_s / naive_s,
+        "fused_tflops": flops / fused_s / 1e12,
+        "naive_tflops": flops / naive_s / 1e12,
+        "fused_temp_bytes": temps["fused"],
+        "naive_temp_bytes": temps["naive"],
         "values_and_grads_agree": agree,
         "fused_samples_ms": [s * 1e3 for s in samples["fused"]],
         "naive_samples_ms": [s * 1e3 for s in samples["naive"]],
@@ -173,10 +185,14 @@ def ce_section(size, repeats: int) -> dict[str, Any]:
     logits = jnp.asarray(rng.standard_normal((n, v), dtype=np.float32), jnp.bfloat16)
     labels = jnp.asarray(rng.integers(0, v, size=(n,)), jnp.int32)
     fns = {
-        "jaxloss": jax.jit(jax.value_and_grad(
-            lambda x, y: jaxloss.softmax_cross_entropy_with_integer_labels(x, y))),
-        "optax": jax.jit(jax.value_and_grad(
-            lambda x, y: jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(x, y)))),
+        "jaxloss": jax.jit(
+            jax.value_and_grad(lambda x, y: jaxloss.softmax_cross_entropy_with_integer_labels(x, y))
+        ),
+        "optax": jax.jit(
+            jax.value_and_grad(
+                lambda x, y: jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(x, y))
+            )
+        ),
     }
     progress(f"[ce] integer-label CE on [{n}, {v}] bf16 logits: jaxloss vs optax")
     outs = {name: fn(logits, labels) for name, fn in fns.items()}
@@ -184,8 +200,13 @@ def ce_section(size, repeats: int) -> dict[str, Any]:
     samples = time_interleaved(fns, (logits, labels), repeats)
     a, b = median(samples["jaxloss"]), median(samples["optax"])
     return {
-        "N": n, "V": v, "dtype": "bfloat16", "jaxloss_ms": a * 1e3, "optax_ms": b * 1e3,
-        "ratio": a / b, "values_and_grads_agree": agree,
+        "N": n,
+        "V": v,
+        "dtype": "bfloat16",
+        "jaxloss_ms": a * 1e3,
+        "optax_ms": b * 1e3,
+        "ratio": a / b,
+        "values_and_grads_agree": agree,
         "jaxloss_samples_ms": [s * 1e3 for s in samples["jaxloss"]],
         "optax_samples_ms": [s * 1e3 for s in samples["optax"]],
     }
@@ -198,36 +219,58 @@ def ce_section(size, repeats: int) -> dict[str, Any]:
 def _table(results: dict[str, Any]) -> str:
     rows = []
     mem = results["memory"]
-    rows.append([
-        "temp memory (compile only)", f"{mem['N']}x{mem['D']}x{mem['V']} bf16",
-        f"{_mib(mem['fused_temp_bytes'])} MiB", f"{_mib(mem['naive_temp_bytes'])} MiB",
-        "-" if mem["ratio"] is None else f"{100 * mem['ratio']:.2f}%",
-        f"<= {100 * MEMORY_TARGET:.0f}%",
-    ])
-    for key, title, target in (("cpu_time", "CPU time", f"<= {TIME_TARGET}x"),
-                               ("gpu_time", "GPU time", "-")):
+    rows.append(
+        [
+            "temp memory (compile only)",
+            f"{mem['N']}x{mem['D']}x{mem['V']} bf16",
+            f"{_mib(mem['fused_temp_bytes'])} MiB",
+            f"{_mib(mem['naive_temp_bytes'])} MiB",
+            "-" if mem["ratio"] is None else f"{100 * mem['ratio']:.2f}%",
+            f"<= {100 * MEMORY_TARGET:.0f}%",
+        ]
+    )
+    for key, title, target in (
+        ("cpu_time", "CPU time", f"<= {TIME_TARGET}x"),
+        ("gpu_time", "GPU time", "-"),
+    ):
         r = results.get(key)
         if r is None:
             continue
-        rows.append([
-            title, f"{r['N']}x{r['D']}x{r['V']} {r['dtype']}",
-            f"{r['fused_ms']:.1f} ms ({r['fused_tflops']:.2f} TFLOP/s)",
-            f"{r['naive_ms']:.1f} ms ({r['naive_tflops']:.2f} TFLOP/s)",
-            f"{r['ratio']:.3f}x", target,
-        ])
+        rows.append(
+            [
+                title,
+                f"{r['N']}x{r['D']}x{r['V']} {r['dtype']}",
+                f"{r['fused_ms']:.1f} ms ({r['fused_tflops']:.2f} TFLOP/s)",
+                f"{r['naive_ms']:.1f} ms ({r['naive_tflops']:.2f} TFLOP/s)",
+                f"{r['ratio']:.3f}x",
+                target,
+            ]
+        )
         if key == "gpu_time":
-            rows.append([
-                "GPU temp memory", f"{r['N']}x{r['D']}x{r['V']} {r['dtype']}",
-                f"{_mib(r['fused_temp_bytes'])} MiB", f"{_mib(r['naive_temp_bytes'])} MiB",
-                "-" if not r["naive_temp_bytes"] else
-                f"{100 * r['fused_temp_bytes'] / r['naive_temp_bytes']:.2f}%", "-",
-            ])
+            rows.append(
+                [
+                    "GPU temp memory",
+                    f"{r['N']}x{r['D']}x{r['V']} {r['dtype']}",
+                    f"{_mib(r['fused_temp_bytes'])} MiB",
+                    f"{_mib(r['naive_temp_bytes'])} MiB",
+                    "-"
+                    if not r["naive_temp_bytes"]
+                    else f"{100 * r['fused_temp_bytes'] / r['naive_temp_bytes']:.2f}%",
+                    "-",
+                ]
+            )
     ce = results.get("gpu_ce")
     if ce is not None:
-        rows.append([
-            "int-label CE (jaxloss | optax)", f"{ce['N']}x{ce['V']} bf16 logits",
-            f"{ce['jaxloss_ms']:.2f} ms", f"{ce['optax_ms']:.2f} ms", f"{ce['ratio']:.3f}x", "-",
-        ])
+        rows.append(
+            [
+                "int-label CE (jaxloss | optax)",
+                f"{ce['N']}x{ce['V']} bf16 logits",
+                f"{ce['jaxloss_ms']:.2f} ms",
+                f"{ce['optax_ms']:.2f} ms",
+                f"{ce['ratio']:.3f}x",
+                "-",
+            ]
+        )
     return markdown_table(["measure", "size", "fused", "naive", "fused/naive", "target"], rows)
 
 
@@ -254,8 +297,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["gpu_ce"] = ce_section(GPU_CE_SIZE[args.quick], args.repeats)
 
     print(machine_line(info))
-    print(f"platform {backend}, {info['cpu_count']} CPUs, jax {info['jax']}, "
-          f"device {info['device_kind']}")
+    print(
+        f"platform {backend}, {info['cpu_count']} CPUs, jax {info['jax']}, "
+        f"device {info['device_kind']}"
+    )
     print()
     print(_table(results))
     if args.quick:
@@ -264,13 +309,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if cpu is not None:
         results["cpu_time"]["target"] = TIME_TARGET
         results["cpu_time"]["meets_target"] = cpu["ratio"] <= TIME_TARGET
-        print(f"\nCPU time target (fused <= {TIME_TARGET}x naive): "
-              f"{'met' if cpu['ratio'] <= TIME_TARGET else 'MISSED'}; values and gradients "
-              f"{'agree' if cpu['values_and_grads_agree'] else 'DISAGREE'}")
+        print(
+            f"\nCPU time target (fused <= {TIME_TARGET}x naive): "
+            f"{'met' if cpu['ratio'] <= TIME_TARGET else 'MISSED'}; values and gradients "
+            f"{'agree' if cpu['values_and_grads_agree'] else 'DISAGREE'}"
+        )
     mem = results["memory"]
     if mem["ratio"] is not None:
-        print(f"memory target (fused <= {100 * MEMORY_TARGET:.0f}% of naive): "
-              f"{'met' if mem['meets_target'] else 'MISSED'}")
+        print(
+            f"memory target (fused <= {100 * MEMORY_TARGET:.0f}% of naive): "
+            f"{'met' if mem['meets_target'] else 'MISSED'}"
+        )
     path = args.json or _ROOT / "benchmarks" / "results" / f"large_vocab_{backend}.json"
     write_json(path, results)
     progress(f"wrote {path}")

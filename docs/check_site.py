@@ -23,8 +23,22 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RAW_RST = re.compile(r"\.\. math::|:(?:math|func|class|meth|attr|mod):(?=[`\S])")
 REMOTE_URL = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 REMOTE_IMPORT = re.compile(r"""\bimport\b[^;'"]*\(?\s*['"](?:https?:)?//""", re.IGNORECASE)
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-        "source", "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "param",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 class _Page(html.parser.HTMLParser):
@@ -105,7 +119,7 @@ def raw_rst(page: _Page) -> list[str]:
     text = "".join(page.text)
     found = []
     for match in RAW_RST.finditer(text):
-        snippet = " ".join(text[max(0, match.start() - 30):match.end() + 30].split())
+        snippet = " ".join(text[max(0, match.start() - 30) : match.end() + 30].split())
         found.append(f"raw reStructuredText {match.group(0)!r} in '...{snippet}...'")
     return found
 
@@ -113,17 +127,23 @@ def raw_rst(page: _Page) -> list[str]:
 def remote_scripts(page: _Page) -> list[str]:
     """Scripts that the page loads from the network."""
     found = [f"script from the network: {src}" for src in page.scripts if REMOTE_URL.match(src)]
-    found += [f"script imports from the network: {m.group(0).strip()}"
-              for body in page.inline_scripts for m in REMOTE_IMPORT.finditer(body)]
+    found += [
+        f"script imports from the network: {m.group(0).strip()}"
+        for body in page.inline_scripts
+        for m in REMOTE_IMPORT.finditer(body)
+    ]
     return found
 
 
 def missing_formulas(page: _Page, names_with_formula) -> list[str]:
     """Losses on the page whose entry should show a formula but has no arithmatex element."""
-    return [f"jaxloss.{name}: its docstring has a formula but its entry has no rendered "
-            "formula (class=\"arithmatex\")" for name in names_with_formula
-            if f"jaxloss.{name}" in page.entry_classes
-            and "arithmatex" not in page.entry_classes[f"jaxloss.{name}"]]
+    return [
+        f"jaxloss.{name}: its docstring has a formula but its entry has no rendered "
+        'formula (class="arithmatex")'
+        for name in names_with_formula
+        if f"jaxloss.{name}" in page.entry_classes
+        and "arithmatex" not in page.entry_classes[f"jaxloss.{name}"]
+    ]
 
 
 def page_problems(html_text: str, names_with_formula=()) -> list[str]:
@@ -141,13 +161,20 @@ def check_site(site: pathlib.Path, names, names_with_formula) -> list[str]:
     for path in pages:
         rel = path.relative_to(site).as_posix()
         page = parse(path.read_text(encoding="utf-8"))
-        problems += [f"{rel}: {p}" for p in raw_rst(page) + remote_scripts(page)
-                     + missing_formulas(page, names_with_formula)]
+        problems += [
+            f"{rel}: {p}"
+            for p in raw_rst(page)
+            + remote_scripts(page)
+            + missing_formulas(page, names_with_formula)
+        ]
         if rel.startswith("api/"):
             api_ids |= page.ids
-    problems += [f"api/: jaxloss.{name} is registered but has no API entry "
-                 f"(no id=\"jaxloss.{name}\" on an api page)"
-                 for name in names if f"jaxloss.{name}" not in api_ids]
+    problems += [
+        f"api/: jaxloss.{name} is registered but has no API entry "
+        f'(no id="jaxloss.{name}" on an api page)'
+        for name in names
+        if f"jaxloss.{name}" not in api_ids
+    ]
     return problems
 
 

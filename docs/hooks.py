@@ -21,8 +21,7 @@ NOTEBOOKS = "notebooks/0*.ipynb"
 
 # What tex-chtml.js needs at run time (relative to es5/): the combined component itself, the
 # CHTML fonts it loads, the TeX extensions it may autoload and the menu / assistive parts.
-MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions",
-                 "a11y", "ui")
+MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y", "ui")
 SITE_PREFIX = "mathjax"
 
 _SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.IGNORECASE | re.DOTALL)
@@ -41,8 +40,10 @@ def mathjax_dir() -> pathlib.Path:
     try:
         import mathjax  # the django-static-mathjax package
     except ImportError as error:  # pragma: no cover - a clear message for a missing extra
-        raise SystemExit("docs/hooks.py: MathJax is missing; run pip install -e \".[docs]\" "
-                         "(django-static-mathjax)") from error
+        raise SystemExit(
+            'docs/hooks.py: MathJax is missing; run pip install -e ".[docs]" '
+            "(django-static-mathjax)"
+        ) from error
     es5 = pathlib.Path(mathjax.__path__[0]) / "static" / "mathjax" / "es5"
     if not (es5 / "tex-chtml.js").is_file():
         raise SystemExit(f"docs/hooks.py: no tex-chtml.js under {es5}")
@@ -65,8 +66,14 @@ def _mathjax_files(config) -> list[File]:
 def on_files(files, config):
     for path in sorted(ROOT.glob(NOTEBOOKS)):
         rel = path.relative_to(ROOT).as_posix()
-        files.append(File(rel, src_dir=str(ROOT), dest_dir=config.site_dir,
-                          use_directory_urls=config.use_directory_urls))
+        files.append(
+            File(
+                rel,
+                src_dir=str(ROOT),
+                dest_dir=config.site_dir,
+                use_directory_urls=config.use_directory_urls,
+            )
+        )
     for file in _mathjax_files(config):
         files.append(file)
     return files

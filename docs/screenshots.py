@@ -38,8 +38,10 @@ def ensure_chromium() -> str:
     if os.path.exists(CHROMIUM):
         return CHROMIUM
     if os.geteuid() != 0:
-        raise SystemExit(f"screenshots: {CHROMIUM} is missing; install Debian's chromium "
-                         "(apt-get install -y chromium) or run this as root")
+        raise SystemExit(
+            f"screenshots: {CHROMIUM} is missing; install Debian's chromium "
+            "(apt-get install -y chromium) or run this as root"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if subprocess.run(["apt-get", "install", "-y", "chromium"], env=env).returncode:
         subprocess.run(["apt-get", "update"], env=env, check=True)
@@ -71,9 +73,19 @@ def serve(site: pathlib.Path):
     (root / "site").symlink_to(site, target_is_directory=True)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-         "--directory", str(root)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         for _ in range(100):
@@ -101,17 +113,30 @@ def page_url(base: str, root: pathlib.Path, rel: str, name: str) -> str:
 
 def shoot(chromium: str, url: str, png: pathlib.Path) -> None:
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        cmd = [chromium, "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}",
-               f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={png}",
-               "--virtual-time-budget=10000", url]
+        cmd = [
+            chromium,
+            "--headless",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--window-size={WIDTH},{HEIGHT}",
+            f"--screenshot={png}",
+            "--virtual-time-budget=10000",
+            url,
+        ]
         if os.geteuid() == 0:
             cmd.insert(2, "--no-sandbox")
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if result.returncode or not png.exists():
-        raise SystemExit(f"screenshots: chromium failed on {url} (exit {result.returncode}):"
-                         f"\n{result.stderr[-2000:]}")
+        raise SystemExit(
+            f"screenshots: chromium failed on {url} (exit {result.returncode}):"
+            f"\n{result.stderr[-2000:]}"
+        )
 
 
 def main(argv=None) -> int:
