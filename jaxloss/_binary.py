@@ -86,6 +86,16 @@ def binary_cross_entropy(
       A scalar, or ``probabilities.shape`` for ``reduction="none"``; float32 for half
       precision inputs, float64 for float64 inputs.
 
+    Raises:
+      TypeError: if ``probabilities`` is not floating, if ``labels`` is complex or not numeric, if
+        ``epsilon``, ``positive_weight``, ``negative_weight`` or ``label_smoothing`` is not a real
+        number, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``probabilities``, if a concrete
+        ``epsilon`` is not in ``(0, 1)``, ``positive_weight`` or ``negative_weight`` is negative or
+        ``label_smoothing`` is not in ``[0, 1)``, if ``where`` or ``weights`` is not broadcastable
+        to the per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or
+        ``"none"``.
+
     Note:
       $p$ and $1 - p$ are each clipped below at ``epsilon``, so each term is
       at most $-\log(\epsilon) \approx 16.1$ for the default. A probability of
@@ -185,6 +195,15 @@ def sigmoid_binary_cross_entropy(
     Returns:
       A scalar, or ``logits.shape`` for ``reduction="none"``; float32 for half precision
       inputs, float64 for float64 inputs.
+
+    Raises:
+      TypeError: if ``logits`` is not floating, if ``labels`` is complex or not numeric, if
+        ``pos_weight`` or ``label_smoothing`` is not a real number, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``logits``, if ``pos_weight`` is not
+        broadcastable to ``logits.shape``, if a concrete ``pos_weight`` is negative or
+        ``label_smoothing`` is not in ``[0, 1)``, if ``where`` or ``weights`` is not broadcastable
+        to the per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or
+        ``"none"``.
 
     Note:
       A logit of ``+inf`` with label exactly 1, or ``-inf`` with label exactly 0, gives

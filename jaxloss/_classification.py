@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -89,6 +91,17 @@ def softmax_cross_entropy(
       A scalar, or the shape of ``logits`` without ``axis`` for ``"none"``; float32 for
       half-precision logits.
 
+    Raises:
+      TypeError: if ``logits`` is not floating, if ``labels`` is complex or not numeric, if
+        ``label_smoothing`` or ``temperature`` is not a real number, if ``axis`` is not an int, or
+        if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``logits``, if ``axis`` is out of range
+        for ``logits``, if ``class_weights`` does not have one entry per class, if a concrete
+        ``label_smoothing`` is not in ``[0, 1)`` or ``temperature`` is not positive, if ``where`` is
+        not broadcastable to the per-example loss shape or, as a class mask with the dimensions of
+        ``logits``, to ``logits.shape``, or ``weights`` to the per-example loss shape, or if
+        ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+
     Note:
       A ``-inf`` logit whose label is 0 contributes 0 with a finite gradient and a finite
       forward-mode tangent. A row whose logits are all ``-inf`` gives 0 with zero gradient.
@@ -120,6 +133,7 @@ def softmax_cross_entropy(
         y = jnp.where(cmask, y, 0)
     ls = _label_smoothing(fn, label_smoothing, dtype)
     if ls is not None:
+        uniform: float | Array
         if cmask is None:
             uniform = 1.0 / x.shape[axis]
         else:
@@ -220,6 +234,17 @@ def softmax_cross_entropy_with_integer_labels(
 
     Returns:
       A scalar, or the shape of ``labels`` for ``"none"``; float32 for half precision.
+
+    Raises:
+      TypeError: if ``logits`` is not floating, if ``labels`` is not an integer array (class
+        indices), if ``ignore_index`` is not an int or ``None``, if ``label_smoothing`` or
+        ``z_loss`` is not a real number, if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``logits`` without ``axis``, if ``axis``
+        is out of range for ``logits``, if ``class_weights`` does not have one entry per class, if a
+        concrete ``label_smoothing`` is not in ``[0, 1)`` or ``z_loss`` is negative, if ``where`` is
+        not broadcastable to the per-example loss shape or, as a class mask with the dimensions of
+        ``logits``, to ``logits.shape``, or ``weights`` to the per-example loss shape, or if
+        ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       A label outside ``[0, C)`` that is not ``ignore_index`` gives NaN for its example
@@ -360,6 +385,15 @@ def categorical_cross_entropy(
 
     Returns:
       A scalar, or the shape without ``axis`` for ``"none"``.
+
+    Raises:
+      TypeError: if ``probabilities`` is not floating, if ``labels`` is complex or not numeric, if
+        ``epsilon`` is not a real number, if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``labels`` has neither the shape of ``probabilities`` nor, as integer class
+        indices, that shape without ``axis``, if ``axis`` is out of range for ``probabilities``, if
+        ``class_weights`` does not have one entry per class, if a concrete ``epsilon`` is not in
+        ``[0, 1)``, if ``where`` or ``weights`` is not broadcastable to the per-example loss shape,
+        or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -572,7 +606,24 @@ def softmax_focal_loss(
     return core.finish(fn, values, reduction, None, weights, mask=mask)
 
 
-def _poly_parts(x: Array, y: Array):
+class _PolyParts(NamedTuple):
+    """Row statistics of the poly-1 loss (see `_poly_parts`); ``[...]`` per row unless
+    marked ``[..., C]``."""
+
+    ok: Array  # the row's top logit is finite
+    z: Array  # [..., C] logits minus the top logit
+    is_top: Array  # [..., C] the top class
+    e: Array  # [..., C] exp(z)
+    s: Array  # sum of e over the other classes
+    norm: Array  # 1 + s, the softmax denominator
+    total: Array  # sum of the labels, Y
+    y_top: Array  # the label of the top class
+    ye: Array  # sum of y * e over the other classes
+    ce: Array  # the cross-entropy term
+    poly: Array  # the polynomial term, sum_c y_c (1 - p_c)
+
+
+def _poly_parts(x: Array, y: Array) -> _PolyParts:
     """Row statistics of the poly-1 loss, measured from the top logit of each row.
 
     With ``z = x - x_top``, ``e = exp(z)`` and ``s = sum_{j != top} e_j`` (so
@@ -599,15 +650,15 @@ def _poly_parts(x: Array, y: Array):
     norm = 1 + s
     ce = total * jnp.log1p(s) - yz
     poly = (total - y_top) - ye / norm + y_top * (s / norm)
-    return ok, z, is_top, e, s, norm, total, y_top, ye, ce, poly
+    return _PolyParts(ok, z, is_top, e, s, norm, total, y_top, ye, ce, poly)
 
 
 @jax.custom_jvp
 def _poly_rows(x: Array, y: Array, eps: Array) -> Array:
     """``-sum_c y_c log p_c + eps sum_c y_c (1 - p_c)`` over the last axis, with
     closed-form derivatives (one fused elementwise pass each way)."""
-    ok, *_, ce, poly = _poly_parts(x, y)
-    return jnp.where(ok, ce + eps * poly, 0)
+    r = _poly_parts(x, y)
+    return jnp.where(r.ok, r.ce + eps * r.poly, 0)
 
 
 def _poly_rows_jvp(primals, tangents):
@@ -616,22 +667,22 @@ def _poly_rows_jvp(primals, tangents):
     # Symbolic zeros skip the label and epsilon terms when they are not differentiated.
     x, y, eps = primals
     dx, dy, deps = tangents
-    ok, z, is_top, e, s, norm, total, y_top, ye, ce, poly = _poly_parts(x, y)
-    out = jnp.where(ok, ce + eps * poly, 0)
-    p = e / norm[..., None]
+    r = _poly_parts(x, y)
+    out = jnp.where(r.ok, r.ce + eps * r.poly, 0)
+    p = r.e / r.norm[..., None]
     tangent = jnp.zeros_like(out)
     if not isinstance(dx, SymbolicZero):
-        y_dot_p = (ye + y_top) / norm
-        grad_x = p * (total + eps * y_dot_p)[..., None] - y - eps * y * p
+        y_dot_p = (r.ye + r.y_top) / r.norm
+        grad_x = p * (r.total + eps * y_dot_p)[..., None] - y - eps * y * p
         tangent = tangent + jnp.sum(grad_x * dx, axis=-1)
     if not isinstance(dy, SymbolicZero):
-        log_p = z - jnp.log1p(s)[..., None]
-        one_minus_p = jnp.where(is_top, (s / norm)[..., None], 1 - p)
+        log_p = r.z - jnp.log1p(r.s)[..., None]
+        one_minus_p = jnp.where(r.is_top, (r.s / r.norm)[..., None], 1 - p)
         grad_y = jnp.where(jnp.isfinite(log_p), eps * one_minus_p - log_p, 0)
         tangent = tangent + jnp.sum(grad_y * dy, axis=-1)
     if not isinstance(deps, SymbolicZero):
-        tangent = tangent + poly * deps
-    return out, jnp.where(ok, tangent, 0)
+        tangent = tangent + r.poly * deps
+    return out, jnp.where(r.ok, tangent, 0)
 
 
 _poly_rows.defjvp(_poly_rows_jvp, symbolic_zeros=True)
@@ -678,6 +729,15 @@ def poly_loss_cross_entropy(
     Returns:
       A scalar, or the shape of ``logits`` without ``axis`` for ``"none"``; float32 for
       half-precision logits.
+
+    Raises:
+      TypeError: if ``logits`` is not floating, if ``labels`` is complex or not numeric, if
+        ``epsilon`` is not a real number, if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``logits``, if ``axis`` is out of range
+        for ``logits``, if a concrete ``epsilon`` is NaN, if ``where`` is not broadcastable to the
+        per-example loss shape or, as a class mask with the dimensions of ``logits``, to
+        ``logits.shape``, or ``weights`` to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       $1 - p$ of the most likely class is computed as the sum of the other
@@ -737,6 +797,14 @@ def z_loss(
     Returns:
       A scalar, or the shape of ``logits`` without ``axis`` for ``"none"``; float32 for
       half-precision logits.
+
+    Raises:
+      TypeError: if ``logits`` is not floating, if ``axis`` is not an int, or if ``where`` is not
+        boolean.
+      ValueError: if ``axis`` is out of range for ``logits``, if ``where`` is not broadcastable to
+        the per-example loss shape or, as a class mask with the dimensions of ``logits``, to
+        ``logits.shape``, or ``weights`` to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       Computed as a max-shifted log-sum-exp, so the log-sum-exp itself is finite for any

@@ -111,6 +111,7 @@ class Combined:
             )
         terms = {}
         for name, spec in config["terms"].items():
+            loss: Loss | Combined
             if "loss" in spec:
                 loss = Loss.from_config(spec["loss"])
             else:

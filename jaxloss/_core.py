@@ -685,8 +685,9 @@ def public(fn: Callable) -> Callable:
         check(runtime)
         return (kernel if top else traced_kernel)(spec, tuple(dynamic))
 
-    wrapper.kernel = kernel  # for tests and benchmarks: the compiled entry points
-    wrapper.traced_kernel = traced_kernel
+    # For tests and benchmarks: the compiled entry points.
+    wrapper.kernel = kernel  # type: ignore[attr-defined]
+    wrapper.traced_kernel = traced_kernel  # type: ignore[attr-defined]
     return wrapper
 
 

@@ -163,6 +163,13 @@ def kl_divergence(
       A scalar, or the per-example shape (``log_predictions.shape`` without ``axis``) for
       ``reduction="none"``; float32 for half precision inputs.
 
+    Raises:
+      TypeError: if ``log_predictions`` is not floating, if ``targets`` is complex or not numeric,
+        if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``targets`` does not have the shape of ``log_predictions``, if ``axis`` is out
+        of range for ``log_predictions``, if ``where`` or ``weights`` is not broadcastable to the
+        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+
     Note:
       A class whose target is exactly 0 contributes exactly 0, also when its
       log-prediction is ``-inf`` (a masked class), and its gradient with respect to both
@@ -235,6 +242,13 @@ def kl_divergence_with_log_targets(
       A scalar, or the per-example shape (``axis`` dropped) for ``reduction="none"``;
       float32 for half precision inputs.
 
+    Raises:
+      TypeError: if ``log_predictions`` is not floating, if ``log_targets`` is complex or not
+        numeric, if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``log_targets`` does not have the shape of ``log_predictions``, if ``axis`` is
+        out of range for ``log_predictions``, if ``where`` or ``weights`` is not broadcastable to
+        the per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+
     Note:
       A class whose target probability $e^{\log t_c}$ is 0 (a ``-inf`` log target,
       or one so negative that the exponential underflows) contributes exactly 0, also
@@ -301,6 +315,13 @@ def generalized_kl_divergence(
     Returns:
       A scalar, or the per-example shape (``axis`` dropped) for ``reduction="none"``;
       float32 for half precision inputs.
+
+    Raises:
+      TypeError: if ``log_predictions`` is not floating, if ``targets`` is complex or not numeric,
+        if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``targets`` does not have the shape of ``log_predictions``, if ``axis`` is out
+        of range for ``log_predictions``, if ``where`` or ``weights`` is not broadcastable to the
+        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       A zero target contributes $p_c$ only; its ``t log t`` and ``t log p`` terms

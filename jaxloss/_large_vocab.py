@@ -309,7 +309,7 @@ def _fused_call(cfg: _Config, *operands):
 
 def _vma(*xs) -> frozenset:
     """The mesh axes over which any of ``xs`` varies (empty outside ``shard_map``)."""
-    out = frozenset()
+    out: frozenset = frozenset()
     for x in xs:
         if x is None:
             continue
@@ -427,6 +427,20 @@ def linear_softmax_cross_entropy_with_integer_labels(
       A scalar, or ``labels.shape`` for ``"none"``; float32 for half-precision inputs
       (float64 for float64 inputs). Gradients come back in the dtypes of ``hidden``,
       ``weight`` and ``bias``.
+
+    Raises:
+      TypeError: if ``hidden``, ``weight`` or ``bias`` is not floating, if ``labels`` is not an
+        integer array (class indices), if ``ignore_index`` is not an int or ``None``, if
+        ``chunk_size`` is not an int or ``None``, if ``label_smoothing``, ``z_loss`` or
+        ``logit_soft_cap`` is not a real number, if ``axis_name`` is not hashable, or if ``where``
+        is not boolean.
+      ValueError: if ``hidden`` is a scalar, if ``weight`` is not a ``[D, V]`` matrix with ``V >=
+        1`` and the ``D`` of ``hidden``, if ``labels`` does not have the shape of ``hidden`` without
+        its last axis, if ``bias`` does not have shape ``(V,)``, if ``chunk_size`` is below 1, if a
+        concrete ``label_smoothing`` is not in ``[0, 1)``, ``z_loss`` is negative or
+        ``logit_soft_cap`` is not positive, if ``where`` or ``weights`` is not broadcastable to the
+        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+      NameError: if ``axis_name`` is not a bound mesh axis (outside ``shard_map``).
 
     Note:
       A label outside ``[0, V)`` that is not ``ignore_index`` gives NaN for its token

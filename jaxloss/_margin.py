@@ -48,6 +48,13 @@ def hinge_loss(
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs, float64 for float64 inputs.
 
+    Raises:
+      TypeError: if ``predictions`` is not floating, if ``labels`` is complex or not numeric, or if
+        ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``predictions``, if ``where`` or
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
+
     Note:
       The gradient at the kink $y x = 1$ is 0 (the subgradient chosen by
       ``jax.nn.relu``). A score of ``+-inf`` whose sign agrees with its label gives loss 0
@@ -109,6 +116,13 @@ def categorical_hinge_loss(
       A scalar, or the per-example shape (``predictions.shape`` without ``axis``) for
       ``reduction="none"``; float32 for half precision inputs.
 
+    Raises:
+      TypeError: if ``predictions`` is not floating, if ``labels`` is complex or not numeric, if
+        ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``predictions``, if ``axis`` is out of
+        range for ``predictions``, if ``where`` or ``weights`` is not broadcastable to the
+        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+
     Note:
       This is the Keras/Axon form: the "largest other score" is the maximum of
       $(1 - y_c) x_c$, in which the true class contributes 0. So when every other
@@ -167,6 +181,13 @@ def soft_margin_loss(
     Returns:
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs, float64 for float64 inputs.
+
+    Raises:
+      TypeError: if ``predictions`` is not floating, if ``labels`` is complex or not numeric, or if
+        ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``predictions``, if ``where`` or
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       Computed with ``jax.nn.softplus``, so it does not overflow for large $|x|$
@@ -242,6 +263,13 @@ def squared_hinge_loss(
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs, float64 for float64 inputs.
 
+    Raises:
+      TypeError: if ``predictions`` is not floating, if ``labels`` is complex or not numeric, or if
+        ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``predictions``, if ``where`` or
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
+
     Note:
       Unlike [`hinge_loss`][jaxloss.hinge_loss] the gradient is continuous: it is
       $-2 y \max(0, 1 - y x)$, which is 0 at $y x = 1$. A score of ``+-inf``
@@ -298,6 +326,13 @@ def perceptron_loss(
     Returns:
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs, float64 for float64 inputs.
+
+    Raises:
+      TypeError: if ``predictions`` is not floating, if ``labels`` is complex or not numeric, or if
+        ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``predictions``, if ``where`` or
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       The gradient at the kink $x = 0$ is 0 (the subgradient of ``jax.nn.relu``).
@@ -364,6 +399,13 @@ def multiclass_hinge_loss(
       A scalar, or the shape of ``labels`` for ``reduction="none"``; float32 for half
       precision inputs.
 
+    Raises:
+      TypeError: if ``scores`` is not floating, if ``labels`` is not an integer array (class
+        indices), if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``scores`` without ``axis``, if ``axis``
+        is out of range for ``scores``, if ``where`` or ``weights`` is not broadcastable to the
+        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+
     Note:
       A label outside ``[0, C)`` gives NaN for its example (never a silent wrap of ``-1``
       to the last class); wrap the call in [`jaxloss.checked`][jaxloss.checked] to raise an error
@@ -424,6 +466,13 @@ def multiclass_perceptron_loss(
     Returns:
       A scalar, or the shape of ``labels`` for ``reduction="none"``; float32 for half
       precision inputs.
+
+    Raises:
+      TypeError: if ``scores`` is not floating, if ``labels`` is not an integer array (class
+        indices), if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``scores`` without ``axis``, if ``axis``
+        is out of range for ``scores``, if ``where`` or ``weights`` is not broadcastable to the
+        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       A label outside ``[0, C)`` gives NaN for its example; wrap the call in
@@ -498,7 +547,7 @@ def multi_margin_loss(
       precision inputs.
 
     Raises:
-      ValueError: ``p`` is not 1 or 2, or ``class_weights`` does not have shape ``[C]``.
+      ValueError: if ``p`` is not 1 or 2, or ``class_weights`` does not have shape ``[C]``.
 
     Note:
       The division is by the number of classes $C$ (the true class included), as
@@ -580,6 +629,14 @@ def multilabel_soft_margin_loss(
     Returns:
       A scalar, or the shape of ``logits`` without ``axis`` for ``reduction="none"``;
       float32 for half precision inputs.
+
+    Raises:
+      TypeError: if ``logits`` is not floating, if ``labels`` is complex or not numeric, if ``axis``
+        is not an int, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``logits``, if ``axis`` is out of range
+        for ``logits``, if ``class_weights`` does not have one entry per class, if ``where`` or
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       Computed as $y \operatorname{softplus}(-x) + (1 - y) \operatorname{softplus}(x)$,

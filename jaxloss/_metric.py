@@ -174,6 +174,17 @@ def margin_ranking_loss(
       A scalar, or ``x1.shape`` for ``reduction="none"``; float32 for half precision
       inputs.
 
+    Raises:
+      TypeError: if ``x1`` or ``x2`` is not floating, if ``labels`` is complex or not numeric, if
+        ``margin`` is not a real number, or if ``where`` is not boolean.
+      ValueError: if ``x2`` or ``labels`` does not have the shape of ``x1``, if a concrete
+        ``margin`` is NaN, if ``where`` or ``weights`` is not broadcastable to the per-example loss
+        shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Note:
+      The gradient at the kink (the loss exactly 0 with a positive argument of ``max``
+      about to appear) is 0, as ``jax.nn.relu`` chooses.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x1 = jnp.array([0.6934, -0.7239, 1.1954])
@@ -181,10 +192,6 @@ def margin_ranking_loss(
       >>> y = jnp.ones(3)
       >>> [round(v, 4) for v in jaxloss.margin_ranking_loss(x1, x2, y, reduction="none").tolist()]
       [0.0, 0.9909, 0.0]
-
-    Note:
-      The gradient at the kink (the loss exactly 0 with a positive argument of ``max``
-      about to appear) is 0, as ``jax.nn.relu`` chooses.
 
     Equivalent to ``torch.nn.functional.margin_ranking_loss`` (``reduction="none"``) and
     Axon's ``margin_ranking(y_true, {y_pred1, y_pred2})``.
@@ -233,18 +240,25 @@ def hinge_embedding_loss(
       A scalar, or ``inputs.shape`` for ``reduction="none"``; float32 for half precision
       inputs.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> x = jnp.array([0.3, 0.3, 2.0])
-      >>> y = jnp.array([1.0, -1.0, -1.0])
-      >>> jaxloss.hinge_embedding_loss(x, y, reduction="none").tolist()
-      [0.30000001192092896, 0.699999988079071, 0.0]
+    Raises:
+      TypeError: if ``inputs`` is not floating, if ``labels`` is complex or not numeric, if
+        ``margin`` is not a real number, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``inputs``, if a concrete ``margin`` is
+        NaN, if ``where`` or ``weights`` is not broadcastable to the per-example loss shape, or if
+        ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       As in PyTorch, a label other than ``+-1`` adds both terms (the first applies where
       ``y != -1``, the second where ``y != 1``). The two branches are selected, not
       multiplied, so ``x = +inf`` with ``y = -1`` gives 0 with zero gradient. The gradient
       at the kink ``x = m`` is 0.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([0.3, 0.3, 2.0])
+      >>> y = jnp.array([1.0, -1.0, -1.0])
+      >>> jaxloss.hinge_embedding_loss(x, y, reduction="none").tolist()
+      [0.30000001192092896, 0.699999988079071, 0.0]
 
     Equivalent to ``torch.nn.functional.hinge_embedding_loss`` (``reduction="none"``).
     """
@@ -361,6 +375,11 @@ def cosine_embedding_loss(
       ValueError: if ``labels`` does not have the per-example shape, or a concrete
         ``margin`` is outside ``[-1, 1]`` or ``epsilon`` is negative.
 
+    Note:
+      A zero vector has cosine 0 (loss ``1`` for ``y = 1``, ``max(0, -m)`` for
+      ``y = -1``) and a finite gradient (see [`cosine_similarity`][jaxloss.cosine_similarity]).
+      Labels other than ``+-1`` give 0, as in PyTorch. The gradient at the kink ``cos = m`` is 0.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x1 = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
@@ -368,11 +387,6 @@ def cosine_embedding_loss(
       >>> y = jnp.array([1.0, -1.0, 1.0])
       >>> [round(v, 4) for v in jaxloss.cosine_embedding_loss(x1, x2, y, reduction="none").tolist()]
       [1.0, 1.0, 1.0]
-
-    Note:
-      A zero vector has cosine 0 (loss ``1`` for ``y = 1``, ``max(0, -m)`` for
-      ``y = -1``) and a finite gradient (see [`cosine_similarity`][jaxloss.cosine_similarity]).
-      Labels other than ``+-1`` give 0, as in PyTorch. The gradient at the kink ``cos = m`` is 0.
 
     Equivalent to ``torch.nn.functional.cosine_embedding_loss`` (``reduction="none"``;
     PyTorch adds ``1e-12`` to each squared norm instead of flooring the norms, which
@@ -444,6 +458,16 @@ def contrastive_loss(
       ValueError: if the shapes disagree, or a concrete ``margin`` or ``epsilon`` is
         negative.
 
+    Note:
+      The similar-pair term is the squared norm itself (no square root), so its
+      gradient is finite and exact at ``d = 0``. The dissimilar-pair term needs
+      $\nabla d$, undefined at ``d = 0``: with ``epsilon > 0`` (default) ``d`` is
+      never 0 for coincident vectors and the pair is pushed apart along the all-ones
+      direction; with ``epsilon = 0`` the value is ``m**2`` and the gradient 0 (a
+      subgradient). With precomputed distances the formula is applied to ``x1`` as given.
+      ``epsilon = 0`` reproduces scirs2-neural's ``ContrastiveLoss`` (which averages
+      over the batch, i.e. ``reduction="mean"``).
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> x1 = jnp.array([[0.0, 0.0], [0.0, 0.0]])
@@ -455,16 +479,6 @@ def contrastive_loss(
       >>> v = jaxloss.contrastive_loss(jnp.array([0.5, 0.5]), None, y, reduction="none")
       >>> [round(x, 4) for x in v.tolist()]
       [0.25, 0.25]
-
-    Note:
-      The similar-pair term is the squared norm itself (no square root), so its
-      gradient is finite and exact at ``d = 0``. The dissimilar-pair term needs
-      $\nabla d$, undefined at ``d = 0``: with ``epsilon > 0`` (default) ``d`` is
-      never 0 for coincident vectors and the pair is pushed apart along the all-ones
-      direction; with ``epsilon = 0`` the value is ``m**2`` and the gradient 0 (a
-      subgradient). With precomputed distances the formula is applied to ``x1`` as given.
-      ``epsilon = 0`` reproduces scirs2-neural's ``ContrastiveLoss`` (which averages
-      over the batch, i.e. ``reduction="mean"``).
 
     Equivalent to scirs2-neural's ``ContrastiveLoss(margin)`` (``epsilon=0``). Not in
     optax, PyTorch or Keras.
@@ -553,6 +567,11 @@ def triplet_margin_loss(
         negative or ``p <= 0``.
       TypeError: if ``swap`` is not a Python bool.
 
+    Note:
+      The distance takes absolute values, so every ``p > 0`` gives a true (quasi-)norm;
+      it is finite with a finite gradient for identical vectors (``d = 0``), also with
+      ``epsilon = 0``. The gradient at the kink (loss exactly 0) is 0.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> a = jnp.array([[0.0, 0.0], [1.0, 1.0]])
@@ -561,11 +580,6 @@ def triplet_margin_loss(
       >>> out = jaxloss.triplet_margin_loss(a, pos, neg, epsilon=0.0, reduction="none")
       >>> [round(v, 4) for v in out.tolist()]
       [0.1414, 0.1414]
-
-    Note:
-      The distance takes absolute values, so every ``p > 0`` gives a true (quasi-)norm;
-      it is finite with a finite gradient for identical vectors (``d = 0``), also with
-      ``epsilon = 0``. The gradient at the kink (loss exactly 0) is 0.
 
     Equivalent to ``torch.nn.functional.triplet_margin_loss(anchor, positive, negative,
     margin, p, eps, swap)`` (``reduction="none"``) and, for ``p = 2``, to
@@ -640,6 +654,13 @@ def triplet_margin_with_distance_loss(
       ValueError: if the shapes disagree, the distance function returns another shape
         than ``anchors.shape[:-1]``, or a concrete ``margin`` is negative.
 
+    Note:
+      Masked triplets reach ``distance_function`` as zero vectors; the default distance
+      has a finite gradient there, a custom one should too. A [`jaxloss.Loss`][jaxloss.Loss]
+      bound with a custom ``distance_function`` is not possible: ``jaxloss.get`` accepts
+      only JSON-serializable hyperparameters and raises ``TypeError`` for a callable;
+      call this function directly (or wrap it with ``functools.partial``) instead.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> a = jnp.array([[0.0, 0.0]])
@@ -649,13 +670,6 @@ def triplet_margin_with_distance_loss(
       >>> jaxloss.triplet_margin_with_distance_loss(
       ...     a, pos, neg, distance_function=l1, reduction="none").tolist()
       [2.0]
-
-    Note:
-      Masked triplets reach ``distance_function`` as zero vectors; the default distance
-      has a finite gradient there, a custom one should too. A [`jaxloss.Loss`][jaxloss.Loss]
-      bound with a custom ``distance_function`` is not possible: ``jaxloss.get`` accepts
-      only JSON-serializable hyperparameters and raises ``TypeError`` for a callable;
-      call this function directly (or wrap it with ``functools.partial``) instead.
 
     Equivalent to ``torch.nn.functional.triplet_margin_with_distance_loss``
     (``reduction="none"``).

@@ -53,6 +53,12 @@ def ranking_softmax_loss(
     Raises:
       ValueError: if ``labels``, ``item_weights`` or ``where`` do not fit ``logits``.
 
+    Note:
+      A list without relevant items (all labels 0) gives 0 with zero gradient; so does a
+      list whose items are all masked. ``-inf`` scores of items with label 0 (or of
+      masked items) give a finite value and gradient (optax gives NaN for an unmasked
+      ``-inf`` score with label 0, from ``0 * -inf``).
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> s = jnp.array([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
@@ -60,12 +66,6 @@ def ranking_softmax_loss(
       >>> out = jaxloss.ranking_softmax_loss(s, y, reduction="none")
       >>> [round(v, 4) for v in out.tolist()]
       [0.4076, 2.1972]
-
-    Note:
-      A list without relevant items (all labels 0) gives 0 with zero gradient; so does a
-      list whose items are all masked. ``-inf`` scores of items with label 0 (or of
-      masked items) give a finite value and gradient (optax gives NaN for an unmasked
-      ``-inf`` score with label 0, from ``0 * -inf``).
 
     Equivalent to ``optax.losses.ranking_softmax_loss(logits, labels, where=where,
     weights=item_weights, reduce_fn=None)`` (``reduction="none"``, item-mask ``where``,

@@ -63,6 +63,13 @@ def squared_error(
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs.
 
+    Raises:
+      TypeError: if ``predictions`` is not floating, if ``targets`` is complex or not numeric, or if
+        ``where`` is not boolean.
+      ValueError: if ``targets`` does not have the shape of ``predictions``, if ``where`` or
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> float(jaxloss.squared_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 0.0])))
@@ -102,6 +109,13 @@ def l2_loss(
     Returns:
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs.
+
+    Raises:
+      TypeError: if ``predictions`` is not floating, if ``targets`` is complex or not numeric, or if
+        ``where`` is not boolean.
+      ValueError: if ``targets`` does not have the shape of ``predictions``, if ``where`` or
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -149,14 +163,21 @@ def absolute_error(
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> float(jaxloss.absolute_error(jnp.array([1.0, -2.0]), jnp.array([0.0, 0.0])))
-      1.5
+    Raises:
+      TypeError: if ``predictions`` is not floating, if ``targets`` is complex or not numeric, or if
+        ``where`` is not boolean.
+      ValueError: if ``targets`` does not have the shape of ``predictions``, if ``where`` or
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       At a zero residual the gradient is ``0`` (the subgradient ``sign(0)``, as in
       PyTorch; ``jnp.abs`` alone would give ``1``).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> float(jaxloss.absolute_error(jnp.array([1.0, -2.0]), jnp.array([0.0, 0.0])))
+      1.5
 
     Equivalent to ``torch.nn.functional.l1_loss`` and ``keras.losses.MeanAbsoluteError``
     (no axis mean).
@@ -216,17 +237,17 @@ def huber_loss(
     Raises:
       ValueError: if a concrete ``delta`` is negative.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> p, t = jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])
-      >>> jaxloss.huber_loss(p, t, reduction="none").tolist()
-      [0.125, 2.5]
-
     Note:
       Computed branch-free as ``0.5 * m**2 + delta * (|r| - m)`` with
       ``m = min(|r|, delta)``, so ``delta = 0`` gives the constant ``0`` (not NaN) and the
       gradient with respect to ``delta`` is defined everywhere. ``smooth_l1_loss`` is the
       same curve divided by its threshold.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])
+      >>> jaxloss.huber_loss(p, t, reduction="none").tolist()
+      [0.125, 2.5]
 
     Equivalent to ``optax.losses.huber_loss`` (``reduction="none"``),
     ``torch.nn.functional.huber_loss`` and ``keras.losses.Huber`` (no axis mean).
@@ -282,18 +303,18 @@ def smooth_l1_loss(
     Raises:
       ValueError: if a concrete ``beta`` is negative.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> p, t = jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])
-      >>> jaxloss.smooth_l1_loss(p, t, reduction="none").tolist()
-      [0.125, 2.5]
-
     Note:
       ``beta = 0`` is exactly the absolute error: the quadratic branch (the only one that
       divides by ``beta``) is selected only where ``|r| < beta`` and its input is
       sanitized elsewhere, so neither the value nor any gradient (also with respect to
       ``beta``) divides by zero. For ``beta > 0`` it equals
       ``huber_loss(delta=beta) / beta``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0])
+      >>> jaxloss.smooth_l1_loss(p, t, reduction="none").tolist()
+      [0.125, 2.5]
 
     Equivalent to ``torch.nn.functional.smooth_l1_loss``.
     """
@@ -369,11 +390,12 @@ def log_cosh(
       A scalar, or ``predictions.shape`` for ``reduction="none"``; float32 for half
       precision inputs.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> v = jaxloss.log_cosh(jnp.array([0.0, 1e4]), jnp.array([0.0, 0.0]), reduction="none")
-      >>> [round(float(x), 3) for x in v]
-      [0.0, 9999.307]
+    Raises:
+      TypeError: if ``predictions`` is not floating, if ``targets`` is complex or not numeric, or if
+        ``where`` is not boolean.
+      ValueError: if ``targets`` does not have the shape of ``predictions``, if ``where`` or
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       Finite for any finite residual (no ``cosh`` overflow: ``|r| = 1e4`` gives
@@ -381,6 +403,12 @@ def log_cosh(
       ``|r| < 0.25`` the value is its Taylor series to ``r**10``, which keeps full
       relative precision for tiny residuals where ``|r| + log1p(exp(-2|r|)) - log 2``
       would cancel to ``0``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> v = jaxloss.log_cosh(jnp.array([0.0, 1e4]), jnp.array([0.0, 0.0]), reduction="none")
+      >>> [round(float(x), 3) for x in v]
+      [0.0, 9999.307]
 
     Equivalent to ``optax.losses.log_cosh`` (``reduction="none"``) and
     ``keras.losses.LogCosh`` (no axis mean).
@@ -437,15 +465,15 @@ def absolute_percentage_error(
     Raises:
       ValueError: if a concrete ``epsilon`` is not positive.
 
+    Note:
+      A zero target gives ``100 * |p| / epsilon``: finite but huge (``1e9 * |p|`` at
+      the default); mask such entries with ``where`` when the percentage is undefined.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([1.5, 3.0]), jnp.array([2.0, 4.0])
       >>> jaxloss.absolute_percentage_error(p, t, reduction="none").tolist()
       [25.0, 25.0]
-
-    Note:
-      A zero target gives ``100 * |p| / epsilon``: finite but huge (``1e9 * |p|`` at
-      the default); mask such entries with ``where`` when the percentage is undefined.
 
     Equivalent to ``keras.losses.MeanAbsolutePercentageError`` (no axis mean).
     """
@@ -497,16 +525,16 @@ def squared_logarithmic_error(
     Raises:
       ValueError: if a concrete ``epsilon`` is negative.
 
+    Note:
+      Clipping: inputs below ``epsilon`` (in particular negative predictions) are
+      replaced by ``epsilon``, as Keras does; such predictions get a zero gradient. The
+      logarithms use ``log1p``, accurate for small values.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([3.0, 0.0]), jnp.array([0.0, 0.0])
       >>> [round(x, 4) for x in jaxloss.msle(p, t, reduction="none").tolist()]
       [1.9218, 0.0]
-
-    Note:
-      Clipping: inputs below ``epsilon`` (in particular negative predictions) are
-      replaced by ``epsilon``, as Keras does; such predictions get a zero gradient. The
-      logarithms use ``log1p``, accurate for small values.
 
     Equivalent to ``keras.losses.MeanSquaredLogarithmicError`` (no axis mean; Keras
     always uses ``epsilon = 1e-7``).
@@ -558,15 +586,15 @@ def quantile_loss(
     Raises:
       ValueError: if a concrete ``quantile`` is not in ``(0, 1)``.
 
+    Note:
+      ``quantile = 0.5`` is half the absolute error. At a zero residual the gradient is
+      the average of the two slopes, ``(2q - 1) / 2`` with respect to the target.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([0.0, 0.0]), jnp.array([2.0, -2.0])
       >>> jaxloss.quantile_loss(p, t, quantile=0.75, reduction="none").tolist()
       [1.5, 0.5]
-
-    Note:
-      ``quantile = 0.5`` is half the absolute error. At a zero residual the gradient is
-      the average of the two slopes, ``(2q - 1) / 2`` with respect to the target.
 
     Equivalent to the pinball loss of scikit-learn's ``mean_pinball_loss`` (``alpha``
     there) and TensorFlow Addons' ``PinballLoss``.
@@ -620,17 +648,17 @@ def poisson_loss(
     Raises:
       ValueError: if a concrete ``epsilon`` is negative.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> p, t = jnp.array([1.0, 2.0]), jnp.array([0.0, 2.0])
-      >>> [round(x, 4) for x in jaxloss.poisson_loss(p, t, reduction="none").tolist()]
-      [1.0, 0.6137]
-
     Note:
       A zero target contributes ``0 * log(...) = 0`` (``xlogy``), with a finite gradient,
       even when the rate is ``0`` and ``epsilon = 0``. A zero rate with a positive target
       gives ``-t log(epsilon)`` (``+inf`` when ``epsilon = 0``). The loss can be negative.
       For a log-rate input use [`poisson_nll_loss`][jaxloss.poisson_nll_loss].
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t = jnp.array([1.0, 2.0]), jnp.array([0.0, 2.0])
+      >>> [round(x, 4) for x in jaxloss.poisson_loss(p, t, reduction="none").tolist()]
+      [1.0, 0.6137]
 
     Equivalent to ``keras.losses.Poisson`` (no axis mean) and Axon's
     ``Axon.Losses.poisson``; ``torch.nn.functional.poisson_nll_loss(log_input=False)``
@@ -693,6 +721,13 @@ def poisson_nll_loss(
       TypeError: if ``log_input`` or ``full`` is not a Python bool.
       ValueError: if a concrete ``epsilon`` is negative.
 
+    Note:
+      With ``log_input=True`` the value is ``exp(input) - y * input``, which overflows to
+      ``+inf`` only for log-rates above ~88 (float32). With ``log_input=False`` a zero
+      target contributes nothing from the logarithm (``xlogy``). The Stirling term is
+      computed on a sanitized target, so targets ``<= 1`` (including ``0``) get no term and
+      no NaN gradient.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> p, t = jnp.array([0.0, 0.0]), jnp.array([0.0, 3.0])
@@ -701,13 +736,6 @@ def poisson_nll_loss(
       >>> v = jaxloss.poisson_nll_loss(p, t, full=True, reduction="none")
       >>> [round(x, 4) for x in v.tolist()]
       [1.0, 2.7641]
-
-    Note:
-      With ``log_input=True`` the value is ``exp(input) - y * input``, which overflows to
-      ``+inf`` only for log-rates above ~88 (float32). With ``log_input=False`` a zero
-      target contributes nothing from the logarithm (``xlogy``). The Stirling term is
-      computed on a sanitized target, so targets ``<= 1`` (including ``0``) get no term and
-      no NaN gradient.
 
     Equivalent to ``torch.nn.functional.poisson_nll_loss`` (``eps`` there is
     ``epsilon`` here).
@@ -780,18 +808,18 @@ def gaussian_nll_loss(
         concrete ``epsilon`` is negative.
       TypeError: if ``full`` is not a Python bool.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> p, t, v = jnp.array([0.0, 2.0]), jnp.array([0.0, 0.0]), jnp.array([1.0, 4.0])
-      >>> [round(x, 4) for x in jaxloss.gaussian_nll_loss(p, t, v, reduction="none").tolist()]
-      [0.0, 1.1931]
-
     Note:
       Variances below ``epsilon`` (including ``0`` and negative values, which cannot be
       rejected at trace time) are clamped to ``epsilon``; the clamped entries get a zero
       gradient with respect to ``variance`` (the gradient of the function computed).
       PyTorch instead clamps in place under ``no_grad``, which passes the gradient
       evaluated at ``epsilon`` straight through to the variance.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p, t, v = jnp.array([0.0, 2.0]), jnp.array([0.0, 0.0]), jnp.array([1.0, 4.0])
+      >>> [round(x, 4) for x in jaxloss.gaussian_nll_loss(p, t, v, reduction="none").tolist()]
+      [0.0, 1.1931]
 
     Equivalent to ``torch.nn.functional.gaussian_nll_loss`` (``reduction="none"``; its
     ``eps`` is ``epsilon`` here). PyTorch also accepts a variance with one dimension
@@ -886,19 +914,19 @@ def cosine_similarity(
     Raises:
       ValueError: if a concrete ``epsilon`` is negative or ``axis`` is out of range.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> p = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
-      >>> t = jnp.array([[0.0, 1.0], [2.0, 2.0], [1.0, 0.0]])
-      >>> [round(x, 4) for x in jaxloss.cosine_similarity(p, t, reduction="none").tolist()]
-      [0.0, 1.0, 0.0]
-
     Note:
       Each norm is floored at ``epsilon``, so a zero vector has similarity ``0``. The
       gradient with respect to a zero vector ``x`` is ``y / (||y|| epsilon)``: finite, at
       most ``1/epsilon`` per element (``1e8`` at the default); a larger ``epsilon``
       bounds it further. With ``epsilon = 0`` a zero vector still gives ``0`` and a zero
       gradient. Vectors whose squared norm overflows the dtype are not supported.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+      >>> t = jnp.array([[0.0, 1.0], [2.0, 2.0], [1.0, 0.0]])
+      >>> [round(x, 4) for x in jaxloss.cosine_similarity(p, t, reduction="none").tolist()]
+      [0.0, 1.0, 0.0]
 
     Equivalent to ``optax.losses.cosine_similarity`` (``reduction="none"``) and
     ``torch.nn.functional.cosine_similarity(dim=axis, eps=epsilon)``. optax's ``epsilon``
@@ -954,19 +982,19 @@ def cosine_distance(
     Raises:
       ValueError: if a concrete ``epsilon`` is negative or ``axis`` is out of range.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> p = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
-      >>> t = jnp.array([[0.0, 1.0], [2.0, 2.0], [1.0, 0.0]])
-      >>> [round(x, 4) for x in jaxloss.cosine_distance(p, t, reduction="none").tolist()]
-      [1.0, 0.0, 1.0]
-
     Note:
       Each norm is floored at ``epsilon``, so a zero vector has similarity ``0``. The
       gradient with respect to a zero vector ``x`` is ``y / (||y|| epsilon)``: finite, at
       most ``1/epsilon`` per element (``1e8`` at the default); a larger ``epsilon``
       bounds it further. With ``epsilon = 0`` a zero vector still gives ``0`` and a zero
       gradient. Vectors whose squared norm overflows the dtype are not supported.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+      >>> t = jnp.array([[0.0, 1.0], [2.0, 2.0], [1.0, 0.0]])
+      >>> [round(x, 4) for x in jaxloss.cosine_distance(p, t, reduction="none").tolist()]
+      [1.0, 0.0, 1.0]
 
     Equivalent to ``optax.losses.cosine_distance`` (``reduction="none"``; see
     [`cosine_similarity`][jaxloss.cosine_similarity] for optax's ``epsilon``) and to

@@ -547,8 +547,9 @@ def generalized_dice_loss(
       >>> [round(v, 4) for v in out.tolist()]
       [0.318]
 
-    Not equivalent to ``optax.losses.multiclass_generalized_dice_loss``, which returns
-    one scalar for the whole batch: its class weights $1 / (T_c^2 + 10^{-7})$ are
+    No direct equivalent in optax, PyTorch or Keras. The closest,
+    ``optax.losses.multiclass_generalized_dice_loss``, is not equivalent: it returns
+    one scalar for the whole batch, its class weights $1 / (T_c^2 + 10^{-7})$ are
     computed over the whole batch (coupling the examples; absent classes get weight
     $10^7$), and it averages weighted per-class Dice losses (smoothed per class)
     instead of taking Sudre's single ratio of weighted sums.

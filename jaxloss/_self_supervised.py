@@ -276,7 +276,8 @@ def clip_loss(
       >>> [round(v, 4) for v in out.tolist()]
       [0.1738, 0.1693]
 
-    No optax, PyTorch or Keras function; matches the pseudo-code of Radford et al.
+    No direct equivalent in optax, PyTorch or Keras (the closest is ``optax.losses.ntxent``,
+    InfoNCE over one set of labelled embeddings); matches the pseudo-code of Radford et al.
     (2021), "Learning Transferable Visual Models From Natural Language Supervision".
     """
     fn = "clip_loss"
@@ -353,8 +354,10 @@ def siglip_loss(
       >>> [round(v, 4) for v in out.tolist()]
       [1.0627, 1.1106]
 
-    No optax, PyTorch or Keras function; Zhai et al. (2023), "Sigmoid Loss for Language
-    Image Pre-Training", with ``temperature`` dividing (as in [`clip_loss`][jaxloss.clip_loss]).
+    No direct equivalent in optax, PyTorch or Keras (the closest is
+    [`clip_loss`][jaxloss.clip_loss], with a softmax instead of the pairwise sigmoid); Zhai et
+    al. (2023), "Sigmoid Loss for Language Image Pre-Training", with ``temperature`` dividing
+    (as in [`clip_loss`][jaxloss.clip_loss]).
     """
     fn = "siglip_loss"
     (a, b), mask, dtype = _inputs(fn, ("x", "y"), (x, y), where)
@@ -434,8 +437,11 @@ def circle_loss(
       >>> [round(v, 4) for v in out.tolist()]
       [0.9653, 1.5509, 1.5509, 0.9653]
 
-    No optax, PyTorch or Keras function; Sun et al. (2020), "Circle Loss: A Unified
-    Perspective of Pair Similarity Optimization", Eq. 6 with pairs from class labels.
+    Closest to ``keras.losses.Circle`` (Keras 3, which also takes reference embeddings
+    and labels; not yet checked against jaxloss here) and
+    ``pytorch_metric_learning.losses.CircleLoss``; Sun et al. (2020), "Circle Loss: A
+    Unified Perspective of Pair Similarity Optimization", Eq. 6 with pairs from class
+    labels. Not in optax.
     """
     fn = "circle_loss"
     (e,), mask, dtype = _inputs(fn, ("embeddings",), (embeddings,), where)

@@ -43,6 +43,7 @@ How it is computed (the forward-backward algorithm of Graves et al., 2006, in lo
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -198,7 +199,7 @@ def _reference(b: Array, lab: Array, fewest: Array | None = None, most: Array | 
     near 0, where float32 resolves them finely, even when states that cannot end on it
     hold most of the mass (``T`` close to the target length, say).
     """
-    if fewest is None:
+    if fewest is None or most is None:  # the band comes as a pair
         top = jnp.max(b, axis=1)
     else:
         index = jnp.arange(b.shape[1])[None, :]
@@ -261,6 +262,16 @@ def _pair(b: Array, lab: Array) -> Array:
     return jnp.stack([b, jnp.pad(lab, ((0, 0), (0, 1)), constant_values=_NEG)], axis=1)
 
 
+class _Alphas(NamedTuple):
+    """The carry of the alpha recursion (see `_forward`)."""
+
+    blank: Array  # [N, L + 1] log-alphas of the blank states
+    label: Array  # [N, L] log-alphas of the label states
+    shift_hi: Array  # [N] the sum of the renormalization shifts so far, in two floats:
+    shift_lo: Array  # [N] ... high and low parts (compensated summation)
+    stored: Array | tuple  # [N, T + 1, 2, L + 1] every frame's alphas, or () if not kept
+
+
 def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
     """The alpha recursion: ``log p(labels | logits)`` ``[N]``, and with ``store`` also the
     alphas of every frame after its emission, ``[N, T + 1, 2, L + 1]`` with ``T`` padded
@@ -279,18 +290,21 @@ def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
     dtype = lp_labels.dtype
     fewest = _fewest(pad, lens, size)
 
-    def shift(i, carry):
-        b, lab, hi, lo, alphas = carry
-        top = _reference(b, lab, _at(fewest, i), lens[:, None])
-        hi, err = _two_sum(hi, top)
-        return b - top[:, None], lab - top[:, None], hi, lo + err, alphas
+    def shift(i, c: _Alphas) -> _Alphas:
+        top = _reference(c.blank, c.label, _at(fewest, i), lens[:, None])
+        hi, err = _two_sum(c.shift_hi, top)
+        return _Alphas(
+            c.blank - top[:, None], c.label - top[:, None], hi, c.shift_lo + err, c.stored
+        )
 
-    def step(t, carry):
-        b, lab, hi, lo, alphas = carry
-        b, lab = _alpha_step(b, lab, _at(lp_blank, t), _at(lp_labels, t), _at(pad, t), skip)
+    def step(t, c: _Alphas) -> _Alphas:
+        b, lab = _alpha_step(
+            c.blank, c.label, _at(lp_blank, t), _at(lp_labels, t), _at(pad, t), skip
+        )
+        stored = c.stored
         if store:
-            alphas = jax.lax.dynamic_update_index_in_dim(alphas, _pair(b, lab), t, 1)
-        return b, lab, hi, lo, alphas
+            stored = jax.lax.dynamic_update_index_in_dim(stored, _pair(b, lab), t, 1)
+        return _Alphas(b, lab, c.shift_hi, c.shift_lo, stored)
 
     zero = jnp.zeros((n,), dtype)
     b = jnp.full((n, length + 1), _NEG, dtype).at[:, 0].set(0.0)
@@ -299,9 +313,9 @@ def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
     # read and written at the same frame (see _forward_backward), are measurably slower
     # on the CPU (they conflict in the cache).
     alphas = jnp.full((n, steps + 1, 2, length + 1), 1.0, dtype) if store else ()
-    b, lab, hi, lo, alphas = _blocked(steps, size, step, shift, (b, lab, zero, zero, alphas))
-    loglik = hi + (lo + _log_likelihood(b, lab, lens))
-    return (loglik, alphas) if store else loglik
+    end = _blocked(steps, size, step, shift, _Alphas(b, lab, zero, zero, alphas))
+    loglik = end.shift_hi + (end.shift_lo + _log_likelihood(end.blank, end.label, lens))
+    return (loglik, end.stored) if store else loglik
 
 
 def _forward_backward(lp_blank, lp_labels, pad, skip, lens):
@@ -476,14 +490,6 @@ def ctc_loss(
       TypeError: if ``labels`` is not an integer array, ``logits`` not floating, or
         ``blank_id`` / ``zero_infinity`` not a Python int / bool.
 
-    Examples:
-      >>> import jax.numpy as jnp, jaxloss
-      >>> logits = jnp.zeros((1, 2, 2))  # 2 frames, classes {blank, a}, uniform
-      >>> loss = jaxloss.ctc_loss(logits, jnp.zeros((1, 2)), jnp.array([[1]]),
-      ...                         jnp.zeros((1, 1)), reduction="none")
-      >>> round(float(loss[0]), 4)  # -log(3/4): "a" from "aa", "a_" or "_a"
-      0.2877
-
     Note:
       * Infeasible targets: when the target cannot be aligned to the frames (it needs
         ``len(target) + number of adjacent repeats`` frames, since ``"aa"`` needs a blank
@@ -513,6 +519,14 @@ def ctc_loss(
         ``1e-5`` where optax is off by ``1e-4``.
       * Gradients use a closed form (``jax.custom_jvp``): forward and reverse mode both
         work, and higher derivatives differentiate through the recursion.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.zeros((1, 2, 2))  # 2 frames, classes {blank, a}, uniform
+      >>> loss = jaxloss.ctc_loss(logits, jnp.zeros((1, 2)), jnp.array([[1]]),
+      ...                         jnp.zeros((1, 1)), reduction="none")
+      >>> round(float(loss[0]), 4)  # -log(3/4): "a" from "aa", "a_" or "_a"
+      0.2877
 
     Equivalent to ``optax.losses.ctc_loss`` (``reduction="none"``; optax returns about
     ``1e5`` instead of ``+inf`` for infeasible targets and can return ``-1e-7``),

@@ -137,6 +137,13 @@ def sparsemax_loss(
       A scalar, or ``logits.shape`` for ``reduction="none"``; float32 for half precision
       inputs, float64 for float64 inputs.
 
+    Raises:
+      TypeError: if ``logits`` is not floating, if ``labels`` is complex or not numeric, or if
+        ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``logits``, if ``where`` or ``weights``
+        is not broadcastable to the per-example loss shape, or if ``reduction`` is not ``"mean"``,
+        ``"sum"`` or ``"none"``.
+
     Note:
       The loss is continuously differentiable; its second derivative jumps at
       $x = \pm 1$. A logit of ``+inf`` with label exactly 1, or ``-inf`` with
@@ -210,6 +217,13 @@ def multiclass_sparsemax_loss(
     Returns:
       A scalar, or the shape of ``labels`` for ``reduction="none"``; float32 for half
       precision inputs.
+
+    Raises:
+      TypeError: if ``scores`` is not floating, if ``labels`` is not an integer array (class
+        indices), if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``scores`` without ``axis``, if ``axis``
+        is out of range for ``scores``, if ``where`` or ``weights`` is not broadcastable to the
+        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       The gradient is given by a custom JVP (``sparsemax(x) - one_hot(y)`` exactly, not

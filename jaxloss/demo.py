@@ -119,7 +119,14 @@ def train(
         return total, terms, nll, accuracy
 
     rng = np.random.default_rng(seed)
-    history = {"step": [], "train": [], "test": [], "nll": [], "accuracy": [], "terms": []}
+    history: dict[str, list] = {
+        "step": [],
+        "train": [],
+        "test": [],
+        "nll": [],
+        "accuracy": [],
+        "terms": [],
+    }
     for i in range(steps):
         batch = rng.choice(len(y_train), batch_size, replace=False)
         total, terms = step(model, optimizer, x_train[batch], y_train[batch])
