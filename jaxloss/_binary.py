@@ -135,7 +135,7 @@ def binary_cross_entropy(
     log_p = jnp.log(jnp.where(p < eps, eps, p))
     log_q = jnp.log(jnp.where(q < eps, eps, q))
     values = -(w_pos * y * log_p + w_neg * (1 - y) * log_q)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -250,7 +250,7 @@ def sigmoid_binary_cross_entropy(
         w = _elementwise_weight(fn, "pos_weight", pos_weight, x)
         softplus_neg = log_term + jnp.where(x < 0, -x, 0)
         values = (1 - y) * x + (1 + (w - 1) * y) * softplus_neg
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 def _log_one_minus_pt(log_p: Array, log_q: Array, y: Array) -> Array:
@@ -381,4 +381,4 @@ def sigmoid_focal_loss(
     if a is not None:
         values = (a * y + (1 - a) * (1 - y)) * values
     values = jnp.where(agree, 0, values)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)

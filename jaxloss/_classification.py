@@ -147,7 +147,7 @@ def softmax_cross_entropy(
         x, y = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
     m, lse, ok = shifted_rows(x)
     per_example = jnp.where(ok, soft_label_rows(x, y, m, lse), 0)
-    return core.finish(fn, per_example, reduction, None, weights, mask=mask)
+    return core.finish(fn, per_example, reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -323,7 +323,7 @@ def softmax_cross_entropy_with_integer_labels(
     per_example = jnp.where(in_range | ~valid, per_example, 0)
     per_example = jnp.where(valid, per_example, jnp.nan)
     norm = None if cw is None else cw[safe_labels]
-    return core.finish(fn, per_example, reduction, None, weights, mask=keep, norm=norm)
+    return core.finish(fn, per_example, reduction, keep, weights, norm=norm)
 
 
 # ---------------------------------------------------------------------------
@@ -438,7 +438,7 @@ def categorical_cross_entropy(
         # and softmax_cross_entropy_with_integer_labels do (for soft labels: sum_c w_c y_c).
         norm = jnp.sum(y, axis=axis)
     per_example = -jnp.sum(y * logp, axis=axis)
-    return core.finish(fn, per_example, reduction, None, weights, mask=mask, norm=norm)
+    return core.finish(fn, per_example, reduction, mask, weights, norm=norm)
 
 
 # ---------------------------------------------------------------------------
@@ -583,9 +583,7 @@ def softmax_focal_loss(
     num_classes = x.shape[-1]
     g = core.optional_hyperparameter(fn, "gamma", gamma, x.dtype, unless=0.0)
     if num_classes == 0:  # no classes: nothing to predict, as in the cross-entropies
-        return core.finish(
-            fn, jnp.zeros(x.shape[:-1], x.dtype), reduction, None, weights, mask=mask
-        )
+        return core.finish(fn, jnp.zeros(x.shape[:-1], x.dtype), reduction, mask, weights)
     log_p, _, log_one_minus_p, ok = _softmax_parts(x)
     # Only a -inf logit whose label is 0 has its log p (-inf) replaced by 0; every other
     # class keeps y_c log p_c, so the label derivative is exact where a label is 0.
@@ -603,7 +601,7 @@ def softmax_focal_loss(
             )
         terms = a * terms
     values = jnp.where(ok, -jnp.sum(terms, axis=-1), 0)
-    return core.finish(fn, values, reduction, None, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 class _PolyParts(NamedTuple):
@@ -763,7 +761,7 @@ def poly_loss_cross_entropy(
         values = jnp.zeros(x.shape[:-1], x.dtype)
     else:
         values = _poly_rows(x, y, eps)
-    return core.finish(fn, values, reduction, None, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(family="classification", inputs="logits")
@@ -838,7 +836,7 @@ def z_loss(
     m, lse, ok = shifted_rows(x)
     ok = ok & (m != jnp.inf)
     values = jnp.where(ok, jnp.square(lse + m), 0)
-    return core.finish(fn, values, reduction, None, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @core.declare_ranges({"alpha": Range(low=0.0, high=1.0)})

@@ -417,20 +417,19 @@ def finish(
     where: ArrayLike | None,
     weights: ArrayLike | None,
     *,
-    mask: Array | None = None,
     norm: Array | None = None,
 ) -> Array:
     """Applies ``where``/``weights``/``reduction`` to per-example ``values`` of loss ``fn``.
 
-    ``mask`` is an already validated and broadcast version of ``where`` (from
-    `example_mask`), passed by losses that also used it to sanitize their inputs.
+    ``where`` is the one mask over examples: the user's ``where`` as given, or the mask
+    a loss already prepared from it (`example_mask`, `class_mask`, ...) to sanitize its
+    inputs; it is checked and broadcast to ``values.shape`` either way.
     ``norm`` (per-example, optional) multiplies the weights of the ``"mean"`` denominator
     only: the class weight of each target for PyTorch's weighted cross-entropy mean.
     """
     check_reduction(fn, reduction)
     shape = values.shape
-    if mask is None:
-        mask = _mask(fn, where, shape)
+    mask = _mask(fn, where, shape)
     if weights is not None:
         weights = jnp.asarray(weights)
         check_broadcastable(fn, "weights", weights, shape, "per-example loss")

@@ -206,7 +206,7 @@ def kl_divergence(
         fn, log_predictions, targets, where, axis, names=("log_predictions", "targets")
     )
     values = _kl_rows(t, logp, axis)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -275,7 +275,7 @@ def kl_divergence_with_log_targets(
         fn, log_predictions, log_targets, where, axis, names=("log_predictions", "log_targets")
     )
     values = _kl_log_rows(logt, logp, axis)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -348,4 +348,4 @@ def generalized_kl_divergence(
         fn, log_predictions, targets, where, axis, names=("log_predictions", "targets")
     )
     values = _kl_rows(t, logp, axis) + jnp.sum(jnp.exp(logp) - t, axis=axis)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)

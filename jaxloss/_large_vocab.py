@@ -572,4 +572,4 @@ def linear_softmax_cross_entropy_with_integer_labels(
     per_token = _fused_call(cfg, h2, w, b, labels2, ls, zc, cap).reshape(batch_shape)
     per_token = jnp.where(in_range | ~valid, per_token, 0)
     per_token = jnp.where(valid, per_token, jnp.nan)
-    return core.finish(fn, per_token, reduction, None, weights, mask=keep)
+    return core.finish(fn, per_token, reduction, keep, weights)

@@ -79,7 +79,7 @@ def hinge_loss(
     )
     margin = 1 - y * x
     values = jnp.where(margin > 0, margin, 0)  # relu with gradient 0 at the kink
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -148,7 +148,7 @@ def categorical_hinge_loss(
     true_score = jnp.sum(y * x, axis=axis)
     other_score = jnp.max((1 - y) * x, axis=axis)
     values = jax.nn.relu(1 + other_score - true_score)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -209,7 +209,7 @@ def soft_margin_loss(
     x, y, mask = core.elementwise_inputs(
         fn, predictions, labels, where, names=("predictions", "labels")
     )
-    return core.finish(fn, jax.nn.softplus(-y * x), reduction, where, weights, mask=mask)
+    return core.finish(fn, jax.nn.softplus(-y * x), reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def squared_hinge_loss(
         fn, predictions, labels, where, names=("predictions", "labels")
     )
     values = jnp.square(jnp.maximum(1 - y * x, 0))
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -355,7 +355,7 @@ def perceptron_loss(
     )
     margin = -y * x
     values = jnp.where(margin > 0, margin, 0)  # relu with gradient 0 at the kink
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -428,7 +428,7 @@ def multiclass_hinge_loss(
     gaps, is_true = _gaps_to_true_class(x, safe_labels)
     values = jnp.max(jnp.where(is_true, gaps, gaps + 1), axis=-1)
     values = jnp.where(in_range, values, jnp.nan)
-    return core.finish(fn, values, reduction, None, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -495,7 +495,7 @@ def multiclass_perceptron_loss(
     x, safe_labels, in_range, mask = core.integer_label_inputs(fn, scores, labels, where, axis)
     gaps, _ = _gaps_to_true_class(x, safe_labels)
     values = jnp.where(in_range, jnp.max(gaps, axis=-1), jnp.nan)
-    return core.finish(fn, values, reduction, None, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -585,7 +585,7 @@ def multi_margin_loss(
     if cw is not None:
         values = cw[safe_labels] * values
     values = jnp.where(in_range, values, jnp.nan)
-    return core.finish(fn, values, reduction, None, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -671,4 +671,4 @@ def multilabel_soft_margin_loss(
     if cw is not None:
         terms = terms * cw
     values = jnp.mean(terms, axis=-1)
-    return core.finish(fn, values, reduction, None, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)

@@ -200,7 +200,7 @@ def margin_ranking_loss(
     (a, b), y, mask = _elementwise(fn, {"x1": x1, "x2": x2}, labels, where)
     m = core.hyperparameter(fn, "margin", margin, a.dtype)
     values = jax.nn.relu(m - y * (a - b))
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -267,7 +267,7 @@ def hinge_embedding_loss(
     m = core.hyperparameter(fn, "margin", margin, x.dtype)
     zero = jnp.zeros((), x.dtype)
     values = jnp.where(y != -1, x, zero) + jnp.where(y != 1, jax.nn.relu(m - x), zero)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -400,7 +400,7 @@ def cosine_embedding_loss(
     cos = dot * inverse_norm(a, axis, epsilon) * inverse_norm(b, axis, epsilon)
     zero = jnp.zeros((), a.dtype)
     values = jnp.where(y == 1, 1 - cos, zero) + jnp.where(y == -1, jax.nn.relu(cos - m), zero)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -499,7 +499,7 @@ def contrastive_loss(
         d = safe_sqrt(sq)
     m = core.hyperparameter(fn, "margin", margin, dtype)
     values = y * sq + (1 - y) * jnp.square(jax.nn.relu(m - d))
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 _TRIPLET_NAMES = ("anchors", "positives", "negatives")
@@ -601,7 +601,7 @@ def triplet_margin_loss(
     if swap:
         d_neg = jnp.minimum(d_neg, _distance(pos, neg, p, epsilon, axis))
     values = jax.nn.relu(d_pos - d_neg + m)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -702,4 +702,4 @@ def triplet_margin_with_distance_loss(
     if swap:
         d_neg = jnp.minimum(d_neg, dist(pos, neg, "d(positives, negatives)"))
     values = jax.nn.relu(d_pos - d_neg + m)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)

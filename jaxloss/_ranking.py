@@ -94,4 +94,4 @@ def ranking_softmax_loss(
     # -sum_i y_i log_softmax(x)_i; a -inf score with relevance 0 contributes 0.
     m, lse, ok = shifted_rows(x)
     values = jnp.where(ok, soft_label_rows(x, y, m, lse), 0)
-    return core.finish(fn, values, reduction, None, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)

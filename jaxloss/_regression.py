@@ -80,7 +80,7 @@ def squared_error(
     """
     fn = "squared_error"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
-    return core.finish(fn, jnp.square(p - t), reduction, where, weights, mask=mask)
+    return core.finish(fn, jnp.square(p - t), reduction, mask, weights)
 
 
 @register(family="regression", inputs="values", optax="optax.losses.l2_loss")
@@ -127,7 +127,7 @@ def l2_loss(
     """
     fn = "l2_loss"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
-    return core.finish(fn, 0.5 * jnp.square(p - t), reduction, where, weights, mask=mask)
+    return core.finish(fn, 0.5 * jnp.square(p - t), reduction, mask, weights)
 
 
 @register(
@@ -184,7 +184,7 @@ def absolute_error(
     """
     fn = "absolute_error"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
-    return core.finish(fn, safe_abs(p - t), reduction, where, weights, mask=mask)
+    return core.finish(fn, safe_abs(p - t), reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -259,7 +259,7 @@ def huber_loss(
     abs_r = jnp.abs(p - t)
     quad = jnp.minimum(abs_r, delta)
     values = 0.5 * jnp.square(quad) + delta * (abs_r - quad)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -326,7 +326,7 @@ def smooth_l1_loss(
     # Double where: the division only ever sees beta where beta > |r| >= 0.
     safe_beta = jnp.where(inside, beta, jnp.ones_like(abs_r))
     values = jnp.where(inside, 0.5 * jnp.square(abs_r) / safe_beta, abs_r - 0.5 * beta)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @jax.custom_jvp
@@ -416,7 +416,7 @@ def log_cosh(
     fn = "log_cosh"
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
     values = _log_cosh(p - t)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -481,7 +481,7 @@ def absolute_percentage_error(
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     values = 100.0 * safe_abs(p - t) / jnp.maximum(jnp.abs(t), epsilon)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -543,7 +543,7 @@ def squared_logarithmic_error(
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where)
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     diff = jnp.log1p(jnp.maximum(p, epsilon)) - jnp.log1p(jnp.maximum(t, epsilon))
-    return core.finish(fn, jnp.square(diff), reduction, where, weights, mask=mask)
+    return core.finish(fn, jnp.square(diff), reduction, mask, weights)
 
 
 @register(
@@ -604,7 +604,7 @@ def quantile_loss(
     q = core.hyperparameter(fn, "quantile", quantile, p.dtype)
     r = t - p
     values = jnp.maximum(q * r, (q - 1.0) * r)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -669,7 +669,7 @@ def poisson_loss(
     p, t, mask = core.elementwise_inputs(fn, predictions, targets, where, fill=1.0, target_fill=0.0)
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
     values = p - xlogy_safe(t, p + epsilon)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -757,7 +757,7 @@ def poisson_nll_loss(
         t_safe = jnp.where(above, t, jnp.ones_like(t))
         stirling = t_safe * jnp.log(t_safe) - t_safe + 0.5 * jnp.log(2.0 * jnp.pi * t_safe)
         values = values + jnp.where(above, stirling, jnp.zeros_like(stirling))
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -849,7 +849,7 @@ def gaussian_nll_loss(
     values = 0.5 * (jnp.log(v) + jnp.square(p - t) / v)
     if full:
         values = values + _HALF_LOG_2PI
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -936,7 +936,7 @@ def cosine_similarity(
     """
     fn = "cosine_similarity"
     values, mask = _cosine(fn, predictions, targets, axis, epsilon, where)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -1002,4 +1002,4 @@ def cosine_distance(
     """
     fn = "cosine_distance"
     values, mask = _cosine(fn, predictions, targets, axis, epsilon, where)
-    return core.finish(fn, 1.0 - values, reduction, where, weights, mask=mask)
+    return core.finish(fn, 1.0 - values, reduction, mask, weights)

@@ -193,7 +193,7 @@ def _tversky(
         values = jnp.mean(values, axis=-1)
     elif class_reduction == "sum":
         values = jnp.sum(values, axis=-1)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -581,4 +581,4 @@ def generalized_dice_loss(
     num = 2 * jnp.sum(w * inter, axis=-1) + smooth
     den = jnp.sum(w * (pred + tgt), axis=-1) + smooth
     values = 1 - safe_ratio(num, den)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)

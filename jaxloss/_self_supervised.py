@@ -209,7 +209,7 @@ def ntxent(
     has_pairs = n_pairs > 0
     scale = jnp.where(has_pairs, n_valid / jnp.where(has_pairs, n_pairs, 1), 0)
     values = per_anchor * scale[..., None]
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -289,7 +289,7 @@ def clip_loss(
     rows, _ = _masked_logsumexp(z, valid)
     cols, _ = _masked_logsumexp(jnp.swapaxes(z, -1, -2), jnp.swapaxes(valid, -1, -2))
     values = 0.5 * (rows + cols) - jnp.diagonal(z, axis1=-2, axis2=-1)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -369,7 +369,7 @@ def siglip_loss(
     terms = -jax.nn.log_sigmoid(sign * z)
     valid = _pair_mask(mask, a.shape[:-2] + (n, n))
     values = jnp.sum(jnp.where(valid, terms, jnp.zeros_like(terms)), axis=-1)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 @register(
@@ -457,4 +457,4 @@ def circle_loss(
     lse_n, has_n = _masked_logsumexp(gamma * alpha_n * (s - margin), neg)
     both = has_p & has_n
     values = jnp.where(both, jax.nn.softplus(lse_p + lse_n), jnp.zeros_like(lse_p))
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)

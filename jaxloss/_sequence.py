@@ -600,4 +600,4 @@ def ctc_loss(
     values = jnp.where(feasible | jnp.isnan(nll), jnp.maximum(nll, 0.0), infeasible_value)
     values = jnp.where(bad, jnp.asarray(jnp.nan, x.dtype), values)
     values = values.reshape(batch)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)

@@ -171,7 +171,7 @@ def sparsemax_loss(
     # it has none of jnp.clip's tie-splitting divides).
     bound = jnp.finfo(x.dtype).max / 4
     values = _binary_sparsemax(lax.clamp(-bound, x, bound), y)
-    return core.finish(fn, values, reduction, where, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -262,4 +262,4 @@ def multiclass_sparsemax_loss(
     z_true = jnp.take_along_axis(z, safe_labels[..., None], axis=-1)[..., 0]
     values = _gini_conjugate(z) - z_true
     values = jnp.where(in_range, values, jnp.nan)
-    return core.finish(fn, values, reduction, None, weights, mask=mask)
+    return core.finish(fn, values, reduction, mask, weights)
