@@ -72,24 +72,27 @@ def _kl_log_rows_value(logt: Array, logp: Array, axis: int) -> Array:
     """``sum(exp(logt) * (logt - logp), axis)``, exactly 0 per class where ``exp(logt)``
     is 0.
 
-    The plain terms are NaN wherever a target is 0 (``0 * -inf``), and any select or
-    clamp in them makes XLA:CPU's reduction fusion about 3x slower, unlike the plain
-    terms. So the plain sums are computed first, and only when one is NaN are the
-    guarded terms summed instead (``lax.cond`` runs one branch). ``exp(logt)`` is
-    computed inside each branch: computed once outside, XLA materializes it as a
-    ``[N, C]`` operand of the cond (about 40% slower). Inputs of at most ``_SMALL``
-    elements skip the cond, whose fixed cost (two branches to compile, a predicate to
-    read back) outweighs the saved pass there.
+    On the CPU, the plain terms are summed first and the guarded ones only when a sum is
+    NaN (``lax.cond`` runs one branch): the plain terms are NaN wherever a target is 0
+    (``0 * -inf``), and any select or clamp in them makes XLA:CPU's reduction fusion
+    about 3x slower. ``exp(logt)`` is computed inside each branch: computed once outside,
+    XLA materializes it as a ``[N, C]`` operand of the cond (about 40% slower). Other
+    backends fuse the select and sum the guarded terms directly, as the CPU does for
+    inputs of at most ``_SMALL`` elements, where the cond's fixed cost (two branches to
+    compile, a predicate to read back) outweighs the pass it saves.
     """
 
-    def guarded():
+    def guarded(logt, logp):
         t = jnp.exp(logt)
         return jnp.sum(t * jnp.where(t > 0, logt - logp, 0), axis=axis)
 
+    def plain_unless_nan(logt, logp):
+        plain = jnp.sum(jnp.exp(logt) * (logt - logp), axis=axis)
+        return jax.lax.cond(jnp.any(jnp.isnan(plain)), lambda: guarded(logt, logp), lambda: plain)
+
     if logt.size <= _SMALL:
-        return guarded()
-    plain = jnp.sum(jnp.exp(logt) * (logt - logp), axis=axis)
-    return jax.lax.cond(jnp.any(jnp.isnan(plain)), guarded, lambda: plain)
+        return guarded(logt, logp)
+    return jax.lax.platform_dependent(logt, logp, cpu=plain_unless_nan, default=guarded)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
