@@ -3,10 +3,12 @@
 Each loss gets: a case (so nothing is left untested), eager == jit, vmap equivalence,
 the reduction/where/weights algebra, exact zero gradient for masked entries holding
 inf/NaN, 0 for fully masked and empty batches, the dtype policy, the errors shared by
-every loss, and a registry round trip.
+every loss (unknown reduction, bad ``where``, mismatched shapes, non-floating data), and
+a registry round trip.
 """
 
 import functools
+import inspect
 import json
 
 import jax
@@ -221,6 +223,66 @@ def test_bad_where_shape_is_rejected(name):
     args, kwargs = _make(name)
     with pytest.raises(ValueError, match="'where'.*broadcastable"):
         _fn(name)(*args, **kwargs, where=np.ones((7,), bool))
+
+
+def _data_arg_names(name):
+    """The names of the first two positional (data) parameters of a loss."""
+    return tuple(inspect.signature(_fn(name)).parameters)[:2]
+
+
+# Losses whose first argument's last axis is not shared by the other data arguments (a
+# class, feature or embedding axis that labels/paddings do not have): a wrong length
+# there is legitimate, so the mismatch is made along the axis before it, which the next
+# argument does share.
+_MISMATCH_AXIS = {
+    # logits [..., T, K]: K classes; T frames, shared with logit_paddings [..., T].
+    "ctc_loss": -2,
+    # embeddings [..., N, D]: D features; labels are [..., N].
+    "circle_loss": -2,
+    "ntxent": -2,
+    # scores/logits [..., C] with integer labels [...]: C classes (and multi_margin_loss's
+    # class_weights [C] would only give its own class-count error).
+    "multiclass_hinge_loss": -2,
+    "multiclass_perceptron_loss": -2,
+    "multiclass_sparsemax_loss": -2,
+    "multi_margin_loss": -2,
+    "softmax_cross_entropy_with_integer_labels": -2,
+}
+# Losses with no second data argument: nothing for the first one to mismatch.
+_NO_SHAPE_MISMATCH = {"z_loss": "one data argument (logits)"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mismatched_shapes_are_rejected(name):
+    if name in _NO_SHAPE_MISMATCH:
+        pytest.skip(_NO_SHAPE_MISMATCH[name])
+    args, kwargs = _make(name)
+    first, second = _data_arg_names(name)
+    axis = _MISMATCH_AXIS.get(name, -1)
+    x = np.asarray(args[0])
+    shorter = np.delete(x, -1, axis=axis)
+    longer = np.concatenate([x, np.take(x, [0], axis=axis)], axis=axis)
+    jitted = jax.jit(lambda *a: _fn(name)(*a, **kwargs))
+    for bad in (shorter, longer):
+        for f in (functools.partial(_fn(name), **kwargs), jitted):
+            with pytest.raises((ValueError, TypeError), match=rf"^{name}: argument") as e:
+                f(bad, *args[1:])
+            # The message names both arguments and gives both shapes.
+            msg = e.value.args[0]
+            assert f"'{first}'" in msg and f"'{second}'" in msg, msg
+            shapes = f"got {first}.shape={bad.shape} and {second}.shape={tuple(args[1].shape)}"
+            assert msg.endswith(shapes), msg
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.int32, np.bool_, np.complex64])
+def test_non_floating_first_argument_is_rejected(name, dtype):
+    args, kwargs = _make(name)
+    first, _ = _data_arg_names(name)
+    bad = np.asarray(args[0]).astype(dtype)
+    msg = rf"^{name}: argument '{first}' must have a floating dtype .*, got {np.dtype(dtype)}\b"
+    with pytest.raises(TypeError, match=msg):
+        _fn(name)(bad, *args[1:], **kwargs)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -187,20 +187,6 @@ class TestBinaryCrossEntropy:
         assert np.all(np.isfinite(out))
         assert np.all(out >= 0)
 
-    def test_shape_mismatch(self):
-        with pytest.raises(
-            ValueError,
-            match=r"binary_cross_entropy: arguments 'probabilities' and 'labels' must have the "
-            r"same shape, got probabilities.shape=\(3,\) and labels.shape=\(4,\)",
-        ):
-            jaxloss.binary_cross_entropy(np.full(3, 0.5, np.float32), np.zeros(4, np.float32))
-
-    def test_integer_probabilities(self):
-        with pytest.raises(
-            TypeError, match="binary_cross_entropy: argument 'probabilities'.*floating dtype"
-        ):
-            jaxloss.binary_cross_entropy(np.zeros(3, np.int32), np.zeros(3, np.float32))
-
     @pytest.mark.parametrize(
         "kwargs, message",
         [
@@ -265,11 +251,6 @@ class TestSigmoidBinaryCrossEntropy:
         pw = np.array([0.5, 1.0, 4.0], np.float32)
         out = jaxloss.sigmoid_binary_cross_entropy(x, y, pos_weight=pw, reduction="none")
         np.testing.assert_allclose(out, ref_sigmoid_bce(x, y, pos_weight=pw), rtol=1e-5, atol=1e-6)
-
-    def test_jit_matches_eager(self):
-        x, y = _logits(3)
-        f = lambda x, y: jaxloss.sigmoid_binary_cross_entropy(x, y, pos_weight=2.0)
-        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
 
     def test_kaun_example(self):
         # Kaun.Loss.sigmoid_binary_cross_entropy returns the loss per example.
@@ -371,20 +352,6 @@ class TestSigmoidBinaryCrossEntropy:
         assert np.all(out >= 0) and np.all(np.isfinite(out))
         flipped = jaxloss.sigmoid_binary_cross_entropy(-x, 1 - y, reduction="none")
         np.testing.assert_allclose(flipped, out, rtol=1e-5, atol=1e-6)
-
-    def test_shape_mismatch(self):
-        with pytest.raises(
-            ValueError,
-            match=r"sigmoid_binary_cross_entropy: arguments 'logits' and 'labels' must have the "
-            r"same shape, got logits.shape=\(2, 3\) and labels.shape=\(3,\)",
-        ):
-            jaxloss.sigmoid_binary_cross_entropy(np.zeros((2, 3), np.float32), np.zeros(3))
-
-    def test_integer_logits(self):
-        with pytest.raises(
-            TypeError, match="sigmoid_binary_cross_entropy: argument 'logits'.*floating dtype"
-        ):
-            jaxloss.sigmoid_binary_cross_entropy(np.zeros(3, np.int32), np.zeros(3))
 
     @pytest.mark.parametrize(
         "kwargs, message",

@@ -120,11 +120,6 @@ class TestValues:
         assert out.shape == (4,) and out.dtype == jnp.float32
         np.testing.assert_allclose(out, ref_ctc(*args), rtol=1e-5)
 
-    def test_jit_matches_eager(self):
-        args = _problem(1)
-        f = lambda *a: jaxloss.ctc_loss(*a, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(*args), f(*args), rtol=1e-6)
-
     @pytest.mark.parametrize("target", [[], [1], [1, 1], [1, 2], [2, 1, 2], [1, 1, 1]])
     def test_matches_brute_force(self, target):
         rng = np.random.default_rng(len(target))
@@ -495,12 +490,6 @@ def _valid():
 
 
 class TestErrors:
-    def test_logit_paddings_shape(self):
-        logits, logit_pad, labels, label_pad = _valid()
-        with pytest.raises(ValueError, match=r"ctc_loss: arguments 'logits' and 'logit_paddings'"
-                                             r".*logits.shape=\(4, 12, 5\).*\(4, 11\)"):
-            jaxloss.ctc_loss(logits, logit_pad[:, :-1], labels, label_pad)
-
     def test_labels_batch_shape(self):
         logits, logit_pad, labels, label_pad = _valid()
         with pytest.raises(ValueError, match=r"ctc_loss: arguments 'logits' and 'labels'.*"
@@ -522,11 +511,6 @@ class TestErrors:
         logits, logit_pad, labels, label_pad = _valid()
         with pytest.raises(TypeError, match=r"ctc_loss: argument 'labels' must have an integer"):
             jaxloss.ctc_loss(logits, logit_pad, labels.astype(np.float32), label_pad)
-
-    def test_integer_logits(self):
-        logits, logit_pad, labels, label_pad = _valid()
-        with pytest.raises(TypeError, match=r"ctc_loss: argument 'logits' must have a floating"):
-            jaxloss.ctc_loss(logits.astype(np.int32), logit_pad, labels, label_pad)
 
     def test_complex_paddings(self):
         logits, logit_pad, labels, label_pad = _valid()

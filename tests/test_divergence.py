@@ -51,11 +51,6 @@ class TestKLDivergence:
         out = jaxloss.kl_divergence(log_p, t, axis=axis, reduction="none")
         np.testing.assert_allclose(out, ref_kl(log_p, t, axis), rtol=1e-5, atol=1e-6)
 
-    def test_jit_matches_eager(self):
-        log_p, t = _distributions(2)
-        f = lambda a, b: jaxloss.kl_divergence(a, b, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(log_p, t), f(log_p, t), rtol=1e-6)
-
     def test_axon_example(self):
         # Axon.Losses.kl_divergence takes probabilities and clips targets and predictions
         # to [1e-7, 1], so an all-zero target row gives it -3.08e-6 where the exact value
@@ -128,20 +123,6 @@ class TestKLDivergence:
         # KL(t || t) == 0.
         self_kl = jaxloss.kl_divergence(_log_softmax(w).astype(np.float32), t, reduction="none")
         np.testing.assert_allclose(self_kl, 0.0, atol=1e-6)
-
-    def test_shape_mismatch(self):
-        with pytest.raises(
-            ValueError,
-            match=r"kl_divergence: arguments 'log_predictions' and 'targets' must have the same "
-            r"shape, got log_predictions.shape=\(2, 3\) and targets.shape=\(3,\)",
-        ):
-            jaxloss.kl_divergence(np.zeros((2, 3), np.float32), np.ones(3) / 3)
-
-    def test_integer_log_predictions(self):
-        with pytest.raises(
-            TypeError, match="kl_divergence: argument 'log_predictions'.*floating dtype"
-        ):
-            jaxloss.kl_divergence(np.zeros((2, 3), np.int32), np.ones((2, 3)) / 3)
 
     def test_axis_out_of_range(self):
         log_p, t = _distributions(5)

@@ -14,14 +14,9 @@ from hypothesis.extra import numpy as hnp
 
 import jaxloss
 from tests.grads import check_grads
+from tests.references import ref_log_softmax
 
 # -- independent float64 references ----------------------------------------
-
-
-def ref_log_softmax(x, axis=-1):
-    x = np.asarray(x, np.float64)
-    m = np.max(x, axis=axis, keepdims=True)
-    return x - m - np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
 
 
 def ref_sigmoid_focal(x, y, alpha=None, gamma=2.0):

@@ -79,11 +79,6 @@ class TestHingeLoss:
         np.testing.assert_allclose(out, ref_hinge(x, y), rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(out, optax.losses.hinge_loss(x, y), rtol=1e-6, atol=1e-7)
 
-    def test_jit_matches_eager(self):
-        x, y = _scores(1)
-        f = lambda x, y: jaxloss.hinge_loss(x, y, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
-
     def test_axon_example(self):
         # Axon.Losses.hinge is the mean over the last axis of the elementwise hinge.
         values = jaxloss.hinge_loss(AXON_HINGE_SCORES, AXON_HINGE_LABELS, reduction="none")
@@ -137,18 +132,6 @@ class TestHingeLoss:
         out = np.asarray(jaxloss.hinge_loss(x, y, reduction="none"))
         assert np.all(out >= 0)
 
-    def test_shape_mismatch(self):
-        with pytest.raises(
-            ValueError,
-            match=r"hinge_loss: arguments 'predictions' and 'labels' must have the same shape, "
-            r"got predictions.shape=\(3,\) and labels.shape=\(2,\)",
-        ):
-            jaxloss.hinge_loss(np.zeros(3, np.float32), np.ones(2))
-
-    def test_integer_predictions(self):
-        with pytest.raises(TypeError, match="hinge_loss: argument 'predictions'.*floating dtype"):
-            jaxloss.hinge_loss(np.zeros(3, np.int32), np.ones(3))
-
 
 # ---------------------------------------------------------------------------
 # categorical_hinge_loss
@@ -167,11 +150,6 @@ class TestCategoricalHingeLoss:
         x, y = np.moveaxis(x, -1, axis), np.moveaxis(y, -1, axis)
         out = jaxloss.categorical_hinge_loss(x, y, axis=axis, reduction="none")
         np.testing.assert_allclose(out, ref_categorical_hinge(x, y, axis), rtol=1e-6, atol=1e-7)
-
-    def test_jit_matches_eager(self):
-        x, y = _class_scores(2)
-        f = lambda x, y: jaxloss.categorical_hinge_loss(x, y, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
 
     def test_axon_example(self):
         y = np.array([[1, 0, 0], [0, 0, 1]], np.int8)
@@ -219,26 +197,12 @@ class TestCategoricalHingeLoss:
         y = np.eye(4, dtype=np.float32)[labels]
         assert np.all(np.asarray(jaxloss.categorical_hinge_loss(x, y, reduction="none")) >= 0)
 
-    def test_shape_mismatch(self):
-        with pytest.raises(
-            ValueError,
-            match=r"categorical_hinge_loss: arguments 'predictions' and 'labels' must have the "
-            r"same shape, got predictions.shape=\(2, 3\) and labels.shape=\(2, 4\)",
-        ):
-            jaxloss.categorical_hinge_loss(np.zeros((2, 3), np.float32), np.zeros((2, 4)))
-
     def test_axis_out_of_range(self):
         x, y = _class_scores(4)
         with pytest.raises(
             ValueError, match=r"categorical_hinge_loss: argument 'axis'=2 is out of range"
         ):
             jaxloss.categorical_hinge_loss(x, y, axis=2)
-
-    def test_integer_predictions(self):
-        with pytest.raises(
-            TypeError, match="categorical_hinge_loss: argument 'predictions'.*floating dtype"
-        ):
-            jaxloss.categorical_hinge_loss(np.zeros((2, 3), np.int32), np.zeros((2, 3)))
 
 
 # ---------------------------------------------------------------------------
@@ -255,11 +219,6 @@ class TestSoftMarginLoss:
         np.testing.assert_allclose(
             jaxloss.soft_margin_loss(x, y), ref_soft_margin(x, y).mean(), rtol=1e-6
         )
-
-    def test_jit_matches_eager(self):
-        x, y = _scores(1)
-        f = lambda x, y: jaxloss.soft_margin_loss(x, y, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
 
     def test_axon_example(self):
         # Axon.Losses.soft_margin on a [1, 3] batch returns the three elementwise values.
@@ -309,20 +268,6 @@ class TestSoftMarginLoss:
         # Always above the hinge-like lower bound max(0, -y x).
         assert np.all(out >= np.maximum(0.0, -y * x) * (1 - 1e-6))
         np.testing.assert_array_equal(jaxloss.soft_margin_loss(-x, -y, reduction="none"), out)
-
-    def test_shape_mismatch(self):
-        with pytest.raises(
-            ValueError,
-            match=r"soft_margin_loss: arguments 'predictions' and 'labels' must have the same "
-            r"shape, got predictions.shape=\(3, 1\) and labels.shape=\(3,\)",
-        ):
-            jaxloss.soft_margin_loss(np.zeros((3, 1), np.float32), np.ones(3))
-
-    def test_integer_predictions(self):
-        with pytest.raises(
-            TypeError, match="soft_margin_loss: argument 'predictions'.*floating dtype"
-        ):
-            jaxloss.soft_margin_loss(np.zeros(3, np.int64), np.ones(3))
 
 
 # ---------------------------------------------------------------------------
@@ -412,11 +357,6 @@ class TestSquaredHingeLoss:
             jaxloss.squared_hinge_loss(x, y), ref_squared_hinge(x, y).mean(), rtol=1e-5
         )
 
-    def test_jit_matches_eager(self):
-        x, y = _scores(11)
-        f = lambda x, y: jaxloss.squared_hinge_loss(x, y, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
-
     def test_keras_form_is_the_last_axis_mean(self):
         # keras.losses.SquaredHinge averages the elementwise values over the last axis.
         x, y = _scores(12, (2, 3))
@@ -459,20 +399,6 @@ class TestSquaredHingeLoss:
         hinge = np.asarray(jaxloss.hinge_loss(x, y, reduction="none"), np.float64)
         np.testing.assert_allclose(out, hinge**2, rtol=1e-5)
 
-    def test_shape_mismatch(self):
-        with pytest.raises(
-            ValueError,
-            match=r"squared_hinge_loss: arguments 'predictions' and 'labels' must have the same "
-            r"shape, got predictions.shape=\(3,\) and labels.shape=\(2,\)",
-        ):
-            jaxloss.squared_hinge_loss(np.zeros(3, np.float32), np.ones(2))
-
-    def test_integer_predictions(self):
-        with pytest.raises(
-            TypeError, match="squared_hinge_loss: argument 'predictions'.*floating dtype"
-        ):
-            jaxloss.squared_hinge_loss(np.zeros(3, np.int32), np.ones(3))
-
 
 # ---------------------------------------------------------------------------
 # perceptron_loss
@@ -487,11 +413,6 @@ class TestPerceptronLoss:
         np.testing.assert_allclose(
             out, optax.losses.perceptron_loss(x, y), rtol=1e-6, atol=1e-7
         )
-
-    def test_jit_matches_eager(self):
-        x, y = _scores(21)
-        f = lambda x, y: jaxloss.perceptron_loss(x, y, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
 
     def test_gradients(self):
         with jax.enable_x64(True):
@@ -521,18 +442,6 @@ class TestPerceptronLoss:
         out = np.asarray(jaxloss.perceptron_loss(x, y, reduction="none"))
         assert np.all(out >= 0)
         assert np.all(out <= np.asarray(jaxloss.hinge_loss(x, y, reduction="none")))
-
-    def test_shape_mismatch(self):
-        with pytest.raises(
-            ValueError,
-            match=r"perceptron_loss: arguments 'predictions' and 'labels' must have the same "
-            r"shape, got predictions.shape=\(2, 2\) and labels.shape=\(4,\)",
-        ):
-            jaxloss.perceptron_loss(np.zeros((2, 2), np.float32), np.ones(4))
-
-    def test_integer_predictions(self):
-        with pytest.raises(TypeError, match="perceptron_loss: argument 'predictions'.*floating"):
-            jaxloss.perceptron_loss(np.zeros(3, np.int32), np.ones(3))
 
 
 # ---------------------------------------------------------------------------
@@ -567,11 +476,6 @@ class TestCrammerSinger:
             xa = np.moveaxis(x, -1, axis)
             out = fn(xa, y, axis=axis, reduction="none")
             np.testing.assert_allclose(out, ref(xa, y, axis), rtol=1e-5, atol=1e-6)
-
-    def test_jit_matches_eager(self, fn, ref, optax_fn, margin):
-        x, y = _int_class_scores(32)
-        f = lambda x, y: fn(x, y, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
 
     def test_gradients(self, fn, ref, optax_fn, margin):
         with jax.enable_x64(True):
@@ -643,11 +547,6 @@ class TestCrammerSinger:
         name = fn.__name__
         with pytest.raises(TypeError, match=rf"{name}: argument 'labels' must have an integer"):
             fn(np.zeros((2, 3), np.float32), np.zeros(2, np.float32))
-
-    def test_integer_scores(self, fn, ref, optax_fn, margin):
-        name = fn.__name__
-        with pytest.raises(TypeError, match=rf"{name}: argument 'scores'.*floating dtype"):
-            fn(np.zeros((2, 3), np.int32), np.zeros(2, np.int32))
 
     def test_axis_out_of_range(self, fn, ref, optax_fn, margin):
         name = fn.__name__
@@ -860,11 +759,6 @@ class TestMultilabelSoftMarginLoss:
         out = jaxloss.multilabel_soft_margin_loss(xa, ya, axis=0, reduction="none")
         np.testing.assert_allclose(out, ref_multilabel_soft_margin(x, y), rtol=1e-5)
 
-    def test_jit_matches_eager(self):
-        x, y = _multi_hot(54)
-        f = lambda x, y: jaxloss.multilabel_soft_margin_loss(x, y, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
-
     def test_gradients(self):
         with jax.enable_x64(True):
             x, y = _multi_hot(55)
@@ -900,14 +794,6 @@ class TestMultilabelSoftMarginLoss:
         flipped = jaxloss.multilabel_soft_margin_loss(-x, 1 - y, reduction="none")
         np.testing.assert_allclose(flipped, out, rtol=1e-6, atol=1e-7)
 
-    def test_shape_mismatch(self):
-        with pytest.raises(
-            ValueError,
-            match=r"multilabel_soft_margin_loss: arguments 'logits' and 'labels' must have the "
-            r"same shape, got logits.shape=\(2, 3\) and labels.shape=\(2,\)",
-        ):
-            jaxloss.multilabel_soft_margin_loss(np.zeros((2, 3), np.float32), np.zeros(2))
-
     def test_bad_class_weights_shape(self):
         with pytest.raises(
             ValueError,
@@ -917,9 +803,3 @@ class TestMultilabelSoftMarginLoss:
             jaxloss.multilabel_soft_margin_loss(
                 np.zeros((2, 3), np.float32), np.zeros((2, 3)), class_weights=np.ones((2, 3))
             )
-
-    def test_integer_logits(self):
-        with pytest.raises(
-            TypeError, match="multilabel_soft_margin_loss: argument 'logits'.*floating dtype"
-        ):
-            jaxloss.multilabel_soft_margin_loss(np.zeros((2, 3), np.int32), np.zeros((2, 3)))

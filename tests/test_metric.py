@@ -128,11 +128,6 @@ class TestMarginRankingLoss:
         np.testing.assert_allclose(f(x1, x2, y), 0.3303, rtol=1e-5)
         np.testing.assert_allclose(f(x1, x2, y, reduction="sum"), 0.9909, rtol=1e-5)
 
-    def test_jit_matches_eager(self):
-        x1, x2, y = self._data(1)
-        f = lambda a, b, c: jaxloss.margin_ranking_loss(a, b, c, margin=0.1, reduction="none")
-        np.testing.assert_allclose(jax.jit(f)(x1, x2, y), f(x1, x2, y), **TOL)
-
     def test_grads(self):
         x1, x2, y = self._data(2)
         # Away from the kink -y (x1 - x2) + m = 0.
@@ -243,14 +238,6 @@ class TestHingeEmbeddingLoss:
     def test_nonnegative_for_nonnegative_inputs(self, x):
         y = np.array([1, -1, 1, -1, -1], np.float32)
         assert np.all(np.asarray(jaxloss.hinge_embedding_loss(x, y, reduction="none")) >= 0)
-
-    def test_errors(self):
-        with pytest.raises(
-            ValueError, match=r"hinge_embedding_loss: arguments 'inputs' and 'labels'"
-        ):
-            jaxloss.hinge_embedding_loss(jnp.zeros(3), jnp.ones(2))
-        with pytest.raises(TypeError, match=r"hinge_embedding_loss: argument 'inputs' must have"):
-            jaxloss.hinge_embedding_loss(jnp.zeros(3, jnp.int32), jnp.ones(3))
 
 
 # ---------------------------------------------------------------------------
