@@ -203,8 +203,7 @@ def test_float64_stays_float64(name):
     with jax.enable_x64(True):
         args, kwargs = _make(name)
         args = tuple(
-            np.asarray(a, np.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
-            for a in args
+            np.asarray(a, np.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a for a in args
         )
         # The output dtype from tracing alone (nothing to compile).
         out = jax.eval_shape(lambda *a: _fn(name)(*a, **kwargs), *args)

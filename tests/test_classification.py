@@ -74,8 +74,10 @@ class TestSoftmaxCrossEntropy:
     @pytest.mark.parametrize("jit", [False, True])
     def test_matches_reference_and_optax(self, jit):
         x, y = _logits((6, 7)), _probs((6, 7))
-        f = jax.jit(lambda a, b: self.f(a, b, reduction="none")) if jit else (
-            lambda a, b: self.f(a, b, reduction="none")
+        f = (
+            jax.jit(lambda a, b: self.f(a, b, reduction="none"))
+            if jit
+            else (lambda a, b: self.f(a, b, reduction="none"))
         )
         np.testing.assert_allclose(f(x, y), ref_softmax_ce(x, y), rtol=1e-5)
         np.testing.assert_allclose(f(x, y), optax.losses.softmax_cross_entropy(x, y), rtol=1e-6)
@@ -98,15 +100,16 @@ class TestSoftmaxCrossEntropy:
     def test_options(self):
         x, y = _logits((5, 4)), _probs((5, 4))
         cw = np.array([1.0, 2.0, 0.5, 3.0], np.float32)
-        got = self.f(x, y, label_smoothing=0.2, class_weights=cw, temperature=1.7,
-                     reduction="none")
+        got = self.f(x, y, label_smoothing=0.2, class_weights=cw, temperature=1.7, reduction="none")
         want = ref_softmax_ce(x, y, ls=0.2, cw=cw, temperature=1.7)
         np.testing.assert_allclose(got, want, rtol=1e-5)
         # optax's label smoothing helper composes to the same thing.
         smoothed = optax.smooth_labels(y, 0.2)
         np.testing.assert_allclose(
             self.f(x, y, label_smoothing=0.2, reduction="none"),
-            optax.losses.softmax_cross_entropy(x, smoothed), rtol=1e-5)
+            optax.losses.softmax_cross_entropy(x, smoothed),
+            rtol=1e-5,
+        )
 
     def test_class_mask_matches_optax_where(self):
         x, y = _logits((4, 6)), np.eye(6, dtype=np.float32)[[0, 2, 3, 5]]
@@ -121,8 +124,13 @@ class TestSoftmaxCrossEntropy:
     def test_gradients(self):
         x, y = _logits((3, 5)).astype(np.float64), _probs((3, 5)).astype(np.float64)
         with jax.enable_x64(True):
-            check_grads(lambda a: self.f(a, y, label_smoothing=0.1), (x,), order=2,
-                        modes=["fwd", "rev"], eps=1e-4)
+            check_grads(
+                lambda a: self.f(a, y, label_smoothing=0.1),
+                (x,),
+                order=2,
+                modes=["fwd", "rev"],
+                eps=1e-4,
+            )
             check_grads(lambda b: self.f(x, b), (y,), order=1, modes=["rev"], eps=1e-4)
             check_grads(lambda t: self.f(x, y, temperature=t), (1.3,), order=1, eps=1e-4)
 
@@ -148,8 +156,11 @@ class TestSoftmaxCrossEntropy:
 
     def test_errors(self):
         x = np.zeros((2, 3), np.float32)
-        with pytest.raises(ValueError, match=r"softmax_cross_entropy: arguments 'logits' and "
-                           r"'labels' must have the same shape.*\(2, 3\).*\(2, 4\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"softmax_cross_entropy: arguments 'logits' and "
+            r"'labels' must have the same shape.*\(2, 3\).*\(2, 4\)",
+        ):
             self.f(x, np.zeros((2, 4), np.float32))
         with pytest.raises(TypeError, match="argument 'logits' must have a floating dtype"):
             self.f(np.zeros((2, 3), np.int32), x)
@@ -168,8 +179,9 @@ class TestSoftmaxCrossEntropy:
         x = rng.normal(size=(3, 5)).astype(np.float32)
         p = rng.uniform(0.01, 1, size=(3, 5))
         y = (p / p.sum(-1, keepdims=True)).astype(np.float32)
-        np.testing.assert_allclose(self.f(x + np.float32(shift), y), self.f(x, y),
-                                   rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            self.f(x + np.float32(shift), y), self.f(x, y), rtol=1e-4, atol=1e-4
+        )
 
     @given(st.integers(0, 2**31 - 1))
     def test_non_negative_and_sum_is_mean_times_count(self, seed):
@@ -194,13 +206,16 @@ class TestIntegerLabels:
         f = jax.jit(f) if jit else f
         np.testing.assert_allclose(f(x, labels), ref_int_ce(x, labels)[0], rtol=1e-5)
         np.testing.assert_allclose(
-            f(x, labels), optax.losses.softmax_cross_entropy_with_integer_labels(x, labels),
-            rtol=1e-6)
+            f(x, labels),
+            optax.losses.softmax_cross_entropy_with_integer_labels(x, labels),
+            rtol=1e-6,
+        )
 
     def test_sparse_aliases(self):
         assert jaxloss.sparse_softmax_cross_entropy is self.f
         assert jaxloss.get("sparse_softmax_cross_entropy").name == (
-            "softmax_cross_entropy_with_integer_labels")
+            "softmax_cross_entropy_with_integer_labels"
+        )
 
     @pytest.mark.parametrize(
         "opts",
@@ -210,19 +225,28 @@ class TestIntegerLabels:
             dict(label_smoothing=0.3, class_weights=[0.5, 1.0, 2.0, 3.0, 0.25]),
             dict(z_loss=1e-2),
             dict(ignore_index=-100),
-            dict(ignore_index=2, label_smoothing=0.2, z_loss=1e-3,
-                 class_weights=[1.0, 2.0, 3.0, 4.0, 5.0]),
+            dict(
+                ignore_index=2,
+                label_smoothing=0.2,
+                z_loss=1e-3,
+                class_weights=[1.0, 2.0, 3.0, 4.0, 5.0],
+            ),
         ],
     )
     def test_options_match_pytorch_definition(self, opts):
         x = _logits((9, 5))
         labels = RNG.integers(0, 5, 9).astype(np.int32)
         labels[[1, 4]] = opts.get("ignore_index", labels[1])
-        ref_opts = dict(ls=opts.get("label_smoothing", 0.0), cw=opts.get("class_weights"),
-                        z=opts.get("z_loss", 0.0), ignore_index=opts.get("ignore_index"))
+        ref_opts = dict(
+            ls=opts.get("label_smoothing", 0.0),
+            cw=opts.get("class_weights"),
+            z=opts.get("z_loss", 0.0),
+            ignore_index=opts.get("ignore_index"),
+        )
         none, mean = ref_int_ce(x, labels, **ref_opts)
-        np.testing.assert_allclose(self.f(x, labels, **opts, reduction="none"), none,
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            self.f(x, labels, **opts, reduction="none"), none, rtol=1e-5, atol=1e-6
+        )
         np.testing.assert_allclose(self.f(x, labels, **opts), mean, rtol=1e-5)
 
     def test_smoothing_matches_one_hot_version(self):
@@ -231,7 +255,8 @@ class TestIntegerLabels:
         np.testing.assert_allclose(
             self.f(x, labels, label_smoothing=0.15, reduction="none"),
             jaxloss.softmax_cross_entropy(x, onehot, label_smoothing=0.15, reduction="none"),
-            rtol=1e-5)
+            rtol=1e-5,
+        )
 
     @pytest.mark.parametrize("axis", [0, 1])
     def test_axis(self, axis):
@@ -244,25 +269,41 @@ class TestIntegerLabels:
 
     @pytest.mark.parametrize(
         "opts",
-        [dict(), dict(label_smoothing=0.2, z_loss=0.05),
-         dict(class_weights=np.array([1.0, 2.0, 0.5, 1.5]), label_smoothing=0.1,
-              ignore_index=3)],
+        [
+            dict(),
+            dict(label_smoothing=0.2, z_loss=0.05),
+            dict(class_weights=np.array([1.0, 2.0, 0.5, 1.5]), label_smoothing=0.1, ignore_index=3),
+        ],
     )
     def test_gradients(self, opts):
         with jax.enable_x64(True):
             x = _logits((5, 4)).astype(np.float64)
             labels = np.array([0, 1, 3, 2, 1])
-            check_grads(lambda a: self.f(a, labels, **opts), (x,), order=2, modes=["rev"],
-                        eps=1e-4)
+            check_grads(lambda a: self.f(a, labels, **opts), (x,), order=2, modes=["rev"], eps=1e-4)
             # Gradients of the traced hyperparameters and of the class weights.
             if "label_smoothing" in opts:
-                check_grads(lambda s: self.f(x, labels, **{**opts, "label_smoothing": s}),
-                            (0.2,), order=1, modes=["rev"], eps=1e-4)
-                check_grads(lambda z: self.f(x, labels, **{**opts, "z_loss": z}),
-                            (0.05,), order=1, modes=["rev"], eps=1e-4)
+                check_grads(
+                    lambda s: self.f(x, labels, **{**opts, "label_smoothing": s}),
+                    (0.2,),
+                    order=1,
+                    modes=["rev"],
+                    eps=1e-4,
+                )
+                check_grads(
+                    lambda z: self.f(x, labels, **{**opts, "z_loss": z}),
+                    (0.05,),
+                    order=1,
+                    modes=["rev"],
+                    eps=1e-4,
+                )
             if "class_weights" in opts:
-                check_grads(lambda w: self.f(x, labels, **{**opts, "class_weights": w}),
-                            (opts["class_weights"],), order=1, modes=["rev"], eps=1e-4)
+                check_grads(
+                    lambda w: self.f(x, labels, **{**opts, "class_weights": w}),
+                    (opts["class_weights"],),
+                    order=1,
+                    modes=["rev"],
+                    eps=1e-4,
+                )
 
     def test_hyperparameters_are_traced_without_retracing(self):
         traces = []
@@ -293,8 +334,9 @@ class TestIntegerLabels:
         with pytest.raises(Exception, match=r"out of range \[0, 4\) at position \[1 1\]: 4"):
             checked(x, labels)
         ok = checked(x, np.array([[0, 1, 2], [3, 0, 1]]), reduction="sum")
-        np.testing.assert_allclose(ok, self.f(x, np.array([[0, 1, 2], [3, 0, 1]]),
-                                              reduction="sum"), rtol=1e-6)
+        np.testing.assert_allclose(
+            ok, self.f(x, np.array([[0, 1, 2], [3, 0, 1]]), reduction="sum"), rtol=1e-6
+        )
         # ignore_index is not an error.
         checked(x, np.array([[0, 1, 2], [3, -100, 1]]), ignore_index=-100)
 
@@ -302,8 +344,8 @@ class TestIntegerLabels:
         x, labels = _logits((5, 4)), np.array([0, -100, 3, -100, 1])
         keep = labels != -100
         np.testing.assert_allclose(
-            self.f(x, labels, ignore_index=-100), ref_int_ce(x[keep], labels[keep])[1],
-            rtol=1e-5)
+            self.f(x, labels, ignore_index=-100), ref_int_ce(x[keep], labels[keep])[1], rtol=1e-5
+        )
         g = jax.grad(lambda a: self.f(a, labels, ignore_index=-100))(jnp.asarray(x))
         assert np.all(g[~keep] == 0)
 
@@ -318,8 +360,11 @@ class TestIntegerLabels:
         want1 = ref_int_ce(x[1:2, [1, 2, 3]], np.array([1]))[0][0]
         np.testing.assert_allclose(out[1], want1, rtol=1e-5)
         np.testing.assert_allclose(
-            out, optax.losses.softmax_cross_entropy_with_integer_labels(x, labels, where=cmask)
-            * np.array([0, 1, 1]), rtol=1e-5)
+            out,
+            optax.losses.softmax_cross_entropy_with_integer_labels(x, labels, where=cmask)
+            * np.array([0, 1, 1]),
+            rtol=1e-5,
+        )
         np.testing.assert_allclose(self.f(x, labels, where=cmask), out[1:].mean(), rtol=1e-6)
 
     def test_all_neg_inf_row(self):
@@ -334,8 +379,11 @@ class TestIntegerLabels:
         x = np.zeros((2, 3), np.float32)
         with pytest.raises(TypeError, match="argument 'labels' must have an integer dtype"):
             self.f(x, np.zeros((2,), np.float32))
-        with pytest.raises(ValueError, match=r"'labels' must have the shape of 'logits' "
-                           r"without axis 1.*\(2, 3\).*\(3,\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"'labels' must have the shape of 'logits' "
+            r"without axis 1.*\(2, 3\).*\(3,\)",
+        ):
             self.f(x, np.zeros((3,), np.int32))
         with pytest.raises(ValueError, match=r"'z_loss' must be >= 0.0, got -1.0"):
             self.f(x, np.zeros((2,), np.int32), z_loss=-1.0)
@@ -347,8 +395,12 @@ class TestIntegerLabels:
         rng = np.random.default_rng(seed)
         x = rng.normal(size=(4, 6)).astype(np.float32)
         labels = rng.integers(0, 6, 4)
-        np.testing.assert_allclose(self.f(x + np.float32(shift), labels, label_smoothing=0.1),
-                                   self.f(x, labels, label_smoothing=0.1), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            self.f(x + np.float32(shift), labels, label_smoothing=0.1),
+            self.f(x, labels, label_smoothing=0.1),
+            rtol=1e-4,
+            atol=1e-4,
+        )
 
 
 # -- categorical_cross_entropy ---------------------------------------------
@@ -361,20 +413,25 @@ class TestCategoricalCrossEntropy:
         # Axon's documented values for categorical_cross_entropy.
         p = np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]], np.float32)
         y = np.array([[0, 1, 0], [0, 0, 1]], np.float32)
-        np.testing.assert_allclose(self.f(p, y, reduction="none"),
-                                   [0.051293306052684784, 2.3025851249694824], rtol=1e-6)
+        np.testing.assert_allclose(
+            self.f(p, y, reduction="none"), [0.051293306052684784, 2.3025851249694824], rtol=1e-6
+        )
         np.testing.assert_allclose(self.f(p, y), 1.1769392490386963, rtol=1e-6)
-        np.testing.assert_allclose(self.f(p, np.array([1, 2]), reduction="sum"),
-                                   2.3538784980773926, rtol=1e-6)
+        np.testing.assert_allclose(
+            self.f(p, np.array([1, 2]), reduction="sum"), 2.3538784980773926, rtol=1e-6
+        )
 
     def test_reference_and_softmax_equivalence(self):
         x, y = _logits((5, 6)), _probs((5, 6))
         p = np.asarray(jax.nn.softmax(x))
-        np.testing.assert_allclose(self.f(p, y, reduction="none"), ref_categorical_ce(p, y),
-                                   rtol=1e-5)
-        np.testing.assert_allclose(self.f(p, y, reduction="none"),
-                                   jaxloss.softmax_cross_entropy(x, y, reduction="none"),
-                                   rtol=1e-4)
+        np.testing.assert_allclose(
+            self.f(p, y, reduction="none"), ref_categorical_ce(p, y), rtol=1e-5
+        )
+        np.testing.assert_allclose(
+            self.f(p, y, reduction="none"),
+            jaxloss.softmax_cross_entropy(x, y, reduction="none"),
+            rtol=1e-4,
+        )
 
     def test_zero_probability_is_finite(self):
         p = np.array([[0.0, 1.0]], np.float32)
@@ -390,9 +447,16 @@ class TestCategoricalCrossEntropy:
             cw = np.array([1.0, 2.0, 3.0])
             np.testing.assert_allclose(
                 self.f(p, y, class_weights=cw, reduction="none"),
-                -np.sum(cw * y * np.log(p), -1), rtol=1e-10)
-            check_grads(lambda a: self.f(a, y, class_weights=cw), (p,), order=2,
-                        modes=["fwd", "rev"], eps=1e-6)
+                -np.sum(cw * y * np.log(p), -1),
+                rtol=1e-10,
+            )
+            check_grads(
+                lambda a: self.f(a, y, class_weights=cw),
+                (p,),
+                order=2,
+                modes=["fwd", "rev"],
+                eps=1e-6,
+            )
 
     def test_integer_labels_out_of_range_are_nan(self):
         p = _probs((2, 3))

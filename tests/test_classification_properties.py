@@ -151,6 +151,11 @@ def test_gradients_match_finite_differences(name, seed, batch):
         assert jax.jit(loss)(*[args[i] for i in diff]).dtype == jnp.float64
         # check_grads jits ``loss`` itself: the same program as the line above, compiled once.
         check_grads(
-            loss, tuple(args[i] for i in diff), order=1, modes=["rev"], eps=1e-6,
-            atol=1e-6, rtol=1e-5,
+            loss,
+            tuple(args[i] for i in diff),
+            order=1,
+            modes=["rev"],
+            eps=1e-6,
+            atol=1e-6,
+            rtol=1e-5,
         )

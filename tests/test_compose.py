@@ -41,12 +41,16 @@ def test_grad_with_aux_and_static_argument_without_retrace():
         return jax.grad(make(), has_aux=True)(logits, labels)
 
     def make():
-        return jaxloss.combine(ce=jaxloss.get("sparse_softmax_cross_entropy"),
-                               z=(_lse_squared, 1e-2, (0,)))
+        return jaxloss.combine(
+            ce=jaxloss.get("sparse_softmax_cross_entropy"), z=(_lse_squared, 1e-2, (0,))
+        )
 
     grads, parts = step(logits, labels)
-    expected = jax.grad(lambda x: jaxloss.softmax_cross_entropy_with_integer_labels(x, labels)
-                        + 1e-2 * _lse_squared(x))(logits)
+    expected = jax.grad(
+        lambda x: (
+            jaxloss.softmax_cross_entropy_with_integer_labels(x, labels) + 1e-2 * _lse_squared(x)
+        )
+    )(logits)
     np.testing.assert_allclose(grads, expected, rtol=1e-5, atol=1e-7)
     assert set(parts) == {"ce", "z"}
 
@@ -68,8 +72,10 @@ def test_keyword_arguments_reach_every_term():
     objective = jaxloss.combine(a=jaxloss.get("sparse_softmax_cross_entropy"))
     _, parts = objective(logits, labels, where=mask)
     np.testing.assert_allclose(
-        parts["a"], jaxloss.softmax_cross_entropy_with_integer_labels(logits[mask], labels[mask]),
-        rtol=1e-6)
+        parts["a"],
+        jaxloss.softmax_cross_entropy_with_integer_labels(logits[mask], labels[mask]),
+        rtol=1e-6,
+    )
 
 
 def test_errors():

@@ -25,15 +25,16 @@ class TestReduceLoss:
         np.testing.assert_allclose(jaxloss.reduce_loss(v, weights=w), (1 + 6 + 6) / 4)
         np.testing.assert_allclose(jaxloss.reduce_loss(v, where=m), 3.0)
         np.testing.assert_allclose(jaxloss.reduce_loss(v, where=m, weights=w), 7 / 2)
-        np.testing.assert_allclose(jaxloss.reduce_loss(v, "none", where=m, weights=w),
-                                   [1.0, 0.0, 0.0, 6.0])
+        np.testing.assert_allclose(
+            jaxloss.reduce_loss(v, "none", where=m, weights=w), [1.0, 0.0, 0.0, 6.0]
+        )
 
     def test_broadcast_weights_and_mask(self):
         v = np.arange(6, dtype=np.float32).reshape(2, 3)
-        np.testing.assert_allclose(jaxloss.reduce_loss(v, weights=np.array([1.0, 0.0, 1.0])),
-                                   (0 + 2 + 3 + 5) / 4)
-        np.testing.assert_allclose(jaxloss.reduce_loss(v, where=np.array([[True], [False]])),
-                                   1.0)
+        np.testing.assert_allclose(
+            jaxloss.reduce_loss(v, weights=np.array([1.0, 0.0, 1.0])), (0 + 2 + 3 + 5) / 4
+        )
+        np.testing.assert_allclose(jaxloss.reduce_loss(v, where=np.array([[True], [False]])), 1.0)
 
     def test_masked_nan_values_do_not_leak(self):
         v = jnp.array([1.0, jnp.nan, jnp.inf])
@@ -52,12 +53,17 @@ class TestReduceLoss:
     def test_empty(self):
         assert float(jaxloss.reduce_loss(jnp.zeros((0,)))) == 0.0
         assert float(jaxloss.reduce_loss(jnp.zeros((0,)), weights=jnp.zeros((0,)))) == 0.0
-        assert float(jax.grad(lambda x: jaxloss.reduce_loss(x).sum() + 1.0)(jnp.zeros((0,)))
-                     .sum()) == 0.0
+        assert (
+            float(jax.grad(lambda x: jaxloss.reduce_loss(x).sum() + 1.0)(jnp.zeros((0,))).sum())
+            == 0.0
+        )
 
     def test_errors(self):
-        with pytest.raises(ValueError, match="reduce_loss: argument 'reduction' must be one of"
-                           " 'mean', 'sum' or 'none', got 'avg'"):
+        with pytest.raises(
+            ValueError,
+            match="reduce_loss: argument 'reduction' must be one of"
+            " 'mean', 'sum' or 'none', got 'avg'",
+        ):
             jaxloss.reduce_loss(jnp.ones(2), "avg")
         with pytest.raises(ValueError, match=r"'weights' with shape \(3,\) must be broadcast"):
             jaxloss.reduce_loss(jnp.ones(2), weights=jnp.ones(3))
@@ -67,8 +73,9 @@ class TestReduceLoss:
     @given(st.integers(0, 2**31 - 1), st.integers(1, 20))
     def test_sum_is_mean_times_count(self, seed, n):
         v = np.random.default_rng(seed).uniform(0, 10, n).astype(np.float32)
-        np.testing.assert_allclose(jaxloss.reduce_loss(v, "sum"), n * jaxloss.reduce_loss(v),
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            jaxloss.reduce_loss(v, "sum"), n * jaxloss.reduce_loss(v), rtol=1e-5
+        )
 
 
 class TestHyperparameters:
@@ -98,8 +105,11 @@ class TestHyperparameters:
 
     def test_non_numbers_are_rejected(self, declare):
         declare(margin=core.Range())
-        with pytest.raises(TypeError, match=r"f: argument 'margin' must be a real number or a "
-                           r"JAX scalar, got str"):
+        with pytest.raises(
+            TypeError,
+            match=r"f: argument 'margin' must be a real number or a "
+            r"JAX scalar, got str",
+        ):
             core.hyperparameter("f", "margin", "1", jnp.float32)
 
     def test_undeclared_option_is_an_error(self):
@@ -115,8 +125,9 @@ class TestHyperparameters:
         assert core.static_value(0.0) == 0.0
         assert core.static_value(jnp.float32(2.0)) == 2.0
         assert core.static_value(jnp.ones(2)) is None
-        jax.jit(lambda v: (core.static_value(v) is None) or (_ for _ in ()).throw(
-            AssertionError))(1.0)
+        jax.jit(lambda v: (core.static_value(v) is None) or (_ for _ in ()).throw(AssertionError))(
+            1.0
+        )
 
 
 class TestRegistry:
@@ -135,8 +146,11 @@ class TestRegistry:
             assert jaxloss.get(foreign).name == canonical
 
     def test_unknown_name_suggests(self):
-        with pytest.raises(ValueError, match=r"unknown loss 'hubber_loss'; did you mean "
-                           r"'huber_loss'"):
+        with pytest.raises(
+            ValueError,
+            match=r"unknown loss 'hubber_loss'; did you mean "
+            r"'huber_loss'",
+        ):
             jaxloss.get("hubber_loss")
 
     def test_unknown_option(self):
@@ -155,8 +169,11 @@ class TestRegistry:
         np.testing.assert_allclose(loss(jnp.ones(3), jnp.zeros(3)), 3.0)
 
     def test_array_hyperparameters_roundtrip(self):
-        loss = jaxloss.get("softmax_cross_entropy_with_integer_labels",
-                           class_weights=np.array([1.0, 2.0]), ignore_index=-100)
+        loss = jaxloss.get(
+            "softmax_cross_entropy_with_integer_labels",
+            class_weights=np.array([1.0, 2.0]),
+            ignore_index=-100,
+        )
         again = jaxloss.Loss.from_config(json.loads(json.dumps(loss.config())))
         assert again == loss and hash(again) == hash(loss)
 
@@ -172,12 +189,16 @@ def dataclasses_error():
 
 
 def test_catalogue_lists_every_loss():
-    out = subprocess.run([sys.executable, "-m", "jaxloss"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "jaxloss"], capture_output=True, text=True, check=True
+    ).stdout
     for name in jaxloss.names():
         info = jaxloss.info(name)
-        row = next(line for line in out.splitlines() if line.startswith(f"| {name} ")
-                   or line.startswith(f"| {name} ["))
+        row = next(
+            line
+            for line in out.splitlines()
+            if line.startswith(f"| {name} ") or line.startswith(f"| {name} [")
+        )
         assert info.family in row and info.inputs in row
     assert f"{len(jaxloss.names())} losses" in out
 
@@ -208,6 +229,17 @@ def test_every_loss_lives_in_its_family_module_and_is_exported_by_name_and_alias
         for public in (name, *entry.aliases):
             assert getattr(jaxloss, public) is entry.fn and public in exported, public
     helpers = {"smooth_labels", "pairwise_distance"}
-    machinery = {"Combined", "Loss", "LossInfo", "Range", "aliases", "checked", "combine",
-                 "get", "info", "names", "reduce_loss"}
+    machinery = {
+        "Combined",
+        "Loss",
+        "LossInfo",
+        "Range",
+        "aliases",
+        "checked",
+        "combine",
+        "get",
+        "info",
+        "names",
+        "reduce_loss",
+    }
     assert exported == set(jaxloss.names()) | set(jaxloss.aliases()) | helpers | machinery

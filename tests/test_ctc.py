@@ -131,7 +131,10 @@ class TestValues:
         label_pad = (np.arange(length) >= len(target)).astype(np.float64)[None]
         with jax.enable_x64(True):
             out = jaxloss.ctc_loss(
-                jnp.asarray(logits[None]), jnp.zeros((1, steps)), labels, label_pad,
+                jnp.asarray(logits[None]),
+                jnp.zeros((1, steps)),
+                labels,
+                label_pad,
                 reduction="none",
             )
             assert out.dtype == jnp.float64
@@ -172,8 +175,11 @@ class TestValues:
         logits, logit_pad, labels, label_pad = _problem(6, batch=6)
         flat = jaxloss.ctc_loss(logits, logit_pad, labels, label_pad, reduction="none")
         out = jaxloss.ctc_loss(
-            logits.reshape(2, 3, *logits.shape[1:]), logit_pad.reshape(2, 3, -1),
-            labels.reshape(2, 3, -1), label_pad.reshape(2, 3, -1), reduction="none",
+            logits.reshape(2, 3, *logits.shape[1:]),
+            logit_pad.reshape(2, 3, -1),
+            labels.reshape(2, 3, -1),
+            label_pad.reshape(2, 3, -1),
+            reduction="none",
         )
         assert out.shape == (2, 3)
         np.testing.assert_allclose(out.reshape(-1), flat, rtol=1e-6)
@@ -268,8 +274,9 @@ class TestEdgeCases:
         )
         out = f(logits, "none")
         assert out[1] == 0.0
-        np.testing.assert_allclose(out[0], ref_ctc(logits, logit_pad, labels, label_pad)[0],
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            out[0], ref_ctc(logits, logit_pad, labels, label_pad)[0], rtol=1e-5
+        )
         np.testing.assert_allclose(f(logits), out[0] / 2, rtol=1e-6)
         for g in (jax.grad(f)(logits), jax.jit(jax.grad(f))(logits)):
             assert np.all(np.isfinite(g))
@@ -346,8 +353,9 @@ class TestEdgeCases:
         poisoned = logits.copy()
         poisoned[1] = np.nan
         f = lambda x: jaxloss.ctc_loss(x, logit_pad, labels, label_pad, where=where)
-        np.testing.assert_allclose(f(poisoned), ref_ctc(logits, logit_pad, labels, label_pad)[
-            where].mean(), rtol=1e-5)
+        np.testing.assert_allclose(
+            f(poisoned), ref_ctc(logits, logit_pad, labels, label_pad)[where].mean(), rtol=1e-5
+        )
         g = jax.grad(f)(poisoned)
         assert np.all(np.isfinite(g)) and np.all(g[1] == 0)
 
@@ -368,9 +376,7 @@ class TestGradients:
         # occupations do not inherit the rounding of 512 additions at |log p| ~ 2000
         # (without it the blank's gradient was off by about 4e-4 here).
         args = _problem(12, batch=3, steps=512, classes=64, length=100)
-        f = lambda x, dtype: jnp.sum(
-            jaxloss.ctc_loss(x.astype(dtype), *args[1:], reduction="none")
-        )
+        f = lambda x, dtype: jnp.sum(jaxloss.ctc_loss(x.astype(dtype), *args[1:], reduction="none"))
         g32 = np.asarray(jax.grad(f)(jnp.asarray(args[0]), jnp.float32), np.float64)
         with jax.enable_x64(True):
             g64 = np.asarray(jax.grad(f)(jnp.asarray(args[0], jnp.float64), jnp.float64))
@@ -379,8 +385,9 @@ class TestGradients:
 
     def test_check_grads_float64(self):
         with jax.enable_x64(True):
-            logits, logit_pad, labels, label_pad = _problem(12, batch=3, steps=7, classes=4,
-                                                            length=3)
+            logits, logit_pad, labels, label_pad = _problem(
+                12, batch=3, steps=7, classes=4, length=3
+            )
             f = lambda x: jaxloss.ctc_loss(x, logit_pad, labels, label_pad, reduction="sum")
             x = jnp.asarray(logits, jnp.float64)
             check_grads(f, (x,), order=1, modes=["rev", "fwd"], eps=1e-4)
@@ -388,16 +395,17 @@ class TestGradients:
     def test_second_order_float64(self):
         # Higher derivatives differentiate through the recursion of the custom JVP rule.
         with jax.enable_x64(True):
-            logits, logit_pad, labels, label_pad = _problem(18, batch=1, steps=4, classes=3,
-                                                            length=1)
+            logits, logit_pad, labels, label_pad = _problem(
+                18, batch=1, steps=4, classes=3, length=1
+            )
             f = lambda x: jaxloss.ctc_loss(x, logit_pad, labels, label_pad)
-            check_grads(f, (jnp.asarray(logits, jnp.float64),), order=2, modes=["rev"],
-                        eps=1e-3)
+            check_grads(f, (jnp.asarray(logits, jnp.float64),), order=2, modes=["rev"], eps=1e-3)
 
     def test_finite_differences_float64_with_padding_and_blank(self):
         with jax.enable_x64(True):
-            logits, logit_pad, labels, label_pad = _problem(13, batch=2, steps=8, classes=4,
-                                                            length=2, blank=3)
+            logits, logit_pad, labels, label_pad = _problem(
+                13, batch=2, steps=8, classes=4, length=2, blank=3
+            )
             x = jnp.asarray(logits, jnp.float64)
             f = lambda x: jaxloss.ctc_loss(x, logit_pad, labels, label_pad, blank_id=3)
             g = jax.grad(f)(x)
@@ -430,8 +438,7 @@ class TestGradients:
 
         per_example = jax.jit(jax.vmap(jax.value_and_grad(one)))
         values, grads = per_example(logits, logit_pad, labels, label_pad)
-        np.testing.assert_allclose(values, ref_ctc(logits, logit_pad, labels, label_pad),
-                                   rtol=1e-5)
+        np.testing.assert_allclose(values, ref_ctc(logits, logit_pad, labels, label_pad), rtol=1e-5)
         batched = jax.grad(
             lambda x: jaxloss.ctc_loss(x, logit_pad, labels, label_pad, reduction="sum")
         )(logits)
@@ -492,20 +499,27 @@ def _valid():
 class TestErrors:
     def test_labels_batch_shape(self):
         logits, logit_pad, labels, label_pad = _valid()
-        with pytest.raises(ValueError, match=r"ctc_loss: arguments 'logits' and 'labels'.*"
-                                             r"labels.shape=\(3, 4\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"ctc_loss: arguments 'logits' and 'labels'.*"
+            r"labels.shape=\(3, 4\)",
+        ):
             jaxloss.ctc_loss(logits, logit_pad, labels[:3], label_pad[:3])
 
     def test_label_paddings_shape(self):
         logits, logit_pad, labels, label_pad = _valid()
-        with pytest.raises(ValueError, match=r"ctc_loss: arguments 'labels' and 'label_paddings'"
-                                             r".*label_paddings.shape=\(4, 3\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"ctc_loss: arguments 'labels' and 'label_paddings'"
+            r".*label_paddings.shape=\(4, 3\)",
+        ):
             jaxloss.ctc_loss(logits, logit_pad, labels, label_pad[:, :-1])
 
     def test_logits_rank(self):
         with pytest.raises(ValueError, match=r"ctc_loss: argument 'logits' must have shape"):
-            jaxloss.ctc_loss(np.zeros(5, np.float32), np.zeros(5), np.zeros(2, np.int32),
-                             np.zeros(2))
+            jaxloss.ctc_loss(
+                np.zeros(5, np.float32), np.zeros(5), np.zeros(2, np.int32), np.zeros(2)
+            )
 
     def test_float_labels(self):
         logits, logit_pad, labels, label_pad = _valid()

@@ -44,23 +44,36 @@ def _site_checker():
     return module
 
 
-_ENTRY = ('<div class="doc doc-object doc-function"><h2 id="jaxloss.huber_loss" '
-          'class="doc doc-heading">huber_loss</h2><div class="doc doc-contents">{}</div></div>')
+_ENTRY = (
+    '<div class="doc doc-object doc-function"><h2 id="jaxloss.huber_loss" '
+    'class="doc doc-heading">huber_loss</h2><div class="doc doc-contents">{}</div></div>'
+)
 
 
 def test_site_check_passes_a_clean_page():
     check = _site_checker()
-    page = ('<html><head><script src="../../mathjax/tex-chtml.js"></script></head><body>'
-            + _ENTRY.format('<p>See <a href="#jaxloss.l2_loss"><code>l2_loss</code></a>.</p>'
-                            '<div class="arithmatex">\\[\\ell_i = r_i^2\\]</div>')
-            + "</body></html>")
+    page = (
+        '<html><head><script src="../../mathjax/tex-chtml.js"></script></head><body>'
+        + _ENTRY.format(
+            '<p>See <a href="#jaxloss.l2_loss"><code>l2_loss</code></a>.</p>'
+            '<div class="arithmatex">\\[\\ell_i = r_i^2\\]</div>'
+        )
+        + "</body></html>"
+    )
     assert check.page_problems(page, ["huber_loss"]) == []
 
 
 def test_site_check_finds_raw_rst_roles_and_math():
     check = _site_checker()
-    for raw in (":func:<code>l2_loss</code>", ":class:`Loss`", ":math:`x`", ".. math::",
-                ":meth:<code>Loss.config</code>", ":attr:`LossInfo.ranges`", ":mod:`jax`"):
+    for raw in (
+        ":func:<code>l2_loss</code>",
+        ":class:`Loss`",
+        ":math:`x`",
+        ".. math::",
+        ":meth:<code>Loss.config</code>",
+        ":attr:`LossInfo.ranges`",
+        ":mod:`jax`",
+    ):
         problems = check.page_problems(f"<html><body><p>See {raw}.</p></body></html>")
         assert len(problems) == 1 and "raw reStructuredText" in problems[0], raw
     # the same text inside a script or a style is not page text

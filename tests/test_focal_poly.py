@@ -109,6 +109,7 @@ def _assert_finite_derivatives(loss, x, y, gamma):
         assert np.all(np.isfinite(grad))
         assert np.all(np.isfinite(hessian))
 
+
 # -- sigmoid_focal_loss -------------------------------------------------------
 
 
@@ -223,17 +224,15 @@ class TestSigmoidFocalLoss:
 
 class TestSoftmaxFocalLoss:
     @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
-    @pytest.mark.parametrize(
-        "alpha", [None, 0.25, np.array([0.1, 0.5, 1.0, 2.0, 0.0], np.float32)]
-    )
+    @pytest.mark.parametrize("alpha", [None, 0.25, np.array([0.1, 0.5, 1.0, 2.0, 0.0], np.float32)])
     def test_reference(self, gamma, alpha):
         x, y = _logits(10), _soft(11)
         out = jaxloss.softmax_focal_loss(x, y, alpha=alpha, gamma=gamma, reduction="none")
         assert out.shape == (4,) and out.dtype == jnp.float32
         np.testing.assert_allclose(out, ref_softmax_focal(x, y, alpha, gamma), **TOL)
-        out_jit = jax.jit(
-            lambda a, b: jaxloss.softmax_focal_loss(a, b, alpha=alpha, gamma=gamma)
-        )(x, y)
+        out_jit = jax.jit(lambda a, b: jaxloss.softmax_focal_loss(a, b, alpha=alpha, gamma=gamma))(
+            x, y
+        )
         np.testing.assert_allclose(out_jit, out.mean(), rtol=1e-6)
 
     def test_gamma_zero_is_softmax_cross_entropy(self):
@@ -313,8 +312,9 @@ class TestSoftmaxFocalLoss:
         with pytest.raises(ValueError, match=r"softmax_focal_loss: argument 'alpha' must be >= 0"):
             jaxloss.softmax_focal_loss(x, y, alpha=np.array([1.0, -1.0, 1.0, 1.0, 1.0]))
         with pytest.raises(
-            ValueError, match=r"softmax_focal_loss: argument 'alpha' must be a scalar or have "
-            r"shape \(5,\).*got \(3,\)"
+            ValueError,
+            match=r"softmax_focal_loss: argument 'alpha' must be a scalar or have "
+            r"shape \(5,\).*got \(3,\)",
         ):
             jaxloss.softmax_focal_loss(x, y, alpha=np.ones(3))
         with pytest.raises(ValueError, match=r"softmax_focal_loss: arguments 'logits' and"):

@@ -150,9 +150,7 @@ HARD_NAMES = [n for n in NAMES if n in LOG_TARGETS or _has_unit_labels(n)]
 
 def test_hard_label_checks_cover_the_label_losses():
     # Regression: this test ran for every loss and checked nothing for 33 of them.
-    assert {"softmax_cross_entropy", "sigmoid_binary_cross_entropy", "dice_loss"} <= set(
-        HARD_NAMES
-    )
+    assert {"softmax_cross_entropy", "sigmoid_binary_cross_entropy", "dice_loss"} <= set(HARD_NAMES)
     assert "squared_error" not in HARD_NAMES
 
 

@@ -121,9 +121,7 @@ def test_equinox_filter_value_and_grad():
 
     @eqx.filter_jit
     def step(model, state, loss):
-        value, grads = eqx.filter_value_and_grad(
-            lambda m: loss(jax.vmap(m)(X), Y)
-        )(model)
+        value, grads = eqx.filter_value_and_grad(lambda m: loss(jax.vmap(m)(X), Y))(model)
         updates, state = tx.update(grads, state)
         return eqx.apply_updates(model, updates), state, value
 
@@ -136,8 +134,9 @@ def test_equinox_filter_value_and_grad():
 
 def test_loss_as_jit_static_argument():
     w = jnp.zeros((8, 3))
-    step = jax.jit(lambda loss, w: jax.value_and_grad(lambda v: loss(X @ v, Y))(w),
-                   static_argnums=0)
+    step = jax.jit(
+        lambda loss, w: jax.value_and_grad(lambda v: loss(X @ v, Y))(w), static_argnums=0
+    )
     losses = []
     for _ in range(STEPS):
         value, g = step(LOSS, w)

@@ -35,8 +35,7 @@ def _inputs(seed=0, batch=BATCH, d=D, v=V, scale=1.0, dtype=np.float32):
     return jnp.asarray(h), jnp.asarray(w), jnp.asarray(b), jnp.asarray(y)
 
 
-def naive(hidden, weight, labels, *, bias=None, logit_soft_cap=None, chunk_size=None,
-          **options):
+def naive(hidden, weight, labels, *, bias=None, logit_soft_cap=None, chunk_size=None, **options):
     """The materialized computation the fused loss must equal."""
     del chunk_size
     logits = jnp.matmul(hidden, weight, preferred_element_type=jnp.float32)
@@ -91,8 +90,15 @@ def ref_linear_ce(h, w, y, b=None, ls=0.0, z=0.0, cap=None, ignore_index=None):
 def test_matches_float64_reference(opts, chunk_size):
     h, w, b, y = _inputs()
     out = FN(h, w, y, bias=b, chunk_size=chunk_size, reduction="none", **opts)
-    ref = ref_linear_ce(h, w, y, b, opts.get("label_smoothing", 0.0), opts.get("z_loss", 0.0),
-                        opts.get("logit_soft_cap"))
+    ref = ref_linear_ce(
+        h,
+        w,
+        y,
+        b,
+        opts.get("label_smoothing", 0.0),
+        opts.get("z_loss", 0.0),
+        opts.get("logit_soft_cap"),
+    )
     assert out.shape == BATCH and out.dtype == jnp.float32
     np.testing.assert_allclose(out, ref.reshape(BATCH), rtol=1e-5, atol=1e-6)
 
@@ -150,8 +156,15 @@ def test_equals_naive_with_where_weights_and_reductions(reduction):
     rng = np.random.default_rng(3)
     where = jnp.asarray(rng.random(BATCH) < 0.7)
     weights = jnp.asarray(rng.uniform(0.1, 2.0, size=BATCH).astype(np.float32))
-    opts = dict(reduction=reduction, where=where, weights=weights, ignore_index=5,
-                label_smoothing=0.1, z_loss=0.01, logit_soft_cap=3.0)
+    opts = dict(
+        reduction=reduction,
+        where=where,
+        weights=weights,
+        ignore_index=5,
+        label_smoothing=0.1,
+        z_loss=0.01,
+        logit_soft_cap=3.0,
+    )
 
     def total(fn):
         return lambda *a, **k: jnp.sum(fn(*a, **k))
@@ -172,8 +185,7 @@ def test_where_broadcasts_over_tokens():
 
 def test_jit_matches_eager():
     h, w, b, y = _inputs(seed=5)
-    f = lambda h, w, b: FN(h, w, y, bias=b, chunk_size=7, label_smoothing=0.1,
-                           reduction="none")
+    f = lambda h, w, b: FN(h, w, y, bias=b, chunk_size=7, label_smoothing=0.1, reduction="none")
     np.testing.assert_allclose(jax.jit(f)(h, w, b), f(h, w, b), rtol=1e-6, atol=1e-7)
 
 
@@ -235,11 +247,16 @@ def test_mixed_dtypes_give_gradients_in_each_dtype():
 
 def test_float64_stays_float64_and_gradients_check():
     with jax.enable_x64(True):
-        h, w, b, y = (jnp.asarray(a, jnp.float64) if a.dtype != jnp.int32 else a
-                      for a in _inputs(seed=11, batch=(5,), d=4, v=9))
+        h, w, b, y = (
+            jnp.asarray(a, jnp.float64) if a.dtype != jnp.int32 else a
+            for a in _inputs(seed=11, batch=(5,), d=4, v=9)
+        )
         assert FN(h, w, y, bias=b).dtype == jnp.float64
-        f = jax.jit(lambda h, w, b: FN(h, w, y, bias=b, chunk_size=4, label_smoothing=0.1,
-                                       z_loss=0.05, logit_soft_cap=2.0))
+        f = jax.jit(
+            lambda h, w, b: FN(
+                h, w, y, bias=b, chunk_size=4, label_smoothing=0.1, z_loss=0.05, logit_soft_cap=2.0
+            )
+        )
         check_grads(f, (h, w, b), order=2, modes=["rev"], eps=1e-4)
         f_plain = jax.jit(lambda h, w: FN(h, w, y, chunk_size=2))
         check_grads(f_plain, (h, w), order=1, modes=["rev"], eps=1e-4)
@@ -250,8 +267,8 @@ def test_hyperparameter_gradients_match_naive():
 
     def grads(fn, **static):
         def loss(ls, z, cap):
-            return fn(h, w, y, bias=b, label_smoothing=ls, z_loss=z, logit_soft_cap=cap,
-                      **static)
+            return fn(h, w, y, bias=b, label_smoothing=ls, z_loss=z, logit_soft_cap=cap, **static)
+
         # jit: one program (the naive loss would otherwise be differentiated op by op).
         return jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(0.1, 0.02, 2.0)
 
@@ -271,7 +288,8 @@ def test_traced_hyperparameters_do_not_recompile():
     for ls, cap in [(0.1, 2.0), (0.2, 3.0)]:
         np.testing.assert_allclose(
             f(jnp.float32(ls), jnp.float32(cap)),
-            naive(h, w, y, bias=b, label_smoothing=ls, logit_soft_cap=cap), rtol=1e-5,
+            naive(h, w, y, bias=b, label_smoothing=ls, logit_soft_cap=cap),
+            rtol=1e-5,
         )
     assert len(traces) == 1
 
@@ -318,8 +336,18 @@ def test_masked_and_ignored_tokens_get_exact_zero_gradient_even_when_nonfinite()
     poisoned = h.at[1, 1].set(jnp.inf).at[1, 1, 0].set(jnp.nan).at[2, 3].set(jnp.nan)
 
     def loss(h, w, b):
-        return FN(h, w, y, bias=b, where=where, ignore_index=-100, chunk_size=6,
-                  label_smoothing=0.1, z_loss=0.01, logit_soft_cap=3.0)
+        return FN(
+            h,
+            w,
+            y,
+            bias=b,
+            where=where,
+            ignore_index=-100,
+            chunk_size=6,
+            label_smoothing=0.1,
+            z_loss=0.01,
+            logit_soft_cap=3.0,
+        )
 
     np.testing.assert_allclose(loss(poisoned, w, b), loss(h, w, b), rtol=1e-6)
     gh, gw, gb = jax.grad(loss, argnums=(0, 1, 2))(poisoned, w, b)
@@ -384,8 +412,9 @@ def test_no_tokens_by_vocab_array_in_forward_or_backward():
     n, d, v, chunk = 64, 24, 1000, 128
     h, w, b, y = _inputs(seed=19, batch=(n,), d=d, v=v)
     f = jax.value_and_grad(
-        lambda h, w, b: FN(h, w, y, bias=b, chunk_size=chunk, label_smoothing=0.1,
-                           z_loss=0.01, logit_soft_cap=5.0),
+        lambda h, w, b: FN(
+            h, w, y, bias=b, chunk_size=chunk, label_smoothing=0.1, z_loss=0.01, logit_soft_cap=5.0
+        ),
         argnums=(0, 1, 2),
     )
     shapes = set(_all_shapes(jax.make_jaxpr(f)(h, w, b).jaxpr))

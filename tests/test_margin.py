@@ -410,9 +410,7 @@ class TestPerceptronLoss:
         out = jaxloss.perceptron_loss(x, y, reduction="none")
         assert out.shape == x.shape and out.dtype == jnp.float32
         np.testing.assert_allclose(out, ref_perceptron(x, y), rtol=1e-6, atol=1e-7)
-        np.testing.assert_allclose(
-            out, optax.losses.perceptron_loss(x, y), rtol=1e-6, atol=1e-7
-        )
+        np.testing.assert_allclose(out, optax.losses.perceptron_loss(x, y), rtol=1e-6, atol=1e-7)
 
     def test_gradients(self):
         with jax.enable_x64(True):
@@ -593,9 +591,7 @@ class TestMultiMarginLoss:
     def test_pytorch_documented_example(self):
         # The example of the torch.nn.MultiMarginLoss documentation: 0.3250.
         x = np.array([[0.1, 0.2, 0.4, 0.8]], np.float32)
-        np.testing.assert_allclose(
-            jaxloss.multi_margin_loss(x, np.array([3])), 0.325, rtol=1e-6
-        )
+        np.testing.assert_allclose(jaxloss.multi_margin_loss(x, np.array([3])), 0.325, rtol=1e-6)
 
     def test_several_batch_dimensions_and_axis(self):
         x, y = _int_class_scores(42, (2, 3))
@@ -675,9 +671,7 @@ class TestMultiMarginLoss:
     def test_non_negative_and_shift_invariant(self, x, y, shift):
         out = np.asarray(jaxloss.multi_margin_loss(x, y, reduction="none"))
         assert np.all(out >= 0)
-        shifted = np.asarray(
-            jaxloss.multi_margin_loss(x + np.float32(shift), y, reduction="none")
-        )
+        shifted = np.asarray(jaxloss.multi_margin_loss(x + np.float32(shift), y, reduction="none"))
         np.testing.assert_allclose(shifted, out, atol=1e-4 * (1 + abs(shift)))
 
     @pytest.mark.parametrize("p", [0, 3, 1.5, True, "1"])

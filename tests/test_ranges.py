@@ -75,8 +75,11 @@ def _outside(allowed: Range) -> list[float]:
 
 
 def _closed_bounds(allowed: Range) -> list[float]:
-    return [b for b, is_open in ((allowed.low, allowed.low_open), (allowed.high, allowed.high_open))
-            if b is not None and not is_open]
+    return [
+        b
+        for b, is_open in ((allowed.low, allowed.low_open), (allowed.high, allowed.high_open))
+        if b is not None and not is_open
+    ]
 
 
 DECLARED = sorted(core._RANGES)  # (function, option): registered losses and HELPERS
@@ -189,29 +192,62 @@ def test_a_closed_bound_is_accepted(name, option, value):
     [
         ("huber_loss", {"delta": -1.0}, "huber_loss: argument 'delta' must be >= 0.0, got -1.0"),
         ("huber", {"delta": -1}, "huber_loss: argument 'delta' must be >= 0.0, got -1"),
-        ("softmax_cross_entropy", {"label_smoothing": 1.5},
-         "softmax_cross_entropy: argument 'label_smoothing' must be in [0.0, 1.0), got 1.5"),
-        ("CrossEntropyLoss", {"label_smoothing": 1.0},
-         "softmax_cross_entropy_with_integer_labels: argument 'label_smoothing' must be in "
-         "[0.0, 1.0), got 1.0"),
-        ("triplet_margin_loss", {"margin": -0.5},
-         "triplet_margin_loss: argument 'margin' must be >= 0.0, got -0.5"),
-        ("contrastive_loss", {"margin": -1.0},
-         "contrastive_loss: argument 'margin' must be >= 0.0, got -1.0"),
-        ("cosine_embedding_loss", {"margin": 1.5},
-         "cosine_embedding_loss: argument 'margin' must be in [-1.0, 1.0], got 1.5"),
-        ("sigmoid_focal_loss", {"gamma": -1.0},
-         "sigmoid_focal_loss: argument 'gamma' must be >= 0.0, got -1.0"),
-        ("FocalLoss", {"gamma": -0.5},
-         "softmax_focal_loss: argument 'gamma' must be >= 0.0, got -0.5"),
-        ("softmax_focal_loss", {"alpha": np.array([0.25, -0.5, 1.0])},
-         "softmax_focal_loss: argument 'alpha' must be >= 0.0, got [0.25, -0.5, 1.0]"),
-        ("softmax_focal_loss", {"alpha": [0.25, -0.5]},
-         "softmax_focal_loss: argument 'alpha' must be >= 0.0, got [0.25, -0.5]"),
-        ("quantile_loss", {"quantile": 0.0},
-         "quantile_loss: argument 'quantile' must be in (0.0, 1.0), got 0.0"),
-        ("margin_ranking_loss", {"margin": float("nan")},
-         "margin_ranking_loss: argument 'margin' must be a number, got nan"),
+        (
+            "softmax_cross_entropy",
+            {"label_smoothing": 1.5},
+            "softmax_cross_entropy: argument 'label_smoothing' must be in [0.0, 1.0), got 1.5",
+        ),
+        (
+            "CrossEntropyLoss",
+            {"label_smoothing": 1.0},
+            "softmax_cross_entropy_with_integer_labels: argument 'label_smoothing' must be in "
+            "[0.0, 1.0), got 1.0",
+        ),
+        (
+            "triplet_margin_loss",
+            {"margin": -0.5},
+            "triplet_margin_loss: argument 'margin' must be >= 0.0, got -0.5",
+        ),
+        (
+            "contrastive_loss",
+            {"margin": -1.0},
+            "contrastive_loss: argument 'margin' must be >= 0.0, got -1.0",
+        ),
+        (
+            "cosine_embedding_loss",
+            {"margin": 1.5},
+            "cosine_embedding_loss: argument 'margin' must be in [-1.0, 1.0], got 1.5",
+        ),
+        (
+            "sigmoid_focal_loss",
+            {"gamma": -1.0},
+            "sigmoid_focal_loss: argument 'gamma' must be >= 0.0, got -1.0",
+        ),
+        (
+            "FocalLoss",
+            {"gamma": -0.5},
+            "softmax_focal_loss: argument 'gamma' must be >= 0.0, got -0.5",
+        ),
+        (
+            "softmax_focal_loss",
+            {"alpha": np.array([0.25, -0.5, 1.0])},
+            "softmax_focal_loss: argument 'alpha' must be >= 0.0, got [0.25, -0.5, 1.0]",
+        ),
+        (
+            "softmax_focal_loss",
+            {"alpha": [0.25, -0.5]},
+            "softmax_focal_loss: argument 'alpha' must be >= 0.0, got [0.25, -0.5]",
+        ),
+        (
+            "quantile_loss",
+            {"quantile": 0.0},
+            "quantile_loss: argument 'quantile' must be in (0.0, 1.0), got 0.0",
+        ),
+        (
+            "margin_ranking_loss",
+            {"margin": float("nan")},
+            "margin_ranking_loss: argument 'margin' must be a number, got nan",
+        ),
     ],
 )
 def test_get_rejects_out_of_range_values(name, options, message):
@@ -221,8 +257,10 @@ def test_get_rejects_out_of_range_values(name, options, message):
     with pytest.raises(ValueError) as error:  # also the Loss constructor and a config
         jaxloss.Loss(name, **options)
     assert str(error.value) == message
-    config = {"name": name, "hyperparameters": {k: np.asarray(v).tolist() for k, v in
-                                                options.items()}}
+    config = {
+        "name": name,
+        "hyperparameters": {k: np.asarray(v).tolist() for k, v in options.items()},
+    }
     with pytest.raises(ValueError) as error:
         jaxloss.Loss.from_config(config)
     assert str(error.value).split(", got")[0] == message.split(", got")[0]

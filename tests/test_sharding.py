@@ -44,8 +44,13 @@ def _inputs(seed=0):
 
 OPTIONS = [
     {},
-    {"chunk_size": 3, "label_smoothing": 0.1, "z_loss": 0.02, "logit_soft_cap": 2.0,
-     "ignore_index": 3},
+    {
+        "chunk_size": 3,
+        "label_smoothing": 0.1,
+        "z_loss": 0.02,
+        "logit_soft_cap": 2.0,
+        "ignore_index": 3,
+    },
 ]
 
 
@@ -73,6 +78,7 @@ def _assert_same_value_and_grads(f_sharded, f_ref, h, w, b, outputs=(None, None)
         def value_grads_and_output(h, w, b):
             vg = jax.value_and_grad(f, argnums=(0, 1, 2))(h, w, b)
             return vg, None if out is None else out(h, w, b)
+
         return jax.jit(value_grads_and_output)
 
     (v1, g1), o1 = program(f_sharded, outputs[0])(h, w, b)
@@ -103,7 +109,11 @@ def test_vocab_parallel_equals_unsharded(options, check_vma, reduction):
 
     # The summed loss in value and gradients, and the (plain, not differentiated) output.
     _assert_same_value_and_grads(
-        lambda *a: jnp.sum(out_sharded(*a)), lambda *a: jnp.sum(out_ref(*a)), h, w, b,
+        lambda *a: jnp.sum(out_sharded(*a)),
+        lambda *a: jnp.sum(out_ref(*a)),
+        h,
+        w,
+        b,
         outputs=(out_sharded, out_ref),
     )
 
@@ -113,18 +123,31 @@ def test_vocab_parallel_hyperparameter_gradients():
     mesh = Mesh(np.array(jax.devices()), ("vocab",))
 
     def local(h, w, b, ls, z, cap):
-        return FN(h, w, y, bias=b, axis_name="vocab", chunk_size=4, label_smoothing=ls,
-                  z_loss=z, logit_soft_cap=cap)
+        return FN(
+            h,
+            w,
+            y,
+            bias=b,
+            axis_name="vocab",
+            chunk_size=4,
+            label_smoothing=ls,
+            z_loss=z,
+            logit_soft_cap=cap,
+        )
 
-    sharded = jax.shard_map(local, mesh=mesh, in_specs=(P(), P(None, "vocab"), P("vocab"),
-                                                        P(), P(), P()), out_specs=P())
+    sharded = jax.shard_map(
+        local, mesh=mesh, in_specs=(P(), P(None, "vocab"), P("vocab"), P(), P(), P()), out_specs=P()
+    )
     hyper = (jnp.float32(0.1), jnp.float32(0.01), jnp.float32(3.0))
     g1 = jax.jit(jax.grad(lambda *a: sharded(h, w, b, *a), argnums=(0, 1, 2)))(*hyper)
-    g2 = jax.jit(jax.grad(
-        lambda ls, z, cap: FN(h, w, y, bias=b, label_smoothing=ls, z_loss=z,
-                              logit_soft_cap=cap),
-        argnums=(0, 1, 2),
-    ))(*hyper)
+    g2 = jax.jit(
+        jax.grad(
+            lambda ls, z, cap: FN(
+                h, w, y, bias=b, label_smoothing=ls, z_loss=z, logit_soft_cap=cap
+            ),
+            argnums=(0, 1, 2),
+        )
+    )(*hyper)
     for a, c in zip(g1, g2):
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
 
@@ -138,12 +161,17 @@ def test_vocab_parallel_with_data_parallel_tokens(check_vma):
     mesh = Mesh(np.array(jax.devices()).reshape(2, 4), ("data", "vocab"))
 
     def local(h, w, b, y):
-        return FN(h, w, y, bias=b, axis_name="vocab", chunk_size=5, label_smoothing=0.1,
-                  reduction="none")
+        return FN(
+            h, w, y, bias=b, axis_name="vocab", chunk_size=5, label_smoothing=0.1, reduction="none"
+        )
 
-    sharded = jax.shard_map(local, mesh=mesh, in_specs=(P("data"), P(None, "vocab"),
-                                                        P("vocab"), P("data")),
-                            out_specs=P("data"), check_vma=check_vma)
+    sharded = jax.shard_map(
+        local,
+        mesh=mesh,
+        in_specs=(P("data"), P(None, "vocab"), P("vocab"), P("data")),
+        out_specs=P("data"),
+        check_vma=check_vma,
+    )
     f1 = lambda h, w, b: jnp.mean(sharded(h, w, b, y))
     f2 = lambda h, w, b: FN(h, w, y, bias=b, label_smoothing=0.1)
     _assert_same_value_and_grads(f1, f2, h, w, b)
@@ -155,8 +183,9 @@ def test_vocab_parallel_communicates_only_token_vectors():
     where = jnp.ones(N, bool)
     weights = jnp.asarray(rng.uniform(0.5, 2.0, size=N).astype(np.float32))
     sharded = _vocab_parallel(**OPTIONS[1])
-    f = jax.jit(jax.value_and_grad(
-        lambda h, w, b: sharded(h, w, b, y, where, weights), argnums=(0, 1, 2)))
+    f = jax.jit(
+        jax.value_and_grad(lambda h, w, b: sharded(h, w, b, y, where, weights), argnums=(0, 1, 2))
+    )
     hlo = f.lower(h, w, b).as_text()
     assert "all_gather" not in hlo and "all-gather" not in hlo
     reduced = re.findall(r"stablehlo\.all_reduce.*?->\s*(tensor<[^>]*>)", hlo, flags=re.S)
@@ -210,12 +239,17 @@ def test_batch_sharded_equals_unsharded(name):
     def values_and_grad(*a):
         """The "none" and "mean" values and the gradient of the default reduction by
         argument ``i``, from one compiled program per input set."""
+
         def loss(x):
             b = list(a)
             b[i] = x
             return fn(*b, **kwargs)
-        return (fn(*a, **kwargs, reduction="none"), fn(*a, **kwargs, reduction="mean"),
-                jax.grad(loss)(a[i]))
+
+        return (
+            fn(*a, **kwargs, reduction="none"),
+            fn(*a, **kwargs, reduction="mean"),
+            jax.grad(loss)(a[i]),
+        )
 
     f = jax.jit(values_and_grad)
     tol = dict(rtol=2e-5, atol=1e-6)
@@ -233,8 +267,9 @@ def test_fused_loss_per_data_shard_without_axis_name():
     def local(h, w, b, y):
         return FN(h, w, y, bias=b, chunk_size=9, z_loss=0.01, reduction="none")
 
-    sharded = jax.shard_map(local, mesh=mesh, in_specs=(P("data"), P(), P(), P("data")),
-                            out_specs=P("data"))
+    sharded = jax.shard_map(
+        local, mesh=mesh, in_specs=(P("data"), P(), P(), P("data")), out_specs=P("data")
+    )
     f1 = lambda h, w, b: jnp.mean(sharded(h, w, b, y))
     f2 = lambda h, w, b: FN(h, w, y, bias=b, z_loss=0.01)
     _assert_same_value_and_grads(f1, f2, h, w, b)
