@@ -137,8 +137,11 @@ def _assert_same(fused, ref, rtol=1e-5, atol=1e-6):
         np.testing.assert_allclose(a, c, rtol=rtol, atol=atol)
 
 
+# chunk_size None resolves to one block of all 37 columns (the program chunk_size=37
+# compiles too); 4 splits them into 9 blocks and a remainder of 1 (as 6 would: 6 blocks
+# and 1).
 @pytest.mark.parametrize("opts", OPTION_SETS)
-@pytest.mark.parametrize("chunk_size", [None, 4, 37, 6])
+@pytest.mark.parametrize("chunk_size", [None, 4])
 @pytest.mark.parametrize("bias", [True, False])
 def test_equals_naive_value_and_gradients(opts, chunk_size, bias):
     h, w, b, y = _inputs(seed=1)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import jaxloss
 from tests.cases.regression import CASES
-from tests.grads import check_grads
+from tests.grads import check_first_and_second_order, check_grads
 
 BATCH = (3, 4)
 TOL = dict(rtol=1e-5, atol=1e-6)
@@ -322,7 +322,7 @@ def test_check_grads_at_ordinary_points(name, kwargs):
                 a[i] = x
                 return fn(*a, **kwargs, reduction="sum")
 
-            check_grads(f, (args[i],), order=2, modes=["rev"], eps=1e-4)
+            check_first_and_second_order(f, args[i], eps=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -734,4 +734,27 @@ def test_residual_losses_are_translation_invariant(pair, c):
             fn = getattr(jaxloss, name)
             np.testing.assert_allclose(
                 fn(p + c, t + c, reduction="none"), fn(p, t, reduction="none"), atol=1e-9
+            )
+
+
+def test_first_and_second_order_check_fails_on_wrong_derivatives():
+    """The one-program check used above must catch a wrong gradient and a gradient that
+    is right while its own derivative (the Hessian) is wrong."""
+
+    def with_tangent(rule):
+        @jax.custom_jvp
+        def cube(x):
+            return jnp.sum(x**3)
+
+        cube.defjvp(lambda p, t: (cube(p[0]), jnp.sum(rule(p[0]) * t[0])))
+        return cube
+
+    with jax.enable_x64(True):
+        x = jnp.asarray([0.3, -1.2, 2.0], jnp.float64)
+        check_first_and_second_order(with_tangent(lambda x: 3 * x**2), x)
+        with pytest.raises(AssertionError, match="first order"):
+            check_first_and_second_order(with_tangent(lambda x: 2 * x**2), x)
+        with pytest.raises(AssertionError, match="second order"):
+            check_first_and_second_order(
+                with_tangent(lambda x: 3 * jax.lax.stop_gradient(x) ** 2), x
             )
