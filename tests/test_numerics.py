@@ -245,12 +245,12 @@ def test_focal_gamma_zero_extreme_logits():
         f = lambda v, g=gamma: jaxloss.sigmoid_focal_loss(v, y, gamma=g, reduction="none")
         np.testing.assert_allclose(f(x), ref, rtol=1e-6)
         s = lambda v, g=gamma: jaxloss.sigmoid_focal_loss(v, y, gamma=g, reduction="sum")
-        assert finite(jax.grad(s)(x)) and finite(jax.hessian(s)(x))
+        assert finite(jax.jit(jax.grad(s))(x)) and finite(jax.jit(jax.hessian(s))(x))
 
         h = lambda v, g=gamma: jaxloss.softmax_focal_loss(v, ys, gamma=g, reduction="none")
         np.testing.assert_allclose(h(xs), ref_s, rtol=1e-6)
         s = lambda v, g=gamma: jaxloss.softmax_focal_loss(v, ys, gamma=g, reduction="sum")
-        assert finite(jax.grad(s)(xs)) and finite(jax.hessian(s)(xs))
+        assert finite(jax.jit(jax.grad(s))(xs)) and finite(jax.jit(jax.hessian(s))(xs))
 
 
 # 9 -------------------------------------------------------------------------
