@@ -268,12 +268,7 @@ def softmax_cross_entropy_with_integer_labels(
     x = core.as_logits(fn, "logits", logits)
     labels = core.as_labels(fn, "labels", labels)
     axis = core.normalize_axis(fn, axis, x.ndim)
-    example_shape = x.shape[:axis] + x.shape[axis + 1 :]
-    if labels.shape != example_shape:
-        raise ValueError(
-            f"{fn}: argument 'labels' must have the shape of 'logits' without axis {axis}, "
-            f"got logits.shape={tuple(x.shape)} and labels.shape={tuple(labels.shape)}"
-        )
+    core.example_shape_of_labels(fn, x, labels, axis, "logits")
     ignore_index = core.ignore_index_option(fn, ignore_index)
     dtype = core.compute_dtype(x)
     x = x.astype(dtype)
@@ -414,13 +409,7 @@ def categorical_cross_entropy(
     num_classes = p.shape[axis]
     y = jnp.asarray(labels)
     if jnp.issubdtype(y.dtype, jnp.integer) and y.ndim == p.ndim - 1:
-        expected = p.shape[:axis] + p.shape[axis + 1 :]
-        if y.shape != expected:
-            raise ValueError(
-                f"{fn}: integer 'labels' must have the shape of 'probabilities' without "
-                f"axis {axis}, got probabilities.shape={tuple(p.shape)} and "
-                f"labels.shape={tuple(y.shape)}"
-            )
+        expected = core.example_shape_of_labels(fn, p, y, axis, "probabilities")
         valid = (y >= 0) & (y < num_classes)
         core.check_labels(fn, valid, y, num_classes, core.example_mask(fn, where, expected))
         y = jax.nn.one_hot(jnp.where(valid, y, -1), num_classes, axis=axis, dtype=p.dtype)

@@ -743,6 +743,18 @@ def class_weights(fn: str, class_weights, num_classes: int, dtype) -> Array | No
     return cw
 
 
+def example_shape_of_labels(fn: str, x: Array, labels: Array, axis: int, x_name: str) -> tuple:
+    """``x.shape`` without its class axis ``axis`` (normalized), which integer ``labels``
+    must have; raises the ``ValueError`` every integer-label loss raises otherwise."""
+    shape = x.shape[:axis] + x.shape[axis + 1 :]
+    if labels.shape != shape:
+        raise ValueError(
+            f"{fn}: argument 'labels' must have the shape of '{x_name}' without axis {axis}, "
+            f"got {x_name}.shape={tuple(x.shape)} and labels.shape={tuple(labels.shape)}"
+        )
+    return shape
+
+
 def integer_label_inputs(
     fn: str, scores: ArrayLike, labels: ArrayLike, where: ArrayLike | None, axis: int
 ):
@@ -757,12 +769,7 @@ def integer_label_inputs(
     x = as_logits(fn, "scores", scores)
     y = as_labels(fn, "labels", labels)
     axis = normalize_axis(fn, axis, x.ndim, "scores")
-    example_shape = x.shape[:axis] + x.shape[axis + 1 :]
-    if y.shape != example_shape:
-        raise ValueError(
-            f"{fn}: argument 'labels' must have the shape of 'scores' without axis {axis}, "
-            f"got scores.shape={tuple(x.shape)} and labels.shape={tuple(y.shape)}"
-        )
+    example_shape = example_shape_of_labels(fn, x, y, axis, "scores")
     x = x.astype(compute_dtype(x))
     num_classes = x.shape[axis]
     mask = example_mask(fn, where, example_shape)

@@ -469,5 +469,5 @@ class TestCategoricalCrossEntropy:
             self.f(p, p, epsilon=1.0)
         with pytest.raises(ValueError, match="'probabilities' and 'labels' must have the same"):
             self.f(p, p[:, :2])
-        with pytest.raises(ValueError, match="integer 'labels' must have the shape"):
+        with pytest.raises(ValueError, match="'labels' must have the shape of 'probabilities'"):
             self.f(p, np.array([0, 1, 2]))
