@@ -12,10 +12,10 @@ from jaxloss._registry import register
 
 def _smooth_binary_labels(fn: str, labels: Array, label_smoothing) -> Array:
     """``y * (1 - ls) + 0.5 * ls``; skipped statically when ``label_smoothing`` is 0."""
-    ls = core.hyperparameter(fn, "label_smoothing", label_smoothing, labels.dtype)
-    if core.static_value(label_smoothing) == 0.0:
-        return labels
-    return labels * (1 - ls) + 0.5 * ls
+    ls = core.optional_hyperparameter(
+        fn, "label_smoothing", label_smoothing, labels.dtype, unless=0.0
+    )
+    return labels if ls is None else labels * (1 - ls) + 0.5 * ls
 
 
 def _elementwise_weight(fn: str, name: str, value, like: Array) -> Array:

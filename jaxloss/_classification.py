@@ -19,16 +19,8 @@ from jaxloss._registry import register
 
 
 def _scaled_by_temperature(fn: str, x: Array, temperature) -> Array:
-    if core.static_value(temperature) == 1.0:
-        return x
-    t = core.hyperparameter(fn, "temperature", temperature, x.dtype)
-    return x / t
-
-
-def _label_smoothing(fn: str, value, dtype):
-    if core.static_value(value) == 0.0:
-        return None
-    return core.hyperparameter(fn, "label_smoothing", value, dtype)
+    t = core.optional_hyperparameter(fn, "temperature", temperature, x.dtype, unless=1.0)
+    return x if t is None else x / t
 
 
 # ---------------------------------------------------------------------------
@@ -131,7 +123,7 @@ def softmax_cross_entropy(
     if cmask is not None:
         x = jnp.where(cmask, x, -jnp.inf)
         y = jnp.where(cmask, y, 0)
-    ls = _label_smoothing(fn, label_smoothing, dtype)
+    ls = core.optional_hyperparameter(fn, "label_smoothing", label_smoothing, dtype, unless=0.0)
     if ls is not None:
         uniform: float | Array
         if cmask is None:
@@ -297,11 +289,9 @@ def softmax_cross_entropy_with_integer_labels(
     if cmask is not None:
         x = jnp.where(cmask, x, -jnp.inf)
 
-    ls = _label_smoothing(fn, label_smoothing, dtype)
+    ls = core.optional_hyperparameter(fn, "label_smoothing", label_smoothing, dtype, unless=0.0)
     cw = core.class_weights(fn, class_weights, num_classes, dtype)
-    z = None
-    if core.static_value(z_loss) != 0.0:
-        z = core.hyperparameter(fn, "z_loss", z_loss, dtype)
+    z = core.optional_hyperparameter(fn, "z_loss", z_loss, dtype, unless=0.0)
 
     a = None if cw is None else cw[safe_labels]
     u = None

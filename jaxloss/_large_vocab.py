@@ -521,12 +521,8 @@ def linear_softmax_cross_entropy_with_integer_labels(
     batch_shape = labels.shape
     mask = core.example_mask(fn, where, batch_shape)
 
-    ls = None
-    if core.static_value(label_smoothing) != 0.0:
-        ls = core.hyperparameter(fn, "label_smoothing", label_smoothing, acc)
-    zc = None
-    if core.static_value(z_loss) != 0.0:
-        zc = core.hyperparameter(fn, "z_loss", z_loss, acc)
+    ls = core.optional_hyperparameter(fn, "label_smoothing", label_smoothing, acc, unless=0.0)
+    zc = core.optional_hyperparameter(fn, "z_loss", z_loss, acc, unless=0.0)
     cap = None
     if logit_soft_cap is not None:
         cap = core.hyperparameter(fn, "logit_soft_cap", logit_soft_cap, acc)

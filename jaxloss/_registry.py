@@ -198,17 +198,6 @@ def aliases() -> dict[str, str]:
     return dict(sorted(_ALIASES.items()))
 
 
-def exports() -> dict[str, Callable]:
-    """Every registered loss under its name and under each of its aliases.
-
-    The package namespace is built from this (``jaxloss.huber_loss``, ``jaxloss.mse``):
-    the registry is the one list of public losses.
-    """
-    out = {name: entry.fn for name, entry in sorted(_REGISTRY.items())}
-    out.update((alias, _REGISTRY[name].fn) for alias, name in sorted(_ALIASES.items()))
-    return out
-
-
 def info(name: str) -> LossInfo:
     """The `LossInfo` of a canonical name or alias."""
     key = _ALIASES.get(name) or FOREIGN_NAMES.get(name, name)

@@ -8,6 +8,7 @@ derivative order serves them all. The check itself is unchanged.
 """
 
 import jax
+import numpy as np
 from jax.test_util import check_grads as _check_grads
 
 
@@ -36,8 +37,6 @@ def check_first_and_second_order(f, x, *, seed=0, eps=1e-4, tol=1e-5, directions
     / (2 eps)``, and the reverse-over-reverse product ``H v`` against the same difference
     of ``grad f``. ``f`` maps one float64 array to a scalar.
     """
-    import numpy as np
-
     g = jax.grad(f)
 
     @jax.jit
