@@ -52,14 +52,16 @@ def api_pages() -> dict[str, str]:
         families.items(), key=lambda kv: list(_registry.FAMILIES).index(kv[0])
     ):
         lines = [*FRONT_MATTER, f"# {_title(family)} losses", ""]
-        lines.append("| loss | inputs | optax | PyTorch | Keras |")
-        lines.append("|---|---|---|---|---|")
+        # optax, PyTorch and Keras always; rax on the pages where a loss has one
+        libs = [k for k in _registry.LIBRARIES if k != "rax"]
+        if any(jaxloss.info(n).rax for n in names):
+            libs.append("rax")
+        lines.append("| loss | inputs | " + " | ".join(_registry.LIBRARIES[k] for k in libs) + " |")
+        lines.append("|---|---|" + "---|" * len(libs))
         for name in names:
             info = jaxloss.info(name)
-            lines.append(
-                f"| [`{name}`](#jaxloss.{name}) | {info.inputs} | {_name_cell(info.optax)} | "
-                f"{_name_cell(info.torch)} | {_name_cell(info.keras)} |"
-            )
+            cells = " | ".join(_name_cell(getattr(info, k)) for k in libs)
+            lines.append(f"| [`{name}`](#jaxloss.{name}) | {info.inputs} | {cells} |")
         lines.append("")
         for name in names:
             lines += [f"::: jaxloss.{name}", ""]
@@ -68,9 +70,8 @@ def api_pages() -> dict[str, str]:
 
 
 def migration_pages() -> dict[str, str]:
-    titles = {"optax": "optax", "torch": "PyTorch", "keras": "Keras"}
     pages = {}
-    for key, title in titles.items():
+    for key, title in _registry.LIBRARIES.items():
         lines = [
             *FRONT_MATTER,
             f"# Migrating from {title}",

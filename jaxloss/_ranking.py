@@ -10,7 +10,12 @@ from jaxloss._numerics import shifted_rows, soft_label_rows
 from jaxloss._registry import register
 
 
-@register(family="ranking", inputs="logits", optax="optax.losses.ranking_softmax_loss")
+@register(
+    family="ranking",
+    inputs="logits",
+    optax="optax.losses.ranking_softmax_loss",
+    rax="rax.softmax_loss",
+)
 def ranking_softmax_loss(
     logits: ArrayLike,
     labels: ArrayLike,

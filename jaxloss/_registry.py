@@ -20,7 +20,7 @@ class LossInfo:
 
     ``ranges`` maps each numeric option to its allowed [`Range`][jaxloss.Range], as
     declared in ``register(ranges=...)`` (a read-only mapping). ``notes`` maps
-    ``"optax"``, ``"torch"`` or ``"keras"`` to what differs from that library's function
+    ``"optax"``, ``"torch"``, ``"keras"`` or ``"rax"`` to what differs from that library's function
     (the migration guides print them).
 
     Examples:
@@ -38,6 +38,7 @@ class LossInfo:
     optax: str | None = None
     torch: str | None = None
     keras: str | None = None
+    rax: str | None = None
     aliases: tuple[str, ...] = ()
     ranges: Mapping[str, Range] = dataclasses.field(
         default_factory=lambda: types.MappingProxyType({}), hash=False
@@ -71,8 +72,12 @@ FAMILIES: dict[str, str] = {
     "self_supervised": "Self-supervised",
     "ranking": "Ranking",
     "segmentation": "Segmentation",
+    "detection": "Detection (boxes)",
     "large_vocab": "Large vocabulary",
 }
+
+# The libraries whose equivalent functions the registry records, with their display names.
+LIBRARIES: dict[str, str] = {"optax": "optax", "torch": "PyTorch", "keras": "Keras", "rax": "rax"}
 
 _REGISTRY: dict[str, LossInfo] = {}
 _ALIASES: dict[str, str] = {}
@@ -130,6 +135,7 @@ def register(
     optax: str | None = None,
     torch: str | None = None,
     keras: str | None = None,
+    rax: str | None = None,
     aliases: tuple[str, ...] = (),
     name: str | None = None,
     ranges: Mapping[str, Range] | None = None,
@@ -157,7 +163,7 @@ def register(
                 f"jaxloss: loss {key!r} of family {family!r} must be defined in "
                 f"jaxloss._{family}, not {fn.__module__}"
             )
-        unknown_notes = set(notes or {}) - {"optax", "torch", "keras"}
+        unknown_notes = set(notes or {}) - set(LIBRARIES)
         if unknown_notes:
             raise RuntimeError(f"jaxloss: loss {key!r} has notes for {sorted(unknown_notes)}")
         declared = dict(ranges or {})
@@ -171,6 +177,7 @@ def register(
             optax,
             torch,
             keras,
+            rax,
             tuple(aliases),
             types.MappingProxyType(declared),
             types.MappingProxyType(dict(notes or {})),
