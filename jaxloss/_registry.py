@@ -82,49 +82,130 @@ LIBRARIES: dict[str, str] = {"optax": "optax", "torch": "PyTorch", "keras": "Ker
 _REGISTRY: dict[str, LossInfo] = {}
 _ALIASES: dict[str, str] = {}
 
-# Names under which other libraries (Kaun, TorchLean, Axon, scirs2-neural,
-# mpneuralnetwork, PyTorch, Keras) know a loss. ``get`` resolves them;
-# they are not exported as attributes (the aliases declared in register() are).
-FOREIGN_NAMES: dict[str, str] = {
-    "mean_squared_error": "squared_error",
-    "MeanSquaredError": "squared_error",
-    "MSE": "squared_error",
-    "mean_absolute_error": "absolute_error",
+# The names other libraries give their losses, each resolved to the jaxloss loss with the
+# same input semantics (probabilities or logits, class indices or one-hot) and, where that
+# library's defaults differ from the jaxloss loss's, the options that give its defaults:
+# name -> loss, or name -> (loss, {option: value}). Names that are jaxloss names already
+# (most of optax's and rax's, PyTorch's functional names such as "huber_loss") are not
+# repeated. ``get`` and ``info`` resolve them, exactly or ignoring case; they are not
+# exported as attributes (the aliases declared in register() are).
+_OPTAX_NAMES: dict[str, str | tuple[str, dict[str, Any]]] = {}
+_TORCH_NAMES: dict[str, str | tuple[str, dict[str, Any]]] = {
+    "L1Loss": "absolute_error",
     "l1_loss": "absolute_error",
-    "huber": "huber_loss",
-    "Huber": "huber_loss",
-    "smooth_l1": "smooth_l1_loss",
-    "logcosh": "log_cosh",
-    "log_cosh_loss": "log_cosh",
-    "poisson": "poisson_loss",
-    "cosine_similarity_loss": "cosine_distance",
-    # Each name resolves to the function with the input semantics it has in its own
-    # library: torch's CrossEntropyLoss takes class indices, Keras's BinaryCrossentropy
-    # and CategoricalCrossentropy (from_logits=False) and torch's BCELoss probabilities.
-    "cross_entropy": "softmax_cross_entropy_with_integer_labels",
-    "CrossEntropyLoss": "softmax_cross_entropy_with_integer_labels",
-    "CategoricalCrossEntropy": "categorical_cross_entropy",
-    "CategoricalCrossentropy": "categorical_cross_entropy",
-    "categorical_crossentropy": "categorical_cross_entropy",
-    "SparseCategoricalCrossentropy": "categorical_cross_entropy",  # integer labels work too
-    "BinaryCrossEntropy": "binary_cross_entropy",
-    "BinaryCrossentropy": "binary_cross_entropy",
-    "binary_crossentropy": "binary_cross_entropy",
+    "MSELoss": "squared_error",
+    "mse_loss": "squared_error",
+    "HuberLoss": "huber_loss",
+    "SmoothL1Loss": "smooth_l1_loss",
     "BCELoss": "binary_cross_entropy",
     "BCEWithLogitsLoss": "sigmoid_binary_cross_entropy",
     "binary_cross_entropy_with_logits": "sigmoid_binary_cross_entropy",
-    "hinge": "hinge_loss",
-    "categorical_hinge": "categorical_hinge_loss",
-    "soft_margin": "soft_margin_loss",
+    # class indices, as torch's CrossEntropyLoss is used almost always
+    "CrossEntropyLoss": "softmax_cross_entropy_with_integer_labels",
+    "cross_entropy": "softmax_cross_entropy_with_integer_labels",
+    "NLLLoss": "nll_loss",
+    "NLLLoss2d": ("nll_loss", {"axis": 1}),  # [N, C, H, W] by definition
+    "KLDivLoss": "kl_divergence",
     "kl_div": "kl_divergence",
+    "PoissonNLLLoss": "poisson_nll_loss",
+    "GaussianNLLLoss": "gaussian_nll_loss",
+    "HingeEmbeddingLoss": "hinge_embedding_loss",
+    "MarginRankingLoss": "margin_ranking_loss",
+    "SoftMarginLoss": "soft_margin_loss",
+    "MultiMarginLoss": "multi_margin_loss",
+    "MultiLabelMarginLoss": "multilabel_margin_loss",
+    "MultiLabelSoftMarginLoss": "multilabel_soft_margin_loss",
+    "CosineEmbeddingLoss": "cosine_embedding_loss",
+    "TripletMarginLoss": "triplet_margin_loss",
+    "TripletMarginWithDistanceLoss": "triplet_margin_with_distance_loss",
+    "CTCLoss": "ctc_loss",
+    "LinearCrossEntropyLoss": "linear_softmax_cross_entropy_with_integer_labels",
+    "linear_cross_entropy": "linear_softmax_cross_entropy_with_integer_labels",
+}
+_KERAS_NAMES: dict[str, str | tuple[str, dict[str, Any]]] = {
+    "MeanSquaredError": "squared_error",
+    "mean_squared_error": "squared_error",
+    "MeanAbsoluteError": "absolute_error",
+    "mean_absolute_error": "absolute_error",
+    "MeanAbsolutePercentageError": "absolute_percentage_error",
+    "mean_absolute_percentage_error": "absolute_percentage_error",
+    "MeanSquaredLogarithmicError": "squared_logarithmic_error",
+    "mean_squared_logarithmic_error": "squared_logarithmic_error",
+    "Huber": "huber_loss",
+    "huber": "huber_loss",
+    "LogCosh": "log_cosh",
+    "Poisson": "poisson_loss",
+    "poisson": "poisson_loss",
+    # Keras's cross-entropies take probabilities unless from_logits=True
+    "BinaryCrossentropy": "binary_cross_entropy",
+    "binary_crossentropy": "binary_cross_entropy",
+    "CategoricalCrossentropy": "categorical_cross_entropy",
+    "categorical_crossentropy": "categorical_cross_entropy",
+    "SparseCategoricalCrossentropy": "categorical_cross_entropy",  # integer labels
+    "sparse_categorical_crossentropy": "categorical_cross_entropy",
+    "BinaryFocalCrossentropy": "binary_focal_loss",
+    "binary_focal_crossentropy": "binary_focal_loss",
+    "CategoricalFocalCrossentropy": "categorical_focal_loss",
+    "categorical_focal_crossentropy": "categorical_focal_loss",
+    "CategoricalGeneralizedCrossEntropy": "categorical_generalized_cross_entropy",
+    "Hinge": "hinge_loss",
+    "hinge": "hinge_loss",
+    "SquaredHinge": "squared_hinge_loss",
+    "squared_hinge": "squared_hinge_loss",
+    "CategoricalHinge": "categorical_hinge_loss",
+    "categorical_hinge": "categorical_hinge_loss",
+    "KLDivergence": "kl_divergence",
+    "CosineSimilarity": "cosine_distance",  # 1 - cos; Keras's value is -cos
+    # Keras's Dice and Tversky take probabilities and add no smoothing term
+    "Dice": ("dice_loss", {"apply_softmax": False, "smooth": 0.0}),
+    "dice": ("dice_loss", {"apply_softmax": False, "smooth": 0.0}),
+    "Tversky": ("tversky_loss", {"apply_softmax": False, "smooth": 0.0}),
+    "tversky": ("tversky_loss", {"apply_softmax": False, "smooth": 0.0}),
+    # Keras's defaults, and its gradient (through the pair weights)
+    "Circle": ("circle_loss", {"gamma": 80.0, "margin": 0.4, "alpha_gradient": True}),
+    "circle": ("circle_loss", {"gamma": 80.0, "margin": 0.4, "alpha_gradient": True}),
+    "CTC": "ctc_loss",
+    "ctc": "ctc_loss",
+}
+_RAX_NAMES: dict[str, str | tuple[str, dict[str, Any]]] = {"softmax_loss": "ranking_softmax_loss"}
+# Names from the loss modules jaxloss started from (Kaun, TorchLean, Axon, scirs2-neural,
+# mpneuralnetwork) and common shorthands.
+_OTHER_NAMES: dict[str, str | tuple[str, dict[str, Any]]] = {
+    "MSE": "squared_error",
+    "smooth_l1": "smooth_l1_loss",
+    "logcosh": "log_cosh",
+    "log_cosh_loss": "log_cosh",
+    "cosine_similarity_loss": "cosine_distance",
+    "binary_cross_entropy_loss": "binary_cross_entropy",
+    "soft_margin": "soft_margin_loss",
     "focal": "sigmoid_focal_loss",
     "FocalLoss": "softmax_focal_loss",
     "margin_ranking": "margin_ranking_loss",
     "connectionist_temporal_classification": "ctc_loss",
-    "ctc": "ctc_loss",
     "ContrastiveLoss": "contrastive_loss",
     "TripletLoss": "triplet_margin_loss",
     "triplet": "triplet_margin_loss",
+}
+FOREIGN_NAMES: dict[str, str | tuple[str, dict[str, Any]]] = {
+    **_OTHER_NAMES,
+    **_RAX_NAMES,
+    **_OPTAX_NAMES,
+    **_KERAS_NAMES,
+    **_TORCH_NAMES,
+}
+
+# Public names of those libraries that are not losses, with the jaxloss function to use.
+NOT_LOSSES: dict[str, str] = {
+    "smooth_labels": "jaxloss.smooth_labels (a label transform, not a loss)",
+    "make_fenchel_young_loss": "jaxloss.make_fenchel_young_loss (it builds a loss function)",
+    "ctc_loss_with_forward_probs": (
+        "jaxloss.ctc_loss_with_forward_probs (it returns the loss and the forward variables; "
+        "jaxloss.ctc_loss is the loss)"
+    ),
+    "AdaptiveLogSoftmaxWithLoss": (
+        "a PyTorch module with its own parameters; for large vocabularies see "
+        "jaxloss.linear_softmax_cross_entropy_with_integer_labels"
+    ),
 }
 
 
@@ -205,18 +286,65 @@ def aliases() -> dict[str, str]:
     return dict(sorted(_ALIASES.items()))
 
 
+def _lookup(name: str) -> tuple[str, dict[str, Any]]:
+    """``(canonical name, options bound for a foreign name)``: exact match first, then
+    ignoring case; a ``ValueError`` with the closest names otherwise."""
+    if not isinstance(name, str):
+        raise TypeError(f"jaxloss.get: a loss name must be a string, got {type(name).__name__}")
+    tables: list[Mapping[str, Any]] = [_REGISTRY, _ALIASES, FOREIGN_NAMES]
+    for key in (name, _case_index().get(name.lower())):
+        if key is None:
+            continue
+        if key in _REGISTRY:
+            return key, {}
+        if key in _ALIASES:
+            return _ALIASES[key], {}
+        if key in FOREIGN_NAMES:
+            target = FOREIGN_NAMES[key]
+            return (target, {}) if isinstance(target, str) else (target[0], dict(target[1]))
+        if key in NOT_LOSSES:
+            raise ValueError(f"jaxloss.get: {key!r} is not a loss; use {NOT_LOSSES[key]}")
+    choices = [k for table in tables for k in table]
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    if not close:  # a name written in another case style: compare lower-cased
+        lowered = {c.lower(): c for c in choices}
+        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), lowered, n=3)]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(
+        f"jaxloss.get: unknown loss {name!r}{hint} (jaxloss.names() lists all "
+        f"{len(_REGISTRY)} losses; names of optax, PyTorch, Keras and rax losses resolve too)"
+    )
+
+
+_CASE_INDEX: dict[str, str] = {}
+_CASE_INDEX_SIZE = -1
+
+
+def _case_index() -> dict[str, str]:
+    """Lower-cased name -> the name as written, over every known name (rebuilt when a
+    loss registers). jaxloss's own names win over foreign names of the same spelling."""
+    global _CASE_INDEX_SIZE
+    if _CASE_INDEX_SIZE != len(_REGISTRY) + len(_ALIASES):
+        _CASE_INDEX.clear()
+        for table in (NOT_LOSSES, FOREIGN_NAMES, _ALIASES, _REGISTRY):
+            _CASE_INDEX.update((k.lower(), k) for k in table)
+        _CASE_INDEX_SIZE = len(_REGISTRY) + len(_ALIASES)
+    return _CASE_INDEX
+
+
 def info(name: str) -> LossInfo:
-    """The `LossInfo` of a canonical name or alias."""
-    key = _ALIASES.get(name) or FOREIGN_NAMES.get(name, name)
-    if key not in _REGISTRY:
-        choices = list(_REGISTRY) + list(_ALIASES) + list(FOREIGN_NAMES)
-        close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(
-            f"jaxloss.get: unknown loss {name!r}{hint} (jaxloss.names() lists all "
-            f"{len(_REGISTRY)} losses)"
-        )
-    return _REGISTRY[key]
+    """The `LossInfo` of a loss, by canonical name, alias, or another library's name.
+
+    Lookup is exact first, then ignores case (``"bceloss"``, ``"HUBER"``).
+
+    Examples:
+      >>> import jaxloss
+      >>> jaxloss.info("CrossEntropyLoss").name
+      'softmax_cross_entropy_with_integer_labels'
+      >>> jaxloss.info("binarycrossentropy").name
+      'binary_cross_entropy'
+    """
+    return _REGISTRY[_lookup(name)[0]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,7 +422,9 @@ class Loss:
     hyperparameters: tuple[tuple[str, Any], ...]
 
     def __init__(self, name: str, **hyperparameters: Any):
-        entry = info(name)
+        canonical, bound = _lookup(name)
+        entry = _REGISTRY[canonical]
+        hyperparameters = {**bound, **hyperparameters}
         allowed = set(entry.hyperparameters) | {"reduction", "where", "weights"}
         unknown = sorted(set(hyperparameters) - allowed)
         if unknown:
@@ -344,18 +474,30 @@ class Loss:
 
 
 def get(name: str, **hyperparameters: Any) -> Loss:
-    """Looks a loss up by canonical name or alias and binds ``hyperparameters``.
+    """Looks a loss up by name and binds ``hyperparameters``.
 
-    Names other libraries use (``"mean_squared_error"``, ``"huber"``,
-    ``"categorical_hinge"``, ``"CrossEntropyLoss"``, ...) resolve too.
+    ``name`` is a jaxloss name or alias, or the name of a loss in optax
+    (``optax.losses``), PyTorch (``torch.nn`` loss classes and ``torch.nn.functional``
+    losses), Keras (``keras.losses`` classes and functions) or rax. Another library's
+    name resolves to the jaxloss loss with the same input semantics: Keras's
+    ``"BinaryCrossentropy"`` (probabilities by default) to `binary_cross_entropy`,
+    PyTorch's ``"BCEWithLogitsLoss"`` to `sigmoid_binary_cross_entropy`, PyTorch's
+    ``"CrossEntropyLoss"`` (class indices) to
+    `softmax_cross_entropy_with_integer_labels`; where that library's defaults differ,
+    the options that give them are bound. Lookup is exact first, then ignores case.
 
-    Raises ``ValueError`` listing the closest names when ``name`` is unknown, and the
-    ``ValueError`` a call would raise when a numeric option is outside its declared range
-    (`LossInfo.ranges`).
+    Raises ``ValueError`` listing the closest names when ``name`` is unknown (or naming
+    the jaxloss function to use when it is another library's helper, not a loss), and
+    the ``ValueError`` a call would raise when a numeric option is outside its declared
+    range (`LossInfo.ranges`).
 
     Examples:
       >>> import jaxloss
       >>> jaxloss.get("mse").name
       'squared_error'
+      >>> jaxloss.get("BCEWithLogitsLoss").name
+      'sigmoid_binary_cross_entropy'
+      >>> jaxloss.get("huber", delta=0.5)
+      jaxloss.Loss('huber_loss', delta=0.5)
     """
     return Loss(name, **hyperparameters)

@@ -138,13 +138,6 @@ class TestRegistry:
             assert jaxloss.get(alias).name == canonical
             assert alias not in names
 
-    def test_foreign_names_resolve_to_registered_losses(self):
-        from jaxloss._registry import FOREIGN_NAMES
-
-        for foreign, canonical in FOREIGN_NAMES.items():
-            assert canonical in jaxloss.names(), (foreign, canonical)
-            assert jaxloss.get(foreign).name == canonical
-
     def test_unknown_name_suggests(self):
         with pytest.raises(
             ValueError,
