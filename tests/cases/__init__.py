@@ -34,6 +34,13 @@ class Case:
     each other (contrastive losses): ``where`` removes the masked examples from the
     batch, so the other examples' values change and the masked ``"mean"`` is the mean of
     the masked ``"none"`` output rather than of the unmasked one.
+    ``mean_denominator``: for losses whose ``"mean"`` is not the mean of the ``"none"``
+    values, ``mean_denominator(args) -> counts``: given the case's ``args`` (NumPy), the
+    per-example count (of shape ``batch``) that ``"mean"`` divides by, so that ``"mean"``
+    is ``sum(values) / sum(counts)``, with ``weights`` ``sum(w * values) / sum(w *
+    counts)`` and with ``where`` the same sums over the unmasked examples (the pairwise
+    ranking losses: one value per list, the sum over its valid pairs, and ``"mean"`` over
+    the valid pairs). ``None`` (default): a count of 1 per example, the plain mean.
     """
 
     make: Callable[[np.random.Generator, tuple[int, ...]], tuple[tuple, dict]]
@@ -42,6 +49,17 @@ class Case:
     structural: tuple[int, ...] = ()
     smooth: bool = True
     where_drops_examples: bool = False
+    mean_denominator: Callable[[tuple], np.ndarray] | None = None
+
+    def mean_counts(self, args: tuple, batch: tuple[int, ...]) -> np.ndarray:
+        """The per-example counts that ``"mean"`` divides by, float64 of shape ``batch``:
+        ``mean_denominator`` of ``args`` (arrays converted to NumPy), or ones."""
+        if self.mean_denominator is None:
+            return np.ones(batch)
+        numpy_args = tuple(np.asarray(a) if hasattr(a, "__array__") else a for a in args)
+        counts = np.asarray(self.mean_denominator(numpy_args), np.float64)
+        assert counts.shape == tuple(batch), (counts.shape, batch)
+        return counts
 
 
 def all_cases() -> dict[str, Case]:
