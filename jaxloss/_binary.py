@@ -299,7 +299,19 @@ def _sigmoid_focal_factor_jvp(primals, tangents):
     optax="optax.losses.sigmoid_focal_loss",
     torch="torchvision.ops.sigmoid_focal_loss",
     keras="keras.losses.BinaryFocalCrossentropy(from_logits=True)",
-    ranges={"gamma": Range(low=0.0), "alpha": Range(low=0.0, high=1.0)},
+    ranges={
+        "gamma": Range(low=0.0),
+        "alpha": Range(low=0.0, high=1.0),
+        "label_smoothing": Range(low=0.0, high=1.0, high_open=True),
+    },
+    notes={
+        "keras": (
+            "Keras averages over the last axis; `apply_class_balancing=True, alpha=a` is "
+            "`alpha=a`, `apply_class_balancing=False` (Keras's default) is `alpha=None` (the "
+            "default here). The same `label_smoothing`, applied before the focal factor and the "
+            "class weight as in Keras."
+        ),
+    },
 )
 def sigmoid_focal_loss(
     logits: ArrayLike,
@@ -307,6 +319,7 @@ def sigmoid_focal_loss(
     *,
     alpha: float | Array | None = None,
     gamma: float | Array = 2.0,
+    label_smoothing: float | Array = 0.0,
     reduction: str = "mean",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
@@ -320,7 +333,10 @@ def sigmoid_focal_loss(
     $$
 
     with $\alpha_t = \alpha y_i + (1 - \alpha)(1 - y_i)$ (1 when ``alpha`` is
-    ``None``). The modulating factor is computed in log space,
+    ``None``). With ``label_smoothing`` $s$ the labels are first smoothed,
+    $y_i \leftarrow y_i (1 - s) + s / 2$, and the smoothed labels enter everywhere: the
+    cross-entropy, $p_t$ and $\alpha_t$ (as in Keras). The modulating factor is computed
+    in log space,
     $\exp(\gamma \log(1 - p_t))$ with $\log(1 - p_t)$ a ``logaddexp`` of log
     sigmoids, so it is accurate and has a bounded derivative for every finite logit.
 
@@ -330,6 +346,7 @@ def sigmoid_focal_loss(
       alpha: ``None`` or the weight $\alpha \in [0, 1]$ of the positive term.
       gamma: focusing exponent $\gamma \ge 0$; ``gamma=0`` is (``alpha``-weighted)
         [`sigmoid_binary_cross_entropy`][jaxloss.sigmoid_binary_cross_entropy].
+      label_smoothing: $s \in [0, 1)$; labels move towards 0.5 (Keras's definition).
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
       where: boolean mask broadcastable to ``logits.shape``; masked entries are excluded
         and get zero gradient (also when their logits are inf/NaN).
@@ -339,14 +356,20 @@ def sigmoid_focal_loss(
       A scalar, or ``logits.shape`` for ``reduction="none"``; float32 for half precision.
 
     Raises:
-      ValueError: if a concrete ``gamma`` is negative or ``alpha`` is outside ``[0, 1]``.
+      TypeError: if ``logits`` is not floating, if ``labels`` is complex or not numeric, if
+        ``alpha``, ``gamma`` or ``label_smoothing`` is not a real number, or if ``where`` is not
+        boolean.
+      ValueError: if ``labels`` does not have the shape of ``logits``, if a concrete ``gamma`` is
+        negative, ``alpha`` is outside ``[0, 1]`` or ``label_smoothing`` is not in ``[0, 1)``, if
+        ``where`` or ``weights`` is not broadcastable to the per-example loss shape, or if
+        ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       At ``gamma=0`` the modulating factor is exactly 1 with derivative exactly 0 (never
       ``0 ** 0`` or ``0 * inf``), so the gradient and the Hessian are finite at any
       finite logit, e.g. ``+-80``. A logit of ``+inf`` with label 1, or ``-inf`` with
       label 0, gives 0 with zero gradient; an infinite logit that disagrees with its label
-      gives ``inf``.
+      (or any infinite logit with ``label_smoothing > 0``) gives ``inf``.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -361,10 +384,14 @@ def sigmoid_focal_loss(
     have the logits' shape), ``torchvision.ops.sigmoid_focal_loss(inputs, targets,
     alpha, gamma, reduction="none")`` (whose ``alpha=-1`` is ``alpha=None`` here) and
     ``keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha, gamma,
-    from_logits=True)`` without its mean over the last axis.
+    label_smoothing, from_logits=True)`` without its mean over the last axis
+    (``apply_class_balancing=False``, Keras's default, is ``alpha=None``; Keras takes the
+    sigmoid first and clips it to ``[1e-7, 1 - 1e-7]``, so its loss stops growing at
+    about 16.1 for logits beyond ``+-16``, where jaxloss's keeps growing linearly).
     """
     fn = "sigmoid_focal_loss"
     x, y, mask = core.elementwise_inputs(fn, logits, labels, where, names=("logits", "labels"))
+    y = _smooth_binary_labels(fn, y, label_smoothing)
     g = core.optional_hyperparameter(fn, "gamma", gamma, x.dtype, unless=0.0)
     a = None
     if alpha is not None:
@@ -381,4 +408,138 @@ def sigmoid_focal_loss(
     if a is not None:
         values = (a * y + (1 - a) * (1 - y)) * values
     values = jnp.where(agree, 0, values)
+    return core.finish(fn, values, reduction, mask, weights)
+
+
+def _power_of_nonnegative(u: Array, g: Array) -> Array:
+    """``u ** g`` for ``u >= 0``, as ``exp(g log u)`` with a finite derivative at ``u = 0``.
+
+    At ``u = 0`` the value is ``0 ** g`` (1 for ``g = 0``, else 0) and the derivatives are
+    taken as 0 (double where): callers multiply the factor by a cross-entropy that is
+    itself 0 there, so the product's derivative is 0 whatever ``g``.
+    """
+    positive = u > 0
+    power = jnp.exp(g * jnp.log(jnp.where(positive, u, 1)))
+    return jnp.where(positive, power, jnp.where(g == 0, 1, 0).astype(u.dtype))
+
+
+@register(
+    family="binary",
+    inputs="probabilities",
+    keras="keras.losses.BinaryFocalCrossentropy",
+    ranges={
+        "alpha": Range(low=0.0, high=1.0),
+        "gamma": Range(low=0.0),
+        "label_smoothing": Range(low=0.0, high=1.0, high_open=True),
+        "epsilon": Range(low=0.0, high=1.0, low_open=True, high_open=True),
+    },
+    notes={
+        "keras": (
+            "Keras averages over the last axis. `apply_class_balancing=False` (Keras's default) "
+            "is `alpha=None` (the default here), `apply_class_balancing=True, alpha=a` is "
+            "`alpha=a`; `label_smoothing` and the clipping at `1e-7` are the same."
+        ),
+    },
+)
+def binary_focal_loss(
+    probabilities: ArrayLike,
+    labels: ArrayLike,
+    *,
+    alpha: float | Array | None = None,
+    gamma: float | Array = 2.0,
+    label_smoothing: float | Array = 0.0,
+    epsilon: float | Array = 1e-7,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Binary focal loss of probabilities: cross-entropy scaled down on easy entries.
+
+    $$
+        \ell_i = -\alpha_t\,(1 - p_t)^\gamma \bigl(y_i \log p_i
+        + (1 - y_i) \log(1 - p_i)\bigr), \qquad
+        1 - p_t = y_i (1 - p_i) + (1 - y_i)\, p_i
+    $$
+
+    with $\alpha_t = \alpha y_i + (1 - \alpha)(1 - y_i)$ (1 when ``alpha`` is
+    ``None``, the default, as in Keras, whose class balancing is off by default). With
+    ``label_smoothing`` $s$ the labels are first smoothed,
+    $y_i \leftarrow y_i (1 - s) + s / 2$, and the smoothed labels enter the
+    cross-entropy, $p_t$ and $\alpha_t$ (as in Keras). For logits use
+    [`sigmoid_focal_loss`][jaxloss.sigmoid_focal_loss], which is more accurate.
+
+    Args:
+      probabilities: predicted probabilities of the positive class, any shape, floating,
+        values in ``[0, 1]``.
+      labels: targets of the same shape in ``[0, 1]`` (hard or soft); float, int or bool.
+      alpha: ``None`` (no class balancing) or the weight $\alpha \in [0, 1]$ of the
+        positive term ($1 - \alpha$ weighs the negative one). Keras's
+        ``apply_class_balancing=True, alpha=0.25`` is ``alpha=0.25``.
+      gamma: focusing exponent $\gamma \ge 0$; ``gamma=0`` is (``alpha``-weighted)
+        [`binary_cross_entropy`][jaxloss.binary_cross_entropy].
+      label_smoothing: $s \in [0, 1)$; labels move towards 0.5 (Keras's definition).
+      epsilon: lower bound, in ``(0, 1)``, applied to $p$ and to $1 - p$ inside the
+        logs (Keras's ``1e-7``); the focal factor uses the probabilities as given.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask broadcastable to ``probabilities.shape``; masked entries are
+        excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to ``probabilities.shape``.
+
+    Returns:
+      A scalar, or ``probabilities.shape`` for ``reduction="none"``; float32 for half
+      precision inputs, float64 for float64 inputs.
+
+    Raises:
+      TypeError: if ``probabilities`` is not floating, if ``labels`` is complex or not numeric,
+        if ``alpha``, ``gamma``, ``label_smoothing`` or ``epsilon`` is not a real number, or if
+        ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``probabilities``, if a concrete
+        ``alpha`` is outside ``[0, 1]``, ``gamma`` is negative, ``label_smoothing`` is not in
+        ``[0, 1)`` or ``epsilon`` is not in ``(0, 1)``, if ``where`` or ``weights`` is not
+        broadcastable to the per-example loss shape, or if ``reduction`` is not ``"mean"``,
+        ``"sum"`` or ``"none"``.
+
+    Note:
+      Each log is at most $-\log(\epsilon) \approx 16.1$ for the default
+      ``epsilon``, so a probability of exactly 0 or 1 that disagrees with its label gives a
+      finite loss and a finite gradient (through the focal factor; the clip itself is
+      flat there). One that agrees with a hard label gives 0 with a finite gradient for
+      any ``gamma``, also below 1, where $(1 - p_t)^\gamma$ has an infinite slope at
+      $p_t = 1$ (it is multiplied by a cross-entropy that vanishes there).
+      Probabilities outside ``[0, 1]`` are not valid inputs.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> p = jnp.array([0.9, 0.4, 0.2])
+      >>> y = jnp.array([1.0, 1.0, 0.0])
+      >>> loss = jaxloss.binary_focal_loss(p, y, reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.0011, 0.3299, 0.0089]
+      >>> loss = jaxloss.binary_focal_loss(p, y, alpha=0.25, reduction="none")
+      >>> [round(v, 4) for v in loss.tolist()]
+      [0.0003, 0.0825, 0.0067]
+
+    Equivalent to ``keras.losses.BinaryFocalCrossentropy(apply_class_balancing, alpha,
+    gamma, label_smoothing)`` (``from_logits=False``, its default) without its mean over
+    the last axis, with ``alpha=None`` for ``apply_class_balancing=False``. Keras clips
+    $p$ to $[\epsilon, 1 - \epsilon]$ in the cross-entropy, which differs from
+    clipping $p$ and $1 - p$ below at $\epsilon$ only above $1 - \epsilon$.
+    """
+    fn = "binary_focal_loss"
+    p, y, mask = core.elementwise_inputs(
+        fn, probabilities, labels, where, names=("probabilities", "labels"), fill=0.5
+    )
+    eps = core.hyperparameter(fn, "epsilon", epsilon, p.dtype)
+    y = _smooth_binary_labels(fn, y, label_smoothing)
+    g = core.optional_hyperparameter(fn, "gamma", gamma, p.dtype, unless=0.0)
+    q = 1 - p
+    # Clipped with a where, as in binary_cross_entropy: gradient 1 at p == 1, not 1/2.
+    log_p = jnp.log(jnp.where(p < eps, eps, p))
+    log_q = jnp.log(jnp.where(q < eps, eps, q))
+    values = -(y * log_p + (1 - y) * log_q)
+    if g is not None:
+        values = _power_of_nonnegative(y * q + (1 - y) * p, g) * values
+    if alpha is not None:
+        a = core.hyperparameter(fn, "alpha", alpha, p.dtype)
+        values = (a * y + (1 - a) * (1 - y)) * values
     return core.finish(fn, values, reduction, mask, weights)

@@ -365,3 +365,165 @@ class TestSigmoidBinaryCrossEntropy:
         x, y = _logits(7)
         with pytest.raises(ValueError, match="sigmoid_binary_cross_entropy: argument " + message):
             jaxloss.sigmoid_binary_cross_entropy(x, y, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# binary_focal_loss
+
+
+def ref_binary_focal(p, y, alpha=None, gamma=2.0, label_smoothing=0.0, epsilon=1e-7):
+    p = np.asarray(p, np.float64)
+    y = np.asarray(y, np.float64) * (1 - label_smoothing) + 0.5 * label_smoothing
+    ce = -(y * np.log(np.maximum(p, epsilon)) + (1 - y) * np.log(np.maximum(1 - p, epsilon)))
+    one_minus_pt = y * (1 - p) + (1 - y) * p
+    loss = one_minus_pt**gamma * ce
+    if alpha is not None:
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+    return loss
+
+
+def _numeric_grad(f, x, h=1e-6):
+    """Central differences of the float64 NumPy scalar function ``f`` at ``x``."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+BINARY_FOCAL_OPTIONS = [
+    {},
+    {"gamma": 0.0},
+    {"gamma": 0.5, "alpha": 0.25},
+    {"gamma": 3.0, "alpha": 0.75, "label_smoothing": 0.2},
+    {"alpha": 0.4, "label_smoothing": 0.1, "epsilon": 1e-3},
+]
+
+
+class TestBinaryFocalLoss:
+    @pytest.mark.parametrize("soft", [False, True])
+    def test_matches_reference(self, soft):
+        p, y = _probabilities(20, (4, 3))
+        if soft:
+            y = np.random.default_rng(21).uniform(size=y.shape).astype(np.float32)
+
+        @jax.jit  # one compiled program for every option set
+        def losses(p, y):
+            return [
+                jaxloss.binary_focal_loss(p, y, reduction="none", **kw)
+                for kw in BINARY_FOCAL_OPTIONS
+            ]
+
+        for kw, out in zip(BINARY_FOCAL_OPTIONS, losses(p, y)):
+            assert out.shape == p.shape and out.dtype == jnp.float32
+            np.testing.assert_allclose(
+                out, ref_binary_focal(p, y, **kw), rtol=1e-5, atol=1e-7, err_msg=str(kw)
+            )
+
+    def test_defaults_are_keras_defaults(self):
+        # Keras's BinaryFocalCrossentropy() does not balance the classes: alpha=None here.
+        p, y = _probabilities(22)
+        out = jaxloss.binary_focal_loss(p, y, reduction="none")
+        np.testing.assert_allclose(out, ref_binary_focal(p, y, None, 2.0), rtol=1e-5, atol=1e-7)
+        balanced = jaxloss.binary_focal_loss(p, y, alpha=0.25, reduction="none")
+        assert not np.allclose(out, balanced, rtol=1e-2)
+
+    def test_gradients_of_probabilities_and_labels(self):
+        with jax.enable_x64(True):
+            rng = np.random.default_rng(23)
+            p = rng.uniform(0.05, 0.95, size=(3, 4))
+            y = rng.uniform(size=(3, 4))
+            cot = rng.uniform(0.5, 1.5, size=(3, 4))
+            for kw in ({"gamma": 0.5, "alpha": 0.25}, {"gamma": 2.0, "label_smoothing": 0.2}):
+                f = lambda a, b, kw=kw: jnp.sum(
+                    cot * jaxloss.binary_focal_loss(a, b, reduction="none", **kw)
+                )
+                value, (gp, gy) = jax.jit(jax.value_and_grad(f, argnums=(0, 1)))(p, y)
+                ref = lambda a, b, kw=kw: np.sum(cot * ref_binary_focal(a, b, **kw))
+                np.testing.assert_allclose(value, ref(p, y), rtol=1e-10)
+                np.testing.assert_allclose(
+                    gp, _numeric_grad(lambda a, r=ref: r(a, y), p), rtol=1e-6
+                )
+                np.testing.assert_allclose(
+                    gy, _numeric_grad(lambda b, r=ref: r(p, b), y), rtol=1e-6
+                )
+            # Traced alpha, gamma and label_smoothing: derivatives too.
+            g = jax.jit(
+                lambda a, c, s: jaxloss.binary_focal_loss(p, y, alpha=a, gamma=c, label_smoothing=s)
+            )
+            check_grads(g, (0.3, 1.5, 0.1), order=1, modes=["rev"], eps=1e-5)
+
+    def test_equals_the_logits_form_and_binary_cross_entropy(self):
+        rng = np.random.default_rng(24)
+        x = rng.normal(size=(4, 3)).astype(np.float32) * 2
+        y = rng.uniform(size=(4, 3)).astype(np.float32)
+        p = (1 / (1 + np.exp(-x.astype(np.float64)))).astype(np.float32)
+
+        @jax.jit
+        def losses(p, x, y):
+            kw = dict(alpha=0.3, gamma=1.5, label_smoothing=0.1, reduction="none")
+            return (
+                jaxloss.binary_focal_loss(p, y, **kw),
+                jaxloss.sigmoid_focal_loss(x, y, **kw),
+                jaxloss.binary_focal_loss(p, y, gamma=0.0, reduction="none"),
+                jaxloss.binary_cross_entropy(p, y, reduction="none"),
+            )
+
+        focal, sigmoid_focal, gamma0, bce = losses(p, x, y)
+        np.testing.assert_allclose(focal, sigmoid_focal, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(gamma0, bce, rtol=1e-6)
+
+    @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+    def test_probabilities_exactly_zero_or_one(self, gamma):
+        # Agreeing: loss 0 with a finite gradient (also for gamma < 1, where (1 - p_t)^gamma
+        # has an infinite slope at p_t = 1). Disagreeing: -log(epsilon), finite gradient.
+        p = jnp.array([1.0, 0.0, 0.0, 1.0])
+        y = jnp.array([1.0, 0.0, 1.0, 0.0])
+
+        @jax.jit
+        def value_and_grads(p, y):
+            f = lambda a, b: jnp.sum(jaxloss.binary_focal_loss(a, b, gamma=gamma, reduction="none"))
+            return jaxloss.binary_focal_loss(p, y, gamma=gamma, reduction="none"), jax.grad(
+                f, argnums=(0, 1)
+            )(p, y)
+
+        out, (gp, gy) = value_and_grads(p, y)
+        out = np.asarray(out)
+        np.testing.assert_array_equal(out[:2], [0.0, 0.0])
+        np.testing.assert_allclose(out[2:], -np.log(np.float32(1e-7)), rtol=1e-6)
+        assert np.all(np.isfinite(np.asarray(gp))) and np.all(np.isfinite(np.asarray(gy)))
+        # The focal factor's slope at the disagreeing ends: gamma * (-log eps) * (1 - 2y).
+        np.testing.assert_allclose(
+            np.asarray(gp)[2:], [-gamma * 16.118095, gamma * 16.118095], rtol=1e-5
+        )
+
+    def test_masked_entries(self):
+        p, y = _probabilities(25)
+        m = np.random.default_rng(26).random(p.shape) < 0.6
+        poisoned = np.where(m, p, np.nan).astype(np.float32)
+        f = lambda v: jaxloss.binary_focal_loss(v, y, alpha=0.25, where=m)
+        np.testing.assert_allclose(f(poisoned), ref_binary_focal(p, y, 0.25)[m].mean(), rtol=1e-5)
+        g = np.asarray(jax.jit(jax.grad(f))(poisoned))
+        assert np.all(np.isfinite(g)) and np.all(g[~m] == 0)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"alpha": 1.5}, r"binary_focal_loss: argument 'alpha' must be in \[0.0, 1.0\]"),
+            ({"gamma": -1.0}, r"binary_focal_loss: argument 'gamma' must be >= 0"),
+            ({"label_smoothing": 1.0}, r"argument 'label_smoothing' must be in \[0.0, 1.0\)"),
+            ({"epsilon": 0.0}, r"binary_focal_loss: argument 'epsilon' must be in \(0.0, 1.0\)"),
+        ],
+    )
+    def test_bad_hyperparameters(self, kwargs, message):
+        p, y = _probabilities(27)
+        with pytest.raises(ValueError, match=message):
+            jaxloss.binary_focal_loss(p, y, **kwargs)
+
+    def test_bad_inputs(self):
+        p, y = _probabilities(28)
+        with pytest.raises(ValueError, match=r"binary_focal_loss: arguments 'probabilities' and"):
+            jaxloss.binary_focal_loss(p, y[:, :2])
+        with pytest.raises(TypeError, match=r"binary_focal_loss: argument 'probabilities'"):
+            jaxloss.binary_focal_loss(y.astype(np.int32), y)

@@ -24,4 +24,11 @@ CASES = {
             {"pos_weight": 2.0, "label_smoothing": 0.1},
         )
     ),
+    # Soft labels (the hard-label gradient checks then round them to exactly 0/1).
+    "binary_focal_loss": Case(
+        lambda rng, b: (
+            (_probabilities(rng, b), rng.uniform(0.0, 1.0, size=b).astype(np.float32)),
+            {"alpha": 0.25, "gamma": 1.5},
+        )
+    ),
 }

@@ -28,6 +28,13 @@ CASES = {
     "categorical_cross_entropy": Case(
         lambda rng, b: ((_soft_labels(rng, b), _soft_labels(rng, b)), {})
     ),
+    # Log-probabilities and class indices.
+    "nll_loss": Case(lambda rng, b: ((np.log(_soft_labels(rng, b)), _int_labels(rng, b)), {})),
+    # Soft labels (the registry-wide gradient checks then cover the labels, at hard ones
+    # too); the integer labels of Keras's form are tested in tests/test_classification.py.
+    "categorical_generalized_cross_entropy": Case(
+        lambda rng, b: ((_soft_labels(rng, b), _soft_labels(rng, b)), {"q": 0.7})
+    ),
 }
 
 
@@ -51,6 +58,26 @@ CASES.update(
         ),
         "poly_loss_cross_entropy": Case(
             lambda rng, b: ((_logits(rng, b), _soft_labels(rng, b)), {"epsilon": 2.0})
+        ),
+        # Probabilities and soft labels, Keras's default alpha (0.25).
+        "categorical_focal_loss": Case(
+            lambda rng, b: (
+                (_soft_labels(rng, b), _soft_labels(rng, b)),
+                {"gamma": 1.5, "label_smoothing": 0.1},
+            )
+        ),
+        "softmax_focal_loss_with_integer_labels": Case(
+            lambda rng, b: (
+                (_logits(rng, b), _int_labels(rng, b)),
+                {
+                    "gamma": 1.5,
+                    "alpha": np.linspace(0.5, 1.5, C).astype(np.float32),
+                    "label_smoothing": 0.05,
+                },
+            )
+        ),
+        "poly_loss_cross_entropy_with_integer_labels": Case(
+            lambda rng, b: ((_logits(rng, b), _int_labels(rng, b)), {"epsilon": 1.5})
         ),
         # One data argument: the logits.
         "z_loss": Case(lambda rng, b: ((_logits(rng, b),), {})),
