@@ -7,12 +7,19 @@ and autodiff keeps several arrays of that size alive). The loss here never build
 * the forward pass walks over blocks of ``chunk_size`` vocabulary columns, computing one
   ``[N, chunk_size]`` block of logits at a time and folding it into per-token running
   statistics: the running max and sum of exponentials (an online log-sum-exp), the logit
-  of the label, and the sum of the logits (for label smoothing);
+  of the label, and the sum of the logits (for label smoothing; with class weights
+  ``w``, the weighted sum ``sum_c w_c x_c``);
 * only those ``[N]`` statistics are kept for the backward pass (besides the inputs);
 * the backward pass walks over the same blocks again, recomputes each block of logits,
   forms its gradient ``g * (softmax - one_hot - smoothing) (+ z-loss, soft-cap terms)``
   and accumulates ``d_hidden += dlogits @ W_block.T``, writes
   ``d_weight[:, block] = hidden.T @ dlogits`` and ``d_bias[block] = sum(dlogits)``.
+
+Class weights enter as the weight ``w_y`` of each token's label (gathered outside the
+fused computation, which differentiates it like any input: its cotangent is the token's
+cross-entropy) and, under label smoothing only, as the ``[V]`` vector itself (its
+cotangent is written block by block, like ``d_bias``). Without class weights the program
+is the unweighted one.
 
 Products run on the inputs' dtype with float32 (or float64) accumulation
 (``preferred_element_type``); statistics and block gradients are float32 for half
@@ -22,11 +29,13 @@ A vocabulary size that ``chunk_size`` does not divide is handled by a last, narr
 block (a second, statically shaped step), so the weight is never padded or copied.
 
 With ``axis_name`` the vocabulary is sharded over a mesh axis inside ``jax.shard_map``:
-each device holds ``weight[:, shard]``; the forward pass communicates a ``pmax`` and up
-to three ``psum`` of ``[N]`` vectors (max, sum of exponentials, label logit, sum of
-logits), the backward pass only the sum of the ``[N, D]`` hidden-state cotangent over the
-shards (inserted by ``shard_map``'s transpose; with ``check_vma=False`` also a ``psum`` of
-the ``[N]`` output cotangent). Logits and weights are never gathered.
+each device holds ``weight[:, shard]`` (and ``bias[shard]``, ``class_weights[shard]``);
+the forward pass communicates a ``pmax`` and up to three ``psum`` of ``[N]`` vectors (max,
+sum of exponentials, label logit, sum of logits; with class weights a fourth, the label's
+weight, and the scalar sum of the weights), the backward pass only the sum of the
+``[N, D]`` hidden-state cotangent over the shards (inserted by ``shard_map``'s transpose;
+with ``check_vma=False`` also a ``psum`` of the ``[N]`` output cotangent). Logits and
+weights are never gathered.
 """
 
 from __future__ import annotations
@@ -90,6 +99,8 @@ class _Config:
     cap: bool  # soft cap present
     cap_grad: bool  # the soft cap is traced: compute its cotangent
     typed: bool  # inside shard_map(check_vma=True), where the weight varies over axis_name
+    weighted: bool = False  # class weights: the label's weight w_y scales its term
+    smooth_weights: bool = False  # class weights under label smoothing: sum_c w_c x_c
 
 
 def _dot(a: Array, b: Array, contract: tuple[int, int], acc) -> Array:
@@ -137,7 +148,7 @@ def _blocks(cfg: _Config, body, init):
     return carry
 
 
-def _forward(cfg: _Config, h, w, b, labels, ls, zc, cap):
+def _forward(cfg: _Config, h, w, b, labels, ls, zc, cap, wy, cw):
     n = h.shape[0]
     vocab_local = w.shape[1]
     local = labels - _label_offset(cfg, vocab_local)
@@ -154,14 +165,20 @@ def _forward(cfg: _Config, h, w, b, labels, ls, zc, cap):
         col = jnp.clip(pos, 0, width - 1)[:, None]
         hit = jnp.take_along_axis(logits, col, axis=1)[:, 0]
         picked = picked + jnp.where(inside, hit, 0)
-        if cfg.smoothing:
+        if cfg.smooth_weights:  # sum_c w_c x_c
+            w_c = lax.dynamic_slice_in_dim(cw, start, width)
+            total = total + jnp.sum(logits * w_c[None, :], axis=1)
+        elif cfg.smoothing:
             total = total + jnp.sum(logits, axis=1)
         return m_new, s, picked, total
 
     zeros = jnp.zeros((n,), acc)
     init = (jnp.full((n,), -jnp.inf, acc), zeros, zeros, zeros)
-    init = _varying(init, _vma(h, w, b, labels, ls, zc, cap))
+    init = _varying(init, _vma(h, w, b, labels, ls, zc, cap, wy, cw))
     m, s, picked, total = _blocks(cfg, body, init)
+    weight_sum = None  # W = sum_c w_c, over every shard
+    if cfg.smooth_weights:
+        weight_sum = jnp.sum(cw)
 
     if cfg.axis_name is not None:
         m_all = lax.pmax(m, cfg.axis_name)
@@ -170,6 +187,8 @@ def _forward(cfg: _Config, h, w, b, labels, ls, zc, cap):
         picked = lax.psum(picked, cfg.axis_name)
         if cfg.smoothing:
             total = lax.psum(total, cfg.axis_name)
+        if weight_sum is not None:
+            weight_sum = lax.psum(weight_sum, cfg.axis_name)
         m = m_all
 
     ok = jnp.isfinite(m)
@@ -178,28 +197,36 @@ def _forward(cfg: _Config, h, w, b, labels, ls, zc, cap):
     lse = m + log_s
     # Written relative to the max so that large logits lose no precision:
     # lse - (1 - a) x_y - a mean(x) + z lse^2.
-    if cfg.smoothing:
+    if cfg.weighted:
+        # (1 - a) w_y (lse - x_y) + (a / V) sum_c w_c (lse - x_c) + z lse^2
+        a_y = wy if not cfg.smoothing else (1 - ls) * wy
+        loss = a_y * (log_s + (m - picked))
+        if cfg.smoothing:
+            assert weight_sum is not None  # smooth_weights: computed above
+            u = ls / cfg.vocab_total
+            loss = loss + u * (weight_sum * log_s + (weight_sum * m - total))
+    elif cfg.smoothing:
         loss = log_s + (1 - ls) * (m - picked) + ls * (m - total / cfg.vocab_total)
     else:
         loss = log_s + (m - picked)
     if cfg.zloss:
         loss = loss + zc * jnp.square(lse)
     loss = jnp.where(ok, loss, 0)
-    return loss, (lse, ok, picked, total)
+    return loss, (lse, ok, picked, total, weight_sum)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _fused(cfg: _Config, h, w, b, labels, ls, zc, cap):
-    return _forward(cfg, h, w, b, labels, ls, zc, cap)[0]
+def _fused(cfg: _Config, h, w, b, labels, ls, zc, cap, wy, cw):
+    return _forward(cfg, h, w, b, labels, ls, zc, cap, wy, cw)[0]
 
 
-def _fused_fwd(cfg: _Config, h, w, b, labels, ls, zc, cap):
-    loss, stats = _forward(cfg, h, w, b, labels, ls, zc, cap)
-    return loss, (h, w, b, labels, ls, zc, cap, stats)
+def _fused_fwd(cfg: _Config, h, w, b, labels, ls, zc, cap, wy, cw):
+    loss, stats = _forward(cfg, h, w, b, labels, ls, zc, cap, wy, cw)
+    return loss, (h, w, b, labels, ls, zc, cap, wy, cw, stats)
 
 
 def _fused_bwd(cfg: _Config, res, g):
-    h, w, b, labels, ls, zc, cap, (lse, ok, picked, total) = res
+    h, w, b, labels, ls, zc, cap, wy, cw, (lse, ok, picked, total, weight_sum) = res
     acc = cfg.acc
     g = jnp.where(ok, g.astype(acc), 0)
     g_rows = g
@@ -208,33 +235,52 @@ def _fused_bwd(cfg: _Config, res, g):
         # the devices (and sums the cotangents of replicated inputs): the transpose of
         # the forward psums is a psum of the cotangent.
         g = lax.psum(g, cfg.axis_name)
-    # dloss/dlogit_j = (1 + 2 z lse) p_j - (1 - a) [j = y] - a / V
-    coef_p = g if not cfg.zloss else g * (1 + 2 * zc * lse)
+    # dloss/dlogit_j = (1 + 2 z lse) p_j - (1 - a) [j = y] - a / V; with class weights
+    # (w_y (1 - a) + a W / V + 2 z lse) p_j - (1 - a) w_y [j = y] - (a / V) w_j.
     coef_y = g if not cfg.smoothing else g * (1 - ls)
+    if cfg.weighted:
+        coef_y = coef_y * wy
+        coef_p = coef_y
+        if cfg.smoothing:
+            coef_p = coef_p + g * (ls * weight_sum / cfg.vocab_total)
+        if cfg.zloss:
+            coef_p = coef_p + g * (2 * zc * lse)
+    else:
+        coef_p = g if not cfg.zloss else g * (1 + 2 * zc * lse)
     coef_u = None if not cfg.smoothing else g * (ls / cfg.vocab_total)
-    args = (h, w, b, labels, zc, cap, lse, coef_p, coef_y, coef_u)
+    args = (h, w, b, labels, zc, cap, lse, coef_p, coef_y, coef_u, cw)
     if jnp.dtype(w.dtype).itemsize == 2 or (b is not None and jnp.dtype(b.dtype).itemsize == 2):
         # Half-precision gradient buffers are written through a uint16 view on the CPU,
         # whose backend would otherwise convert the whole buffer to float32 and back at
         # every block; elsewhere they are written directly.
-        dh, dw, db, dcap = lax.platform_dependent(
+        dh, dw, db, dcap, d_cw = lax.platform_dependent(
             *args,
             cpu=functools.partial(_backward_blocks, cfg, True),
             default=functools.partial(_backward_blocks, cfg, False),
         )
     else:
-        dh, dw, db, dcap = _backward_blocks(cfg, False, *args)
+        dh, dw, db, dcap, d_cw = _backward_blocks(cfg, False, *args)
 
-    d_ls = d_z = d_cap = None
+    d_ls = d_z = d_cap = d_wy = None
+    if cfg.weighted:
+        # the cross-entropy of the label, lse - x_y, which w_y (1 - a) multiplies
+        ce = lse - picked
+        d_wy = g_rows * ce if not cfg.smoothing else g_rows * ((1 - ls) * ce)
     if cfg.smoothing:
-        d_ls = jnp.sum(g_rows * (picked - total / cfg.vocab_total)).astype(ls.dtype)
+        if cfg.weighted:
+            # -w_y (lse - x_y) + (W lse - sum_c w_c x_c) / V
+            smooth = (weight_sum * lse - total) / cfg.vocab_total
+            d_ls = jnp.sum(g_rows * (smooth - wy * ce)).astype(ls.dtype)
+        else:
+            d_ls = jnp.sum(g_rows * (picked - total / cfg.vocab_total)).astype(ls.dtype)
     if cfg.zloss:
         d_z = jnp.sum(g_rows * jnp.square(lse)).astype(zc.dtype)
     if cfg.cap:
         d_cap = dcap.astype(cap.dtype) if cfg.cap_grad else jnp.zeros_like(cap)
-    cts = (dh, dw, db, d_ls, d_z, d_cap)
-    dh, dw, db, d_ls, d_z, d_cap = (_like(ct, x) for ct, x in zip(cts, (h, w, b, ls, zc, cap)))
-    return dh, dw, db, None, d_ls, d_z, d_cap
+    cts = (dh, dw, db, d_ls, d_z, d_cap, d_wy, d_cw)
+    primals = (h, w, b, ls, zc, cap, wy, cw)
+    dh, dw, db, d_ls, d_z, d_cap, d_wy, d_cw = (_like(ct, x) for ct, x in zip(cts, primals))
+    return dh, dw, db, None, d_ls, d_z, d_cap, d_wy, d_cw
 
 
 def _as_bits(x: Array, bits: bool) -> Array:
@@ -248,9 +294,10 @@ def _from_bits(x: Array, dtype, bits: bool) -> Array:
 
 
 def _backward_blocks(
-    cfg: _Config, bits: bool, h, w, b, labels, zc, cap, lse, coef_p, coef_y, coef_u
+    cfg: _Config, bits: bool, h, w, b, labels, zc, cap, lse, coef_p, coef_y, coef_u, cw
 ):
-    """The backward walk over the vocabulary blocks: ``(d_hidden, d_weight, d_bias, d_cap)``.
+    """The backward walk over the vocabulary blocks: ``(d_hidden, d_weight, d_bias, d_cap,
+    d_class_weights)`` (the last ``None`` unless class weights enter the smoothing term).
 
     With ``bits``, the half-precision gradient buffers are uint16 views (see _fused_bwd).
     """
@@ -260,13 +307,20 @@ def _backward_blocks(
     local = labels - _label_offset(cfg, vocab_local)
 
     def body(start, width, carry):
-        dh, dw, db, dcap = carry
+        dh, dw, db, dcap, dcw = carry
         logits, t, z, w_c = _block_logits(cfg, h, w, b, start, width, cap)
-        p = jnp.exp(logits - lse[:, None])
+        log_p = logits - lse[:, None]
+        p = jnp.exp(log_p)
         pos = (local - start)[:, None]
         onehot = lax.broadcasted_iota(jnp.int32, (n, width), 1) == pos
         dl = coef_p[:, None] * p - jnp.where(onehot, coef_y[:, None], 0)
-        if coef_u is not None:
+        if cfg.smooth_weights:
+            cw_c = lax.dynamic_slice_in_dim(cw, start, width)
+            dl = dl - coef_u[:, None] * cw_c[None, :]
+            # d/dw_c of (a / V) sum_c w_c (lse - x_c): the block's columns
+            dcw_c = -jnp.sum(coef_u[:, None] * log_p, axis=0)
+            dcw = lax.dynamic_update_slice_in_dim(dcw, dcw_c, start, axis=0)
+        elif coef_u is not None:
             dl = dl - coef_u[:, None]
         if cfg.cap:
             if cfg.cap_grad:
@@ -279,19 +333,20 @@ def _backward_blocks(
         if db is not None:
             db_c = _as_bits(jnp.sum(dl, axis=0).astype(b.dtype), bits)
             db = lax.dynamic_update_slice_in_dim(db, db_c, start, axis=0)
-        return dh, dw, db, dcap
+        return dh, dw, db, dcap, dcw
 
     init = (
         jnp.zeros((n, d), acc),
         _as_bits(jnp.zeros(w.shape, w.dtype), bits),
         None if b is None else _as_bits(jnp.zeros(b.shape, b.dtype), bits),
         jnp.zeros((), acc),
+        jnp.zeros(cw.shape, acc) if cfg.smooth_weights else None,
     )
-    init = _varying(init, _vma(h, w, b, labels, zc, cap, lse, coef_p))
-    dh, dw, db, dcap = _blocks(cfg, body, init)
+    init = _varying(init, _vma(h, w, b, labels, zc, cap, lse, coef_p, coef_y, cw))
+    dh, dw, db, dcap, dcw = _blocks(cfg, body, init)
     dw = _from_bits(dw, w.dtype, bits)
     db = None if b is None else _from_bits(db, b.dtype, bits)
-    return dh.astype(h.dtype), dw, db, dcap
+    return dh.astype(h.dtype), dw, db, dcap, dcw
 
 
 _fused.defvjp(_fused_fwd, _fused_bwd)
@@ -359,8 +414,18 @@ def _like(ct, primal):
     family="large_vocab",
     inputs="hidden+weight",
     optax=None,
-    torch="torch.nn.functional.cross_entropy(torch.nn.functional.linear(...))",
+    torch="torch.nn.functional.linear_cross_entropy",
     keras=None,
+    notes={
+        "torch": (
+            "`input, linear_weight, target` are `hidden, weight.T, labels` (jaxloss's weight is "
+            "`[D, V]`, a Flax Dense kernel); `linear_bias` is `bias`, `weight` is "
+            "`class_weights`, with the same `'mean'` (divided by the summed class weights of the "
+            "counted tokens). In a PyTorch without `linear_cross_entropy` (it is in 2.13), its "
+            "reference form `F.cross_entropy(F.linear(hidden, weight.T, bias), labels, "
+            "weight=class_weights)`."
+        ),
+    },
     ranges={
         "label_smoothing": Range(low=0.0, high=1.0, high_open=True),
         "z_loss": Range(low=0.0),
@@ -375,6 +440,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
     bias: ArrayLike | None = None,
     ignore_index: int | None = None,
     label_smoothing: float | Array = 0.0,
+    class_weights: ArrayLike | None = None,
     z_loss: float | Array = 0.0,
     logit_soft_cap: float | Array | None = None,
     chunk_size: int | None = None,
@@ -387,15 +453,17 @@ def linear_softmax_cross_entropy_with_integer_labels(
 
     $$
         x = \mathrm{cap}(h W + b), \qquad
-        \ell = \mathrm{lse}(x) - (1 - \alpha)\, x_y - \frac{\alpha}{V} \sum_c x_c
+        \ell = (1 - \alpha)\, w_y \bigl(\mathrm{lse}(x) - x_y\bigr)
+               + \frac{\alpha}{V} \sum_c w_c \bigl(\mathrm{lse}(x) - x_c\bigr)
                + \lambda_z\, \mathrm{lse}(x)^2
     $$
 
     with $\mathrm{cap}(x) = c \tanh(x / c)$ when ``logit_soft_cap`` is $c$
-    (Gemma 2) and the identity otherwise. The value and the gradients with respect to
-    ``hidden``, ``weight`` and ``bias`` are those of materializing the logits and calling
-    [`jaxloss.softmax_cross_entropy_with_integer_labels`][], but no ``[tokens, V]``
-    array exists in the forward or the backward pass: both walk over blocks of
+    (Gemma 2) and the identity otherwise, and class weights $w_c = 1$ unless
+    ``class_weights`` are given. The value and the gradients with respect to
+    ``hidden``, ``weight``, ``bias`` and ``class_weights`` are those of materializing the
+    logits and calling [`jaxloss.softmax_cross_entropy_with_integer_labels`][], but no
+    ``[tokens, V]`` array exists in the forward or the backward pass: both walk over blocks of
     ``chunk_size`` vocabulary columns (a custom VJP that keeps only per-token statistics
     and recomputes each block of logits in the backward pass).
 
@@ -409,7 +477,14 @@ def linear_softmax_cross_entropy_with_integer_labels(
       ignore_index: a label value whose tokens are excluded (they give 0 and do not count
         in the mean), e.g. ``-100`` for padding.
       label_smoothing: $\alpha \in [0, 1)$, PyTorch's definition.
-      z_loss: $\lambda_z \ge 0$, the coefficient of the squared log-partition.
+      class_weights: optional ``[V]`` per-class weights $w_c$ (this device's ``[V / n]``
+        shard with ``axis_name``, like ``bias``), PyTorch's ``weight``: each token's loss
+        is weighted by the weight of its label (and the smoothing term by the weight of
+        each class), and ``"mean"`` divides by the summed weights $w_y$ of the counted
+        tokens (times their ``weights``; ignored and masked tokens excluded), as
+        PyTorch does. Differentiable.
+      z_loss: $\lambda_z \ge 0$, the coefficient of the squared log-partition (not
+        weighted by ``class_weights``).
       logit_soft_cap: $c > 0$ or ``None``; the logits become $c \tanh(x/c)$.
       chunk_size: vocabulary columns per block (static). ``None`` picks about 16 MiB of
         float32 logits per block (``tokens * chunk_size * 4`` bytes), a multiple of 128
@@ -426,17 +501,18 @@ def linear_softmax_cross_entropy_with_integer_labels(
     Returns:
       A scalar, or ``labels.shape`` for ``"none"``; float32 for half-precision inputs
       (float64 for float64 inputs). Gradients come back in the dtypes of ``hidden``,
-      ``weight`` and ``bias``.
+      ``weight``, ``bias`` and ``class_weights``.
 
     Raises:
       TypeError: if ``hidden``, ``weight`` or ``bias`` is not floating, if ``labels`` is not an
         integer array (class indices), if ``ignore_index`` is not an int or ``None``, if
         ``chunk_size`` is not an int or ``None``, if ``label_smoothing``, ``z_loss`` or
-        ``logit_soft_cap`` is not a real number, if ``axis_name`` is not hashable, or if ``where``
-        is not boolean.
+        ``logit_soft_cap`` is not a real number, if ``class_weights`` is complex, if ``axis_name``
+        is not hashable, or if ``where`` is not boolean.
       ValueError: if ``hidden`` is a scalar, if ``weight`` is not a ``[D, V]`` matrix with ``V >=
         1`` and the ``D`` of ``hidden``, if ``labels`` does not have the shape of ``hidden`` without
-        its last axis, if ``bias`` does not have shape ``(V,)``, if ``chunk_size`` is below 1, if a
+        its last axis, if ``bias`` or ``class_weights`` does not have shape ``(V,)``, if
+        ``chunk_size`` is below 1, if a
         concrete ``label_smoothing`` is not in ``[0, 1)``, ``z_loss`` is negative or
         ``logit_soft_cap`` is not positive, if ``where`` or ``weights`` is not broadcastable to the
         per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
@@ -450,6 +526,8 @@ def linear_softmax_cross_entropy_with_integer_labels(
       inputs' dtype with float32 accumulation, so bfloat16 inputs give float32 logits
       (more accurate than materializing bfloat16 logits). Gradients with respect to
       ``label_smoothing``, ``z_loss`` and a traced ``logit_soft_cap`` are computed too.
+      With ``class_weights``, a ``"mean"`` whose counted tokens all have class weight 0
+      is 0 with zero gradient (PyTorch: NaN from 0/0).
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -459,12 +537,19 @@ def linear_softmax_cross_entropy_with_integer_labels(
       ...     hidden, weight, jnp.array([0, 1]), chunk_size=2)
       >>> round(float(loss), 4)
       0.4553
+      >>> loss = jaxloss.linear_softmax_cross_entropy_with_integer_labels(
+      ...     hidden, weight, jnp.array([0, 1]), class_weights=jnp.array([1.0, 3.0, 1.0]))
+      >>> round(float(loss), 4)
+      0.4745
 
     Equivalent to ``jaxloss.softmax_cross_entropy_with_integer_labels(cap(hidden @ weight
-    + bias), labels)`` (with the same ``ignore_index``, ``label_smoothing`` and ``z_loss``)
-    and to ``torch.nn.functional.cross_entropy(F.linear(hidden, weight.T, bias), labels)``;
-    the fused linear cross-entropy of Liger Kernel and Apple's Cut Cross-Entropy compute
-    the same loss.
+    + bias), labels)`` (with the same ``ignore_index``, ``label_smoothing``,
+    ``class_weights`` and ``z_loss``) and to ``torch.nn.functional.linear_cross_entropy(hidden,
+    weight.T, labels, linear_bias=bias, weight=class_weights)`` (in PyTorch 2.13; its
+    reference form is ``F.cross_entropy(F.linear(hidden, weight.T, bias), labels,
+    weight=class_weights)``), with the same ``ignore_index``, ``label_smoothing`` and
+    weighted ``"mean"``; the fused linear cross-entropy of Liger Kernel and Apple's Cut
+    Cross-Entropy compute the same loss.
     """
     fn = _FN
     h = core.as_logits(fn, "hidden", hidden)
@@ -520,6 +605,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
     mm = jnp.result_type(h.dtype, w.dtype)
     batch_shape = labels.shape
     mask = core.example_mask(fn, where, batch_shape)
+    cw = core.class_weights(fn, class_weights, vocab_local, acc)
 
     ls = core.optional_hyperparameter(fn, "label_smoothing", label_smoothing, acc, unless=0.0)
     zc = core.optional_hyperparameter(fn, "z_loss", z_loss, acc, unless=0.0)
@@ -546,6 +632,14 @@ def linear_softmax_cross_entropy_with_integer_labels(
         h2 = jnp.where(keep.reshape((n, 1)), h2, jnp.zeros((), h2.dtype))
     h2 = h2.astype(mm)
     labels2 = labels.reshape((n,)).astype(jnp.int32)
+    wy = None  # the class weight of each token's label
+    if cw is not None:
+        if axis_name is None:
+            wy = cw[jnp.where(in_range.reshape((n,)), labels2, 0)]
+        else:  # the label's weight lives on one shard
+            local = labels2 - lax.axis_index(axis_name) * vocab_local
+            here = (local >= 0) & (local < vocab_local)
+            wy = lax.psum(jnp.where(here, cw[jnp.clip(local, 0, vocab_local - 1)], 0), axis_name)
 
     chunk = default_chunk_size(n, vocab_local) if chunk_size is None else int(chunk_size)
     chunk = min(chunk, vocab_local)
@@ -562,10 +656,15 @@ def linear_softmax_cross_entropy_with_integer_labels(
         cap=cap is not None,
         cap_grad=cap is not None and not core.is_concrete(logit_soft_cap),
         typed=axis_name is not None and axis_name in _vma(w),
+        weighted=cw is not None,
+        smooth_weights=cw is not None and ls is not None,
     )
     if cfg.typed:
         h2 = _varying(h2, frozenset((axis_name,)))
-    per_token = _fused_call(cfg, h2, w, b, labels2, ls, zc, cap).reshape(batch_shape)
+    cw_in = cw if cfg.smooth_weights else None  # otherwise only w_y enters
+    per_token = _fused_call(cfg, h2, w, b, labels2, ls, zc, cap, wy, cw_in)
+    per_token = per_token.reshape(batch_shape)
     per_token = jnp.where(in_range | ~valid, per_token, 0)
     per_token = jnp.where(valid, per_token, jnp.nan)
-    return core.finish(fn, per_token, reduction, keep, weights)
+    norm = None if wy is None else wy.reshape(batch_shape)
+    return core.finish(fn, per_token, reduction, keep, weights, norm=norm)

@@ -672,3 +672,112 @@ def multilabel_soft_margin_loss(
         terms = terms * cw
     values = jnp.mean(terms, axis=-1)
     return core.finish(fn, values, reduction, mask, weights)
+
+
+@register(
+    family="margin",
+    inputs="logits",
+    torch="torch.nn.functional.multilabel_margin_loss",
+    notes={
+        "torch": (
+            "`input, target` are `scores, labels` (same shape, integer class indices padded "
+            "with -1). PyTorch raises an error for a label outside [-1, C), also after the "
+            "first -1; jaxloss ignores every entry after the first -1 and gives NaN for an "
+            "example with a label outside [0, C) before it (`jaxloss.checked` raises). "
+            "PyTorch takes only [C] or [N, C]; jaxloss any [..., C, ...] with `axis`."
+        ),
+    },
+)
+def multilabel_margin_loss(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Multi-label margin (hinge) loss of class scores and padded target class indices.
+
+    With $T$ the target classes of an example (its labels up to the first ``-1``) and
+    $C$ the number of classes:
+
+    $$
+        \ell = \frac{1}{C} \sum_{j \in T} \sum_{i \notin T}
+               \max\bigl(0,\ 1 - (x_j - x_i)\bigr)
+    $$
+
+    Every target score must exceed every non-target score by a margin of 1.
+
+    Args:
+      scores: class scores ``[..., C, ...]``, floating.
+      labels: integer class indices of the same shape as ``scores``: along ``axis``,
+        each example lists its target classes first, then ``-1``, then anything (the
+        entries after the first ``-1`` are ignored, PyTorch's padding rule). An example
+        whose labels start with ``-1`` has no target and gives 0; one without ``-1``
+        has ``C`` targets (a class listed twice counts twice, as in PyTorch).
+      axis: the class axis of ``scores`` and ``labels`` (static).
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask over examples (the shape of ``scores`` without ``axis``);
+        masked examples are excluded and get zero gradient.
+      weights: non-negative sample weights broadcastable to the per-example shape.
+
+    Returns:
+      A scalar, or the shape of ``scores`` without ``axis`` (one value per example) for
+      ``reduction="none"``; float32 for half precision inputs.
+
+    Raises:
+      TypeError: if ``scores`` is not floating, if ``labels`` is not an integer array (class
+        indices), if ``axis`` is not an int, or if ``where`` is not boolean.
+      ValueError: if ``labels`` does not have the shape of ``scores``, if ``axis`` is out of range
+        for ``scores``, if ``where`` or ``weights`` is not broadcastable to the per-example loss
+        shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Note:
+      A label outside ``[0, C)`` before the first ``-1`` (``-2``, ``C``, ...) gives NaN
+      for its example; wrap the call in [`jaxloss.checked`][jaxloss.checked] to raise an
+      error naming the position instead. The gradient at a kink ($x_j - x_i = 1$) is 0,
+      as in PyTorch. A ``-inf`` non-target score or a ``+inf`` target score contributes
+      0 with zero gradient. The pairs are formed as a ``[..., C, C]`` array (PyTorch's
+      kernel also does $C^2$ work per example).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[0.1, 0.2, 0.4, 0.8]])
+      >>> y = jnp.array([[3, 0, -1, 1]])  # targets 3 and 0; the 1 after -1 is ignored
+      >>> round(float(jaxloss.multilabel_margin_loss(x, y)), 4)
+      0.85
+
+    Equivalent to ``torch.nn.functional.multilabel_margin_loss(input, target)`` (and
+    ``torch.nn.MultiLabelMarginLoss``), including its ``"mean"`` over examples, for every
+    target that PyTorch accepts (PyTorch supports only the last axis of a 1-D or 2-D
+    input).
+    """
+    fn = "multilabel_margin_loss"
+    x = core.as_logits(fn, "scores", scores)
+    y = core.as_labels(fn, "labels", labels)
+    core.check_same_shape(fn, "scores", x, "labels", y)
+    axis = core.normalize_axis(fn, axis, x.ndim, "scores")
+    x = x.astype(core.compute_dtype(x))
+    num_classes = x.shape[axis]
+    mask = core.example_mask(fn, where, x.shape[:axis] + x.shape[axis + 1 :])
+    x = core.mask_inputs(mask, x, axis=axis)
+    x, y_last = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
+    # The slots before the first -1 hold the targets; they must be class indices.
+    listed = jnp.cumsum(y_last == -1, axis=-1) == 0
+    in_range = (y_last >= 0) & (y_last < num_classes)
+    ok = ~listed | in_range
+    if mask is not None:
+        ok = ok | ~mask[..., None]
+    core.check_labels(fn, jnp.moveaxis(ok, -1, axis), y, num_classes)
+    slot = listed & in_range  # [..., K]: a target in slot k
+    safe = jnp.where(slot, y_last, 0)
+    classes = jnp.arange(num_classes)
+    is_target = jnp.any(slot[..., :, None] & (safe[..., :, None] == classes), axis=-2)
+    x_target = jnp.take_along_axis(x, safe, axis=-1)  # [..., K]
+    violation = jax.nn.relu(1 - x_target[..., :, None] + x[..., None, :])  # [..., K, C]
+    counted = slot[..., :, None] & ~is_target[..., None, :]
+    values = jnp.sum(jnp.where(counted, violation, jnp.zeros((), x.dtype)), axis=(-2, -1))
+    values = values / num_classes
+    values = jnp.where(jnp.all(ok, axis=-1), values, jnp.nan)
+    return core.finish(fn, values, reduction, mask, weights)

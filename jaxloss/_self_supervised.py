@@ -1,10 +1,12 @@
 """Self-supervised and metric-learning losses over a batch of embeddings.
 
-Each loss here compares every example of a batch with every other one, so its
-per-example value depends on the whole batch. The batch axis is the second to last:
-``embeddings`` (or ``x``/``y``) are ``[..., B, D]`` and ``reduction="none"`` gives one
-value per anchor, ``[..., B]``. Leading axes hold independent batches (they are never
-compared with each other), which is what ``jax.vmap`` over them would give.
+Each loss here compares every example of a batch with every other one (or, for
+[`circle_loss`][jaxloss.circle_loss] with ``ref_embeddings``, with a separate set of
+reference embeddings), so its per-example value depends on the whole batch. The batch
+axis is the second to last: ``embeddings`` (or ``x``/``y``) are ``[..., B, D]`` and
+``reduction="none"`` gives one value per anchor, ``[..., B]``. Leading axes hold
+independent batches (they are never compared with each other), which is what
+``jax.vmap`` over them would give.
 
 ``where`` removes examples from the batch: a masked example is neither an anchor nor a
 positive or negative for any other anchor, so the values of the remaining anchors are
@@ -375,22 +377,39 @@ def siglip_loss(
 @register(
     family="self_supervised",
     inputs="embeddings",
+    keras="keras.losses.circle",
     ranges={"margin": Range(), "gamma": Range(low=0.0)},
+    notes={
+        "keras": (
+            "`y_true, y_pred` are `labels, embeddings`; `ref_labels`, `ref_embeddings` and "
+            "`remove_diagonal` mean the same (each reference argument defaults to the batch's "
+            "own). Keras expects L2-normalized embeddings and clamps the distance `1 - s` at 0; "
+            "jaxloss normalizes them (equal values on unit vectors). Keras differentiates "
+            "through the weights alpha: pass `alpha_gradient=True` for its gradient. Defaults "
+            "differ: Keras `gamma=80, margin=0.4`. `keras.losses.Circle` (no reference "
+            "arguments) divides its `'sum_over_batch_size'` by the number of anchors whose loss "
+            "is > 0 (those with a positive and a negative); jaxloss's `'mean'` by all anchors."
+        ),
+    },
 )
 def circle_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
     *,
+    ref_embeddings: ArrayLike | None = None,
+    ref_labels: ArrayLike | None = None,
+    remove_diagonal: bool = True,
     margin: ArrayLike = 0.25,
     gamma: ArrayLike = 256.0,
+    alpha_gradient: bool = False,
     reduction: str = "mean",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
 ) -> Array:
     r"""Circle loss (Sun et al. 2020) with pairs from class labels, per anchor.
 
-    With cosine similarities $s_{ij}$, positives $s_p$ (same label,
-    $j \ne i$) and negatives $s_n$ (other labels) of anchor $i$:
+    With cosine similarities $s_{ij}$ between anchor $i$ and reference $j$, positives
+    $s_p$ (same label) and negatives $s_n$ (other labels) of anchor $i$:
 
     $$
         \ell_i = \operatorname{softplus}\Bigl(
@@ -399,18 +418,35 @@ def circle_loss(
     $$
 
     with $\alpha_p = [1 + m - s_p]_+$, $\alpha_n = [s_n + m]_+$,
-    $\Delta_p = 1 - m$, $\Delta_n = m$.
+    $\Delta_p = 1 - m$, $\Delta_n = m$. The references are the batch itself unless
+    ``ref_embeddings`` are given; the pair $(i, i)$ is not a positive when
+    ``remove_diagonal`` is True.
 
     Args:
-      embeddings: ``[..., B, D]`` floating; leading axes are independent batches.
-      labels: ``[..., B]`` integer class labels.
+      embeddings: ``[..., B, D]`` floating anchors; leading axes are independent batches.
+      labels: ``[..., B]`` integer class labels of the anchors.
+      ref_embeddings: optional ``[..., R, D]`` floating reference embeddings (a memory
+        bank, the other view, ...), with the leading axes and ``D`` of ``embeddings``;
+        default ``embeddings`` (the batch is compared with itself).
+      ref_labels: optional ``[..., R]`` integer labels of the references; default
+        ``labels`` (then the references need ``R = B`` rows). Each of the two reference
+        arguments defaults on its own, as in Keras.
+      remove_diagonal: whether the pair $(i, i)$ (anchor $i$ and reference $i$, by
+        index, whatever the references are) is left out of the positives (a Python
+        bool, static). With the batch as its own references, False counts every anchor
+        as its own positive ($s_{ii} = 1$).
       margin: relaxation $m$ (any real; the paper uses ``0.25`` for face
         recognition). May be traced.
       gamma: scale $\gamma \ge 0$ (the paper uses ``256``; ``80`` for
         fine-grained retrieval). May be traced.
+      alpha_gradient: whether autodiff differentiates through the weights
+        $\alpha_p, \alpha_n$ (a Python bool, static). False (default): they are
+        constants, as in the paper's implementation; True: the gradient is the
+        derivative of the value, Keras's.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-      where: boolean mask broadcastable to ``[..., B]``; masked examples are removed
-        from the batch and get zero gradient.
+      where: boolean mask broadcastable to ``[..., B]``; masked anchors give 0 and get
+        zero gradient. When the batch is its own reference (``ref_embeddings=None``),
+        masked examples are also removed from the references.
       weights: non-negative anchor weights broadcastable to ``[..., B]``.
 
     Returns:
@@ -418,16 +454,21 @@ def circle_loss(
       inputs, float64 for float64 inputs.
 
     Raises:
-      ValueError: if ``labels.shape != embeddings.shape[:-1]``, ``embeddings`` has fewer
-        than 2 dimensions, or a concrete ``gamma`` is negative.
-      TypeError: for non-floating ``embeddings`` or non-integer ``labels``.
+      ValueError: if ``labels.shape != embeddings.shape[:-1]``, ``embeddings`` or
+        ``ref_embeddings`` has fewer than 2 dimensions, ``ref_embeddings`` differs from
+        ``embeddings`` in its leading axes or ``D``, ``ref_labels`` does not have the
+        shape of the references without ``D``, ``ref_labels`` is None while the
+        references do not have ``B`` rows, or a concrete ``gamma`` is negative.
+      TypeError: for non-floating ``embeddings`` or ``ref_embeddings``, non-integer
+        ``labels`` or ``ref_labels``, or a ``remove_diagonal`` or ``alpha_gradient`` that
+        is not a Python bool.
 
     Note:
-      The weights $\alpha_p, \alpha_n$ are constants for autodiff
-      (``lax.stop_gradient``), as in the paper's implementation: the gradient is the
-      paper's, not the derivative of the value through $\alpha$. An anchor
-      without a positive or without a negative gives 0 with zero gradient. Zero
-      embeddings have similarity 0 with everything (finite value and gradient).
+      An anchor without a positive or without a negative gives 0 with zero gradient
+      (also in the ``"mean"``, which divides by every anchor). Zero embeddings have
+      similarity 0 with everything (finite value and gradient). With
+      ``alpha_gradient=False`` the gradient is the paper's, not the derivative of the
+      value through $\alpha$ (finite differences of the value disagree with it).
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -436,23 +477,73 @@ def circle_loss(
       >>> out = jaxloss.circle_loss(e, labels, gamma=4.0, reduction="none")
       >>> [round(v, 4) for v in out.tolist()]
       [0.9653, 1.5509, 1.5509, 0.9653]
+      >>> bank = jnp.array([[0.6, 0.8], [-1.0, 0.0]])
+      >>> out = jaxloss.circle_loss(e, labels, ref_embeddings=bank, ref_labels=jnp.array([0, 1]),
+      ...     remove_diagonal=False, gamma=4.0, reduction="none")
+      >>> [round(v, 4) for v in out.tolist()]
+      [0.907, 0.5787, 6.0623, 0.9454]
 
-    Closest to ``keras.losses.Circle`` (Keras 3, which also takes reference embeddings
-    and labels; not yet checked against jaxloss here) and
-    ``pytorch_metric_learning.losses.CircleLoss``; Sun et al. (2020), "Circle Loss: A
-    Unified Perspective of Pair Similarity Optimization", Eq. 6 with pairs from class
-    labels. Not in optax.
+    Equivalent to ``keras.losses.circle(labels, embeddings, ref_labels, ref_embeddings,
+    remove_diagonal, gamma, margin)`` (``reduction="none"``; Keras expects unit-norm
+    embeddings, which jaxloss normalizes, and differentiates through $\alpha$, which is
+    ``alpha_gradient=True``). ``keras.losses.Circle(gamma, margin, remove_diagonal)`` is
+    the same loss without reference arguments whose ``"sum_over_batch_size"`` divides by
+    the number of anchors with a loss above 0 (jaxloss's ``"mean"`` divides by all of
+    them). Sun et al. (2020), "Circle Loss: A Unified Perspective of Pair Similarity
+    Optimization", Eq. 6 with pairs from class labels; the paper's implementation and
+    ``pytorch_metric_learning.losses.CircleLoss`` hold $\alpha$ constant. Not in optax.
     """
     fn = "circle_loss"
+    remove_diagonal = core.static_bool(fn, "remove_diagonal", remove_diagonal)
+    alpha_gradient = core.static_bool(fn, "alpha_gradient", alpha_gradient)
     (e,), mask, dtype = _inputs(fn, ("embeddings",), (embeddings,), where)
     labels = _class_labels(fn, e, labels)
+    if ref_embeddings is None:
+        r, ref_mask = e, mask
+    else:
+        r = _embeddings(fn, "ref_embeddings", ref_embeddings)
+        if r.shape[:-2] != e.shape[:-2] or r.shape[-1] != e.shape[-1]:
+            raise ValueError(
+                f"{fn}: argument 'ref_embeddings' must have shape [..., R, D] with the leading "
+                f"axes and D of 'embeddings' [..., B, D], got embeddings.shape="
+                f"{tuple(e.shape)} and ref_embeddings.shape={tuple(r.shape)}"
+            )
+        dtype = core.compute_dtype(e, r)
+        e, r, ref_mask = e.astype(dtype), r.astype(dtype), None
+    if ref_labels is None:
+        if r.shape[-2] != e.shape[-2]:
+            raise ValueError(
+                f"{fn}: argument 'ref_embeddings' must have as many rows as 'embeddings' "
+                f"when 'ref_labels' is None (the references then take 'labels'), got "
+                f"embeddings.shape={tuple(e.shape)} and ref_embeddings.shape={tuple(r.shape)}"
+            )
+        ref_y = labels
+    else:
+        ref_y = core.as_labels(fn, "ref_labels", ref_labels)
+        if ref_y.shape != r.shape[:-1]:
+            raise ValueError(
+                f"{fn}: argument 'ref_labels' must have the shape of the reference embeddings "
+                f"without their last (feature) axis, got references of shape {tuple(r.shape)} "
+                f"and ref_labels.shape={tuple(ref_y.shape)}"
+            )
     margin = core.hyperparameter(fn, "margin", margin, dtype)
     gamma = core.hyperparameter(fn, "gamma", gamma, dtype)
-    u = _normalize(e)
-    s = jnp.einsum("...id,...jd->...ij", u, u)
-    pos, neg = _same_label_pairs(labels, mask, e.shape[:-1])
-    alpha_p = lax.stop_gradient(jax.nn.relu(1 + margin - s))
-    alpha_n = lax.stop_gradient(jax.nn.relu(s + margin))
+    n_anchor, n_ref = e.shape[-2], r.shape[-2]
+    pair_shape = e.shape[:-2] + (n_anchor, n_ref)
+    valid = jnp.ones(pair_shape, bool)
+    if mask is not None:
+        valid = valid & mask[..., :, None]
+    if ref_mask is not None:
+        valid = valid & ref_mask[..., None, :]
+    same = labels[..., :, None] == ref_y[..., None, :]
+    pos, neg = same & valid, ~same & valid
+    if remove_diagonal:
+        pos = pos & ~jnp.eye(n_anchor, n_ref, dtype=bool)
+    s = jnp.einsum("...id,...jd->...ij", _normalize(e), _normalize(r))
+    alpha_p = jax.nn.relu(1 + margin - s)
+    alpha_n = jax.nn.relu(s + margin)
+    if not alpha_gradient:
+        alpha_p, alpha_n = lax.stop_gradient(alpha_p), lax.stop_gradient(alpha_n)
     lse_p, has_p = _masked_logsumexp(-gamma * alpha_p * (s - (1 - margin)), pos)
     lse_n, has_n = _masked_logsumexp(gamma * alpha_n * (s - margin), neg)
     both = has_p & has_n

@@ -411,12 +411,22 @@ def _all_shapes(jaxpr):
                 yield from _all_shapes(inner)
 
 
-def test_no_tokens_by_vocab_array_in_forward_or_backward():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_no_tokens_by_vocab_array_in_forward_or_backward(weighted):
     n, d, v, chunk = 64, 24, 1000, 128
     h, w, b, y = _inputs(seed=19, batch=(n,), d=d, v=v)
+    cw = jnp.linspace(0.5, 2.0, v) if weighted else None
     f = jax.value_and_grad(
         lambda h, w, b: FN(
-            h, w, y, bias=b, chunk_size=chunk, label_smoothing=0.1, z_loss=0.01, logit_soft_cap=5.0
+            h,
+            w,
+            y,
+            bias=b,
+            class_weights=cw,
+            chunk_size=chunk,
+            label_smoothing=0.1,
+            z_loss=0.01,
+            logit_soft_cap=5.0,
         ),
         argnums=(0, 1, 2),
     )
@@ -502,3 +512,162 @@ def test_errors():
         FN(h, w, y, where=np.ones((7,), bool))
     with pytest.raises(TypeError, match="'where' must be a boolean mask"):
         FN(h, w, y, where=np.ones(BATCH, np.float32))
+
+
+# -- class weights (PyTorch's weight=) ----------------------------------------------
+
+
+def ref_weighted_mean_and_grads(
+    h, w, y, b, cw, label_smoothing=0.0, z_loss=0.0, logit_soft_cap=None, ignore_index=None
+):
+    """The class-weighted "mean" and its gradients w.r.t. (hidden, weight, bias,
+    class_weights), in float64 from the formula:
+
+    l_n = (1 - a) w_y (lse - x_y) + (a / V) sum_c w_c (lse - x_c) + z lse^2, and
+    mean = sum_n l_n / sum_n w_{y_n} over the tokens that are not ignored.
+    """
+    ls, z, cap = label_smoothing, z_loss, logit_soft_cap
+    shape = np.shape(h)
+    h = np.asarray(h, np.float64).reshape(-1, shape[-1])
+    w, b, cw = (np.asarray(a, np.float64) for a in (w, b, cw))
+    y = np.asarray(y).reshape(-1)
+    raw = h @ w + b
+    t = None if cap is None else np.tanh(raw / cap)
+    x = raw if cap is None else cap * t
+    n, v = x.shape
+    counted = np.ones(n, bool) if ignore_index is None else y != ignore_index
+    total, dx, dcw, denom = 0.0, np.zeros_like(x), np.zeros(v), 0.0
+    for i in np.flatnonzero(counted):
+        m = x[i].max()
+        lse = m + np.log(np.sum(np.exp(x[i] - m)))
+        p = np.exp(x[i] - lse)
+        wy = cw[y[i]]
+        total += (1 - ls) * wy * (lse - x[i, y[i]]) + ls / v * np.sum(cw * (lse - x[i]))
+        total += z * lse**2
+        denom += wy
+        dx[i] = ((1 - ls) * wy + ls / v * cw.sum() + 2 * z * lse) * p - ls / v * cw
+        dx[i, y[i]] -= (1 - ls) * wy
+        dcw += ls / v * (lse - x[i])
+        dcw[y[i]] += (1 - ls) * (lse - x[i, y[i]])
+    mean = total / denom
+    for i in np.flatnonzero(counted):  # the denominator's derivative
+        dcw[y[i]] -= mean
+    dx, dcw = dx / denom, dcw / denom
+    draw = dx if cap is None else dx * (1 - t * t)
+    return mean, ((draw @ w.T).reshape(shape), h.T @ draw, draw.sum(0), dcw)
+
+
+# without smoothing (only each label's weight enters) and with every option (the
+# weighted sum of the logits too)
+CW_OPTIONS = [
+    {},
+    {"ignore_index": 3, "label_smoothing": 0.1, "z_loss": 0.05, "logit_soft_cap": 2.5},
+]
+
+
+def _class_weights(seed=30, v=V):
+    return jnp.asarray(np.random.default_rng(seed).uniform(0.2, 3.0, size=v).astype(np.float32))
+
+
+_CW = _class_weights()
+
+
+def _weighted_value_and_grads(fn, h, w, b, y, cw, **kwargs):
+    loss = lambda h, w, b, cw: fn(h, w, y, bias=b, class_weights=cw, **kwargs)
+    return jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2, 3)))(h, w, b, cw)
+
+
+@pytest.mark.parametrize("opts", CW_OPTIONS)
+def test_class_weights_match_float64_reference_and_naive(opts):
+    h, w, b, y = _inputs(seed=31)
+    y = y.at[0, 0].set(3).at[1, 2].set(3)  # tokens with the ignored label
+    cw = _class_weights()
+    fused = _weighted_value_and_grads(FN, h, w, b, y, cw, chunk_size=5, **opts)
+    ref = ref_weighted_mean_and_grads(h, w, y, b, cw, **opts)
+    np.testing.assert_allclose(fused[0], ref[0], rtol=1e-5)
+    for g, r in zip(fused[1], ref[1]):
+        np.testing.assert_allclose(g, r, rtol=2e-4, atol=2e-6)
+    if opts:  # the materialized logits, same options: value and all four gradients
+        _assert_same(fused, _weighted_value_and_grads(naive, h, w, b, y, cw, **opts))
+
+
+def test_class_weights_with_where_and_weights_equal_naive():
+    # The "mean" divides by sum(weights * where * w_y): the one place where the three
+    # meet ("sum" and "none" are the per-token values, compared with PyTorch's).
+    h, w, b, y = _inputs(seed=32)
+    rng = np.random.default_rng(33)
+    where = rng.random(BATCH) < 0.7
+    weights = rng.uniform(0.1, 2.0, size=BATCH).astype(np.float32)
+    opts = dict(where=where, weights=weights, ignore_index=5, label_smoothing=0.1)
+    fused = _weighted_value_and_grads(FN, h, w, b, y, _CW, chunk_size=8, **opts)
+    _assert_same(fused, _weighted_value_and_grads(naive, h, w, b, y, _CW, **opts))
+
+
+def test_class_weights_float64_gradient_check():
+    # Finite differences in the class weights (hidden, weight and bias: the reference
+    # test above, and the unweighted checks).
+    with jax.enable_x64(True):
+        h, w, b, y = (
+            jnp.asarray(a, jnp.float64) if a.dtype != jnp.int32 else a
+            for a in _inputs(seed=35, batch=(5,), d=4, v=9)
+        )
+        f = lambda cw: FN(
+            h, w, y, bias=b, class_weights=cw, chunk_size=5, label_smoothing=0.1, z_loss=0.05
+        )
+        check_grads(f, (jnp.linspace(0.5, 2.0, 9),), order=1, modes=["rev"], eps=1e-4)
+
+
+def test_class_weights_of_zero_for_every_label_give_zero():
+    # Only class 0's smoothing term is left, and the mean divides by sum w_y = 0: 0 with
+    # zero gradient (PyTorch: NaN).
+    h, w, b, y = _inputs(seed=36)
+    y = jnp.where(y == 0, 1, y)  # class 0, the one with a weight, is nobody's label
+    cw = jnp.zeros(V).at[0].set(1.0)
+    f = jax.jit(
+        jax.value_and_grad(
+            lambda h: FN(h, w, y, bias=b, class_weights=cw, chunk_size=6, label_smoothing=0.1)
+        )
+    )
+    value, grad = f(h)
+    assert float(value) == 0.0 and np.all(np.asarray(grad) == 0)
+
+
+def test_class_weights_vocab_parallel_equal_unsharded():
+    """``class_weights`` sharded like ``bias``, under ``shard_map`` with ``check_vma`` on and
+    off (both in one program): the unsharded value and gradients."""
+    from jax.sharding import Mesh
+    from jax.sharding import PartitionSpec as P
+
+    n_dev = len(jax.devices())
+    h, w, b, y = _inputs(seed=37, batch=(6,), d=5, v=7 * n_dev)
+    y = y.at[0].set(7 * n_dev - 1).at[1].set(3)
+    cw = _class_weights(38, 7 * n_dev)
+    opts = dict(label_smoothing=0.1, ignore_index=3)
+
+    def sharded(check_vma):
+        return jax.shard_map(
+            lambda h, w, b, cw: FN(h, w, y, bias=b, class_weights=cw, axis_name="vocab", **opts),
+            mesh=Mesh(np.array(jax.devices()), ("vocab",)),
+            in_specs=(P(), P(None, "vocab"), P("vocab"), P("vocab")),
+            out_specs=P(),
+            check_vma=check_vma,
+        )
+
+    def both(h, w, y, bias, class_weights):  # 1x the checked + 2x the unchecked form
+        return sharded(True)(h, w, bias, class_weights) + 2 * sharded(False)(
+            h, w, bias, class_weights
+        )
+
+    got = _weighted_value_and_grads(both, h, w, b, y, cw)
+    ref = _weighted_value_and_grads(lambda *a, **k: 3 * FN(*a, **k, **opts), h, w, b, y, cw)
+    _assert_same(got, ref)
+
+
+def test_class_weights_errors():
+    h, w, _, y = _inputs(seed=39)
+    with pytest.raises(
+        ValueError, match=rf"{NAME}: argument 'class_weights' must have shape \({V},\)"
+    ):
+        FN(h, w, y, class_weights=jnp.ones(V + 1))
+    with pytest.raises(TypeError, match=rf"{NAME}: argument 'class_weights' must have a real"):
+        FN(h, w, y, class_weights=jnp.ones(V, jnp.complex64))

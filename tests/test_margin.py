@@ -797,3 +797,185 @@ class TestMultilabelSoftMarginLoss:
             jaxloss.multilabel_soft_margin_loss(
                 np.zeros((2, 3), np.float32), np.zeros((2, 3)), class_weights=np.ones((2, 3))
             )
+
+
+# ---------------------------------------------------------------------------
+# multilabel_margin_loss
+
+
+def _target_lists(labels):
+    """The target classes of each example: its labels up to the first -1 (PyTorch)."""
+    out = []
+    for row in labels:
+        targets = []
+        for v in row:
+            if v == -1:
+                break
+            targets.append(int(v))
+        out.append(targets)
+    return out
+
+
+def ref_multilabel_margin(x, labels, axis=-1):
+    """Values and gradients w.r.t. the scores, in float64, from the formula: the sum over
+    listed targets j (with repeats) and non-target classes i of max(0, 1 - x_j + x_i) / C.
+    NaN for an example with a listed label outside [0, C)."""
+    x = np.moveaxis(np.asarray(x, np.float64), axis, -1)
+    labels = np.moveaxis(np.asarray(labels), axis, -1)
+    num_classes = x.shape[-1]
+    values = np.zeros(x.shape[:-1])
+    grads = np.zeros(x.shape)
+    for idx in np.ndindex(values.shape):
+        (targets,) = _target_lists(labels[idx][None])
+        if any(not 0 <= t < num_classes for t in targets):
+            values[idx] = np.nan
+            continue
+        others = [i for i in range(num_classes) if i not in targets]
+        for j in targets:
+            for i in others:
+                hinge = 1.0 - x[idx][j] + x[idx][i]
+                if hinge > 0:
+                    values[idx] += hinge / num_classes
+                    grads[idx][j] -= 1.0 / num_classes
+                    grads[idx][i] += 1.0 / num_classes
+    return values, np.moveaxis(grads, -1, axis)
+
+
+def _multilabel_targets(seed, batch=(6,), num_classes=5, scale=1.5):
+    """Scores away from the kinks and padded targets: 0 to C targets per example, -1, then
+    ignored entries (the first examples: none, all, a repeat, targets after a -1)."""
+    rng = np.random.default_rng(seed)
+    x = (scale * rng.normal(size=batch + (num_classes,))).astype(np.float32)
+    y = rng.integers(-1, num_classes, size=batch + (num_classes,)).astype(np.int32)
+    flat = y.reshape(-1, num_classes)
+    for n, row in enumerate(flat):
+        k = [0, num_classes, 3, 1][n] if n < 4 else int(rng.integers(0, num_classes + 1))
+        row[:k] = rng.permutation(num_classes)[:k]
+        if k < num_classes:
+            row[k] = -1
+    flat[2, 1] = flat[2, 0]  # a repeated target counts twice
+    # away from the kinks 1 - x_j + x_i = 0 (finite differences, subgradients)
+    gaps = x[..., :, None] - x[..., None, :]
+    assert np.all(np.abs(np.abs(gaps) - 1) > 1e-2), "draw again: a pair sits on a kink"
+    return x, y
+
+
+def _mlm(reduction="none", **kw):
+    return jax.jit(lambda x, y: jaxloss.multilabel_margin_loss(x, y, reduction=reduction, **kw))
+
+
+_mlm_none = _mlm()  # one compiled program per input shape, shared by the tests
+
+
+class TestMultilabelMarginLoss:
+    def test_values_and_gradients_match_reference(self):
+        with jax.enable_x64(True):
+            x, y = _multilabel_targets(50)
+            x = x.astype(np.float64)
+            values, grads = ref_multilabel_margin(x, y)
+
+            @jax.jit
+            def program(x, g):
+                out, vjp = jax.vjp(
+                    lambda a: jaxloss.multilabel_margin_loss(a, y, reduction="none"), x
+                )
+                return out, vjp(g)[0], jax.grad(lambda a: jaxloss.multilabel_margin_loss(a, y))(x)
+
+            g = np.random.default_rng(51).normal(size=values.shape)
+            out, vjp, grad_mean = program(x, g)
+            assert out.dtype == jnp.float64 and out.shape == (6,)
+            np.testing.assert_allclose(out, values, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(vjp, g[:, None] * grads, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(grad_mean, grads / len(values), rtol=1e-12, atol=1e-14)
+            assert values[0] == 0.0 and values[1] == 0.0  # no target; every class a target
+            check_grads(
+                lambda a: jaxloss.multilabel_margin_loss(a, y), (x,), order=1, modes=["rev"]
+            )
+
+    def test_pytorch_documented_example_and_padding(self):
+        # torch.nn.MultiLabelMarginLoss's documentation: scores [0.1, 0.2, 0.4, 0.8] with
+        # targets [3, 0, -1, 1] (3 and 0) give 0.85; whatever follows the -1 is ignored.
+        x = np.array([[0.1, 0.2, 0.4, 0.8]] * 4, np.float32)
+        y = np.array([[3, 0, -1, 1], [3, 0, -1, -1], [3, 0, -1, 7], [3, 0, -1, -5]], np.int32)
+        out = _mlm_none(x, y)
+        np.testing.assert_allclose(out, np.full(4, 0.85), rtol=1e-6)
+
+    def test_reductions_axis_and_leading_axes(self):
+        x, y = _multilabel_targets(52, batch=(2, 3))
+        values, _ = ref_multilabel_margin(x, y)
+        f = jax.jit(
+            lambda x, y, xa, ya: {
+                r: (
+                    jaxloss.multilabel_margin_loss(x, y, reduction=r),
+                    jaxloss.multilabel_margin_loss(xa, ya, axis=1, reduction=r),
+                )
+                for r in ("none", "mean", "sum")
+            }
+        )
+        out = f(x, y, np.moveaxis(x, -1, 1), np.moveaxis(y, -1, 1))
+        for r, expected in (("none", values), ("mean", values.mean()), ("sum", values.sum())):
+            for got in out[r]:
+                np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=r)
+
+    def test_where_and_weights(self):
+        x, y = _multilabel_targets(53)
+        values, _ = ref_multilabel_margin(x, y)
+        where = np.array([1, 0, 1, 1, 0, 1], bool)
+        w = np.linspace(0.5, 2.0, 6).astype(np.float32)
+        bad_x = x.copy()
+        bad_x[1] = np.nan
+        bad_y = y.copy()
+        bad_y[4, 0] = 99  # an invalid label in a masked example: neither NaN nor an error
+        f = jax.jit(
+            jax.value_and_grad(
+                lambda a: jaxloss.multilabel_margin_loss(a, bad_y, where=where, weights=w)
+            )
+        )
+        value, g = f(bad_x)
+        expected = np.sum((w * values)[where]) / np.sum(w[where])
+        np.testing.assert_allclose(value, expected, rtol=1e-5)
+        assert np.all(np.isfinite(g)) and np.all(np.asarray(g)[~where] == 0)
+        jaxloss.checked(jaxloss.multilabel_margin_loss)(bad_x, bad_y, where=where)  # no error
+
+    def test_infinite_scores(self):
+        # A -inf non-target or a +inf target contributes 0 with zero gradient.
+        x = jnp.array([[2.0, -jnp.inf, 0.0], [jnp.inf, 0.5, 0.0]])
+        y = jnp.array([[0, 2, -1], [0, -1, 1]])
+        f = jax.jit(jax.value_and_grad(lambda a: jaxloss.multilabel_margin_loss(a, y)))
+        value, g = f(x)
+        assert float(value) == 0.0
+        np.testing.assert_array_equal(g, np.zeros((2, 3)))
+
+    def test_labels_outside_the_classes_give_nan_and_checked_names_them(self):
+        x, _ = _multilabel_targets(54, batch=(3,))
+        y = np.array([[0, 5, -1, 1, 2], [1, -1, 0, 0, 0], [-2, 0, 1, 2, 3]], np.int32)
+        out = np.asarray(_mlm_none(x, y))
+        assert np.isnan(out[0]) and np.isfinite(out[1]) and np.isnan(out[2])
+        with pytest.raises(checkify.JaxRuntimeError, match=r"at position \[0 1\]: 5"):
+            jaxloss.checked(jaxloss.multilabel_margin_loss)(x, y)
+        with pytest.raises(checkify.JaxRuntimeError, match=r"at position \[0 2\]: -2"):
+            jaxloss.checked(jaxloss.multilabel_margin_loss)(np.moveaxis(x, -1, 0), y.T, axis=0)
+
+    @given(
+        x=hnp.arrays(np.float32, (3, 4), elements=st.floats(-50, 50, width=32)),
+        y=hnp.arrays(np.int32, (3, 4), elements=st.integers(-1, 3)),
+        shift=st.floats(-20, 20, width=32),
+    )
+    def test_non_negative_and_shift_invariant(self, x, y, shift):
+        out = np.asarray(_mlm_none(x, y))
+        assert np.all(out >= 0)
+        shifted = np.asarray(_mlm_none(x + np.float32(shift), y))
+        np.testing.assert_allclose(shifted, out, atol=1e-4 * (1 + abs(shift)))
+
+    def test_errors(self):
+        x, y = _multilabel_targets(55)
+        with pytest.raises(
+            ValueError,
+            match=r"multilabel_margin_loss: arguments 'scores' and 'labels' must have the same "
+            r"shape, got scores.shape=\(6, 5\) and labels.shape=\(6, 4\)",
+        ):
+            jaxloss.multilabel_margin_loss(x, y[:, :4])
+        with pytest.raises(TypeError, match=r"multilabel_margin_loss: argument 'labels'.*integer"):
+            jaxloss.multilabel_margin_loss(x, y.astype(np.float32))
+        with pytest.raises(ValueError, match=r"multilabel_margin_loss: argument 'axis'=2"):
+            jaxloss.multilabel_margin_loss(x, y, axis=2)

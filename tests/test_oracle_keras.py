@@ -5,8 +5,9 @@ tolerance. With the JAX backend a Keras loss is a JAX function, so its gradients
 from ``jax.vjp`` too: each case compares values for every Keras reduction (``None``,
 ``"sum_over_batch_size"``, ``"sum"``) and the vector-Jacobian products, under one seeded
 random cotangent, with respect to the inputs the case differentiates (``diff``: the
-predictions and the targets for most; none for ``Circle`` and the probability form of
-``SparseCategoricalCrossentropy``, whose values alone are compared). Both sides of a case,
+predictions and the targets for most, the embeddings and reference embeddings for the
+circle loss (with ``alpha_gradient=True``, Keras's gradient); none for the probability form
+of ``SparseCategoricalCrossentropy``, whose values alone are compared). Both sides of a case,
 values and VJPs for all three reductions, run as one compiled program.
 
 Mapping: Keras averages elementwise losses over the last axis (``MeanSquaredError`` and
@@ -61,6 +62,20 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         "with respect to p differs by Keras's normalization term sum(y) / sum(p).",
         "test_categorical_crossentropy_renormalizes_in_keras",
     ),
+    "categorical_focal_renormalization": (
+        "keras CategoricalFocalCrossentropy on probabilities first rescales them to sum to "
+        "1 over axis; jaxloss categorical_focal_loss uses them as given. Equal values on "
+        "normalized probabilities; on unnormalized ones keras == jaxloss(p / sum(p)); on "
+        "normalized ones keras's gradient with respect to p is jaxloss's g minus <g, p> "
+        "(a constant per example).",
+        "test_categorical_focal_renormalizes_in_keras",
+    ),
+    "categorical_focal_smoothing_axis": (
+        "keras CategoricalFocalCrossentropy(axis=a) smooths labels with the size of the "
+        "last axis, not of axis a; jaxloss divides label_smoothing by the number of classes "
+        "along axis.",
+        "test_categorical_focal_smoothing_uses_the_last_axis_in_keras",
+    ),
     "tversky_alpha_beta_swapped": (
         "keras Tversky(alpha, beta) multiplies alpha by sum(y_true * (1 - y_pred)) (the "
         "false negatives) and beta by the false positives, although its docstring says "
@@ -76,10 +91,18 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         "test_empty_masks",
     ),
     "circle_gradient": (
-        "jaxloss circle_loss holds the weights alpha_p, alpha_n constant for autodiff "
-        "(stop_gradient, as the paper's implementation); keras Circle differentiates "
-        "through them. Values agree, gradients differ.",
+        "jaxloss circle_loss holds the weights alpha_p, alpha_n constant for autodiff by "
+        "default (stop_gradient, as the paper's implementation); keras Circle/circle "
+        "differentiates through them. Values agree, gradients differ; jaxloss "
+        "alpha_gradient=True gives Keras's gradient (the oracle cases).",
         "test_circle_gradient_treats_the_weights_as_constants",
+    ),
+    "circle_mean_over_nonzero_anchors": (
+        "keras Circle marks its per-anchor output with a mask (loss > 0), so its "
+        "'sum_over_batch_size' divides by the number of anchors with a positive and a "
+        "negative; jaxloss circle_loss 'mean' divides by every anchor (those without "
+        "give 0 and count). 'none' and 'sum' agree.",
+        "test_circle_mean_counts_only_anchors_with_a_loss_in_keras",
     ),
     "kl_divergence_clipping": (
         "keras KLDivergence clips targets and predictions to [1e-7, 1]: a zero "
@@ -293,6 +316,52 @@ def _circle_keras(r, e, y):
     return KL.Circle(gamma=8.0, margin=0.25, reduction=KERAS_REDUCTION[r])(y, _unit(e))
 
 
+def _circle_class(remove_diagonal):
+    """keras Circle (the batch against itself) and jaxloss with Keras's gradient."""
+
+    opts = dict(gamma=8.0, margin=0.25, remove_diagonal=remove_diagonal)
+
+    def jfn(r, e, y):
+        return jaxloss.circle_loss(e, y, alpha_gradient=True, reduction=r, **opts)
+
+    def kfn(r, e, y):
+        return KL.Circle(reduction=KERAS_REDUCTION[r], **opts)(y, _unit(e))
+
+    return jfn, kfn
+
+
+def _circle_refs_data(rng):
+    """8 anchors and 6 reference embeddings; every anchor has a positive and a negative
+    among the references, also with the diagonal removed; (i, i) is a positive pair for
+    i = 0, 2, 3, 4."""
+    e, bank = rng.normal(size=(8, 4)), rng.normal(size=(6, 4))
+    return e, np.array([0, 0, 1, 1, 2, 2, 0, 1]), bank, np.array([0, 2, 1, 1, 2, 0])
+
+
+def _circle_function(remove_diagonal, with_batch=False):
+    """keras.losses.circle with reference embeddings (per anchor, reduced as jaxloss
+    reduces it) and jaxloss with Keras's gradient. ``with_batch``: the references are the
+    batch followed by the bank, so that (i, i) is each anchor with itself (s = 1)."""
+
+    opts = dict(gamma=10.0, margin=0.4, remove_diagonal=remove_diagonal)
+
+    def refs(e, y, bank, ry):
+        return (jnp.concatenate([e, bank]), jnp.concatenate([y, ry])) if with_batch else (bank, ry)
+
+    def jfn(r, e, y, bank, ry):
+        bank, ry = refs(e, y, bank, ry)
+        return jaxloss.circle_loss(
+            e, y, ref_embeddings=bank, ref_labels=ry, alpha_gradient=True, reduction=r, **opts
+        )
+
+    def kfn(r, e, y, bank, ry):
+        bank, ry = refs(e, y, bank, ry)
+        per_anchor = KL.circle(y, _unit(e), ref_labels=ry, ref_embeddings=_unit(bank), **opts)
+        return {"none": per_anchor, "mean": jnp.mean(per_anchor), "sum": jnp.sum(per_anchor)}[r]
+
+    return jfn, kfn
+
+
 W_CLASS = [0.5, 2.0, 1.0, 0.25, 1.5]
 
 CASES = [
@@ -390,6 +459,36 @@ CASES = [
         _keras(KL.BinaryFocalCrossentropy, gamma=1.5, from_logits=True),
         _logits_binary,
     ),
+    Case(
+        "BinaryFocalCrossentropy-logits-balanced-hard-smoothing",
+        _last_axis_mean(jaxloss.sigmoid_focal_loss, alpha=0.25, label_smoothing=0.2),
+        _keras(
+            KL.BinaryFocalCrossentropy,
+            apply_class_balancing=True,
+            label_smoothing=0.2,
+            from_logits=True,
+        ),
+        lambda rng: _logits_binary(rng, hard=True),
+    ),
+    # Probabilities: Keras's defaults (no class balancing) are binary_focal_loss's.
+    Case(
+        "BinaryFocalCrossentropy-probs",
+        _last_axis_mean(jaxloss.binary_focal_loss),
+        _keras(KL.BinaryFocalCrossentropy),
+        _probs_binary,
+    ),
+    Case(
+        "BinaryFocalCrossentropy-probs-balanced-hard-smoothing",
+        _last_axis_mean(jaxloss.binary_focal_loss, alpha=0.3, gamma=1.5, label_smoothing=0.1),
+        _keras(
+            KL.BinaryFocalCrossentropy,
+            apply_class_balancing=True,
+            alpha=0.3,
+            gamma=1.5,
+            label_smoothing=0.1,
+        ),
+        lambda rng: _probs_binary(rng, hard=True),
+    ),
     # --- categorical
     Case(
         "CategoricalCrossentropy-logits",
@@ -439,6 +538,56 @@ CASES = [
         lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, N)),
         (),
     ),
+    # Probabilities as a softmax of logits: Keras's rescaling is then the identity, so the
+    # gradients with respect to the logits are comparable.
+    Case(
+        "CategoricalCrossentropy-softmax-smoothing",
+        lambda r, x, t: jaxloss.categorical_cross_entropy(
+            jax.nn.softmax(x), t, label_smoothing=0.1, reduction=r
+        ),
+        lambda r, x, t: _keras(KL.CategoricalCrossentropy, label_smoothing=0.1)(
+            r, jax.nn.softmax(x), t
+        ),
+        lambda rng: (rng.normal(size=(N, C)) * 2, _probs(rng, (N, C))),
+    ),
+    Case(
+        "CategoricalCrossentropy-softmax-smoothing-integer-labels",
+        lambda r, x, t: jaxloss.categorical_cross_entropy(
+            jax.nn.softmax(x), t, label_smoothing=0.25, reduction=r
+        ),
+        lambda r, x, t: _keras(KL.CategoricalCrossentropy, label_smoothing=0.25)(
+            r, jax.nn.softmax(x), jax.nn.one_hot(t, C)
+        ),
+        lambda rng: (rng.normal(size=(N, C)) * 2, rng.integers(0, C, N)),
+        (0,),
+    ),
+    Case(
+        "SparseCategoricalCrossentropy-softmax-ignore_class",
+        lambda r, x, t: jaxloss.categorical_cross_entropy(
+            jax.nn.softmax(x), t, ignore_index=2, reduction=r
+        ),
+        lambda r, x, t: _keras(KL.SparseCategoricalCrossentropy, ignore_class=2)(
+            r, jax.nn.softmax(x), t
+        ),
+        lambda rng: (rng.normal(size=(N, C)) * 2, np.array([2, 0, 4, 2, 1, 3])),
+        (0,),
+    ),
+    Case(
+        "CategoricalGeneralizedCrossEntropy",
+        _per_example(jaxloss.categorical_generalized_cross_entropy, q=0.7),
+        _keras(KL.CategoricalGeneralizedCrossEntropy, q=0.7),
+        lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, N)),
+        (0,),
+    ),
+    Case(
+        "CategoricalGeneralizedCrossEntropy-onehot-labels",
+        lambda r, p, t: jaxloss.categorical_generalized_cross_entropy(
+            p, jax.nn.one_hot(t, C), reduction=r
+        ),
+        _keras(KL.CategoricalGeneralizedCrossEntropy),
+        lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, N)),
+        (0,),
+    ),
     Case(
         "CategoricalFocalCrossentropy",
         _per_example(jaxloss.softmax_focal_loss, alpha=0.25, gamma=2.0),
@@ -450,6 +599,57 @@ CASES = [
         _per_example(jaxloss.softmax_focal_loss, alpha=np.array(W_CLASS), gamma=1.5),
         _keras(KL.CategoricalFocalCrossentropy, alpha=W_CLASS, gamma=1.5, from_logits=True),
         lambda rng: (rng.normal(size=(N, C)) * 2, _probs(rng, (N, C))),
+    ),
+    Case(
+        "CategoricalFocalCrossentropy-logits-onehot-smoothing",
+        _per_example(jaxloss.softmax_focal_loss, alpha=0.25, label_smoothing=0.1),
+        _keras(KL.CategoricalFocalCrossentropy, label_smoothing=0.1, from_logits=True),
+        lambda rng: (rng.normal(size=(N, C)) * 2, _onehot(rng, (N, C))),
+    ),
+    # Integer labels against Keras's one-hot form.
+    Case(
+        "CategoricalFocalCrossentropy-logits-integer-labels",
+        _per_example(
+            jaxloss.softmax_focal_loss_with_integer_labels,
+            alpha=np.array(W_CLASS),
+            gamma=1.5,
+            label_smoothing=0.1,
+        ),
+        lambda r, x, labels: _keras(
+            KL.CategoricalFocalCrossentropy,
+            alpha=W_CLASS,
+            gamma=1.5,
+            label_smoothing=0.1,
+            from_logits=True,
+        )(r, x, jax.nn.one_hot(labels, C)),
+        lambda rng: (rng.normal(size=(N, C)) * 2, rng.integers(0, C, N)),
+        (0,),
+    ),
+    # Probabilities: the same defaults (alpha=0.25, gamma=2). Keras renormalizes them:
+    # equal values and label gradients on normalized ones; the probability gradients
+    # differ by a constant per example (DIFFERENCES, asserted below).
+    Case(
+        "CategoricalFocalCrossentropy-probs",
+        _per_example(jaxloss.categorical_focal_loss),
+        _keras(KL.CategoricalFocalCrossentropy),
+        lambda rng: (_probs(rng, (N, C)), _probs(rng, (N, C))),
+        (1,),
+    ),
+    Case(
+        "CategoricalFocalCrossentropy-probs-class-alpha-onehot-smoothing",
+        _per_example(
+            jaxloss.categorical_focal_loss, alpha=np.array(W_CLASS), gamma=1.5, label_smoothing=0.2
+        ),
+        _keras(KL.CategoricalFocalCrossentropy, alpha=W_CLASS, gamma=1.5, label_smoothing=0.2),
+        lambda rng: (_probs(rng, (N, C)), _onehot(rng, (N, C))),
+        (1,),
+    ),
+    Case(
+        "CategoricalFocalCrossentropy-probs-axis1",
+        _per_example(jaxloss.categorical_focal_loss, axis=1),
+        _keras(KL.CategoricalFocalCrossentropy, axis=1),
+        lambda rng: (_probs(rng, (N, C, 3), axis=1), _onehot(rng, (N, C, 3), axis=1)),
+        (1,),
     ),
     Case(
         "KLDivergence",
@@ -490,7 +690,14 @@ CASES = [
         lambda rng: _masks(rng, (3, 4, 4, 2)),
     ),
     # --- sequence and metric learning
-    Case("Circle", _circle_jax, _circle_keras, _circle_data, ()),
+    Case("Circle", *_circle_class(True), _circle_data, (0,)),
+    Case("circle-references", *_circle_function(True), _circle_refs_data, (0, 2)),
+    Case(
+        "circle-batch-and-references-keep-diagonal",
+        *_circle_function(False, with_batch=True),
+        _circle_refs_data,
+        (0, 2),
+    ),
 ]
 
 
@@ -583,6 +790,55 @@ def test_categorical_crossentropy_renormalizes_in_keras():
     )
 
 
+def test_categorical_focal_renormalizes_in_keras():
+    rng = np.random.default_rng(10)
+    y = _probs(rng, (N, C)).astype(np.float32)
+    q = rng.uniform(0.05, 1.0, size=(N, C)).astype(np.float32)  # unnormalized
+    p = _probs(rng, (N, C)).astype(np.float32)
+
+    @jax.jit  # one compiled program for every value and gradient below
+    def losses(y, q, p):
+        cfl = functools.partial(jaxloss.categorical_focal_loss, reduction="none")
+        keras_sum = KL.CategoricalFocalCrossentropy(reduction="sum")
+        return {
+            "keras": KL.CategoricalFocalCrossentropy(reduction=None)(y, q),
+            "normalized": cfl(q / jnp.sum(q, -1, keepdims=True), y),
+            "unnormalized": cfl(q, y),
+            "grad": jax.grad(lambda a: jnp.sum(cfl(a, y)))(p),
+            "keras_grad": jax.grad(lambda a: keras_sum(y, a))(p),
+        }
+
+    out = losses(y, q, p)
+    np.testing.assert_allclose(out["normalized"], out["keras"], rtol=RTOL, atol=ATOL)
+    assert not np.allclose(out["unnormalized"], out["keras"], rtol=1e-2)
+    # Keras differentiates through p / sum(p): at sum(p) = 1 its gradient is g - <g, p>.
+    g = np.asarray(out["grad"])
+    expected = g - np.sum(g * p, -1, keepdims=True)
+    np.testing.assert_allclose(out["keras_grad"], expected, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(out["keras_grad"], g, rtol=1e-2, atol=1e-3)
+
+
+def test_categorical_focal_smoothing_uses_the_last_axis_in_keras():
+    rng = np.random.default_rng(11)
+    p = _probs(rng, (N, C, 3), axis=1).astype(np.float32)
+    y = _onehot(rng, (N, C, 3), axis=1).astype(np.float32)
+
+    @jax.jit  # one compiled program for the four losses
+    def losses(p, y):
+        cfl = functools.partial(jaxloss.categorical_focal_loss, axis=1, reduction="none")
+        return (
+            KL.CategoricalFocalCrossentropy(axis=1, label_smoothing=0.3, reduction=None)(y, p),
+            cfl(p, y, label_smoothing=0.3),
+            cfl(p, 0.7 * y + 0.3 / 3),  # smoothed with the size of the last axis (3)
+            cfl(p, 0.7 * y + 0.3 / C),  # smoothed with the number of classes (C)
+        )
+
+    k, j, j_last_axis, j_classes = losses(p, y)
+    np.testing.assert_allclose(j_last_axis, k, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(j, j_classes, rtol=RTOL, atol=ATOL)
+    assert not np.allclose(j, k, rtol=1e-2)
+
+
 def _tversky_jax(p, t, alpha, beta):
     return jaxloss.tversky_loss(
         p,
@@ -672,6 +928,24 @@ def test_circle_gradient_treats_the_weights_as_constants():
     np.testing.assert_allclose(j_val, k_val, rtol=RTOL)
     assert not np.allclose(g_j, g_k, rtol=1e-2, atol=1e-3)
     np.testing.assert_allclose(g_j, g_formula, rtol=1e-4, atol=1e-5)
+
+
+def test_circle_mean_counts_only_anchors_with_a_loss_in_keras():
+    e, _ = _circle_data(np.random.default_rng(7))
+    y = np.array([0, 0, 1, 1, 1, 2, 3, 0])  # anchors 5 and 6 have no positive: loss 0
+
+    @jax.jit  # one compiled program for both sides' reductions
+    def losses(e):
+        return {r: (_circle_jax(r, e, y), _circle_keras(r, e, y)) for r in KERAS_REDUCTION}
+
+    out = losses(_f32(e))
+    j_none, k_none = out["none"]
+    np.testing.assert_allclose(j_none, k_none, rtol=RTOL, atol=ATOL)
+    assert np.all(np.asarray(j_none)[5:7] == 0) and np.all(np.asarray(j_none)[[0, 7]] > 0)
+    np.testing.assert_allclose(out["sum"][0], out["sum"][1], rtol=RTOL)
+    j_mean, k_mean = (float(v) for v in out["mean"])
+    np.testing.assert_allclose(j_mean, float(np.sum(j_none)) / 8, rtol=RTOL)
+    np.testing.assert_allclose(k_mean, float(np.sum(j_none)) / 6, rtol=RTOL)
 
 
 @jax.jit  # one compiled program per input shape

@@ -117,6 +117,11 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         "is 0/0 = NaN; jaxloss's is 0 with zero gradient (its reduction rule).",
         "test_cross_entropy_all_ignored",
     ),
+    "nll_loss_all_ignored_mean": (
+        "nll_loss with every target ignored: torch's 'mean' is 0/0 = NaN; jaxloss's is 0 with "
+        "zero gradient (its reduction rule), as for cross_entropy.",
+        "test_nll_loss_all_ignored",
+    ),
     "categorical_cross_entropy_renormalization": (
         "torch has no cross-entropy of probabilities with soft labels; through "
         "F.cross_entropy(log p) the values agree for normalized p, but torch's gradient "
@@ -354,6 +359,22 @@ def _multimargin_kdim(r, x, y, **kw):
         x.movedim(1, -1).reshape(-1, x.shape[1]), y.reshape(-1), reduction=r, **kw
     )
     return out.reshape(y.shape) if r == "none" else out
+
+
+# the options both sides of the class-weighted linear cross-entropy case take
+_LCE_OPTIONS = {"ignore_index": -100, "label_smoothing": 0.2}
+
+
+def _multilabel_targets(rng, shape=(N, C)):
+    """Scores and padded targets: 0 to C target classes per row (a repeat in row 2),
+    then -1, then entries in [-1, C) that both ignore."""
+    x = rng.normal(size=shape) * 1.5
+    y = rng.integers(-1, shape[1], size=shape)
+    for n, k in enumerate([0, shape[1], 3] + list(rng.integers(0, shape[1] + 1, shape[0] - 3))):
+        y[n, :k] = rng.permutation(shape[1])[:k]
+        y[n, k : k + 1] = -1
+    y[2, 1] = y[2, 0]
+    return x, y
 
 
 def _reduce(v, r):
@@ -668,6 +689,37 @@ CASES = [
         ),
         (0, 1, 3),
     ),
+    Case(
+        "linear_cross_entropy-weight",
+        lambda r, h, w, y, cw: jaxloss.linear_softmax_cross_entropy_with_integer_labels(
+            h, w, y, class_weights=cw, chunk_size=3, reduction=r
+        ),
+        lambda r, h, w, y, cw: F.linear_cross_entropy(h, w.T, y, weight=cw, reduction=r),
+        lambda rng: (
+            rng.normal(size=(N, 4)),
+            rng.normal(size=(4, 7)),
+            rng.integers(0, 7, size=N),
+            rng.uniform(0.2, 2.0, size=7),
+        ),
+        (0, 1),  # torch does not differentiate its class weights
+    ),
+    Case(
+        "linear_cross_entropy-weight-bias-ignore-smoothing-zero-weight",
+        lambda r, h, w, y, b, cw: jaxloss.linear_softmax_cross_entropy_with_integer_labels(
+            h, w, y, bias=b, class_weights=cw, chunk_size=4, reduction=r, **_LCE_OPTIONS
+        ),
+        lambda r, h, w, y, b, cw: F.linear_cross_entropy(
+            h, w.T, y, linear_bias=b, weight=cw, reduction=r, **_LCE_OPTIONS
+        ),
+        lambda rng: (
+            rng.normal(size=(N, 4)),
+            rng.normal(size=(4, 7)),
+            np.array([3, -100, 0, 6, -100, 1]),  # class 1 has weight 0
+            rng.normal(size=7),
+            np.array([0.5, 0.0, 2.0, 1.0, 0.25, 1.5, 3.0]),
+        ),
+        (0, 1, 3),
+    ),
     # --- softmax cross-entropy, probability targets
     Case(
         "cross_entropy-probs",
@@ -728,6 +780,59 @@ CASES = [
         lambda r, p, y: F.cross_entropy(torch.log(p), y, reduction=r),
         lambda rng: (_probs(rng, (3, C, 2), axis=1), _probs(rng, (3, C, 2), axis=1)),
         (1,),
+    ),
+    Case(
+        "categorical_cross_entropy-ignore_index-weight",
+        lambda r, p, y, w: jaxloss.categorical_cross_entropy(
+            p, y, axis=1, ignore_index=-100, class_weights=w, reduction=r
+        ),
+        lambda r, p, y, w: F.nll_loss(torch.log(p), y, weight=w, ignore_index=-100, reduction=r),
+        lambda rng: (
+            _probs(rng, (N, C, 2), axis=1),
+            *_ce_int_data(rng, (N, C, 2), -100)[1:],
+            W_CLASS,
+        ),
+    ),
+    # label smoothing on probabilities: through a softmax, the gradient with respect to the
+    # logits is comparable (DIFFERENCES["categorical_cross_entropy_renormalization"])
+    Case(
+        "categorical_cross_entropy-softmax-smoothing-weight-ignore",
+        lambda r, x, y, w: jaxloss.categorical_cross_entropy(
+            jax.nn.softmax(x, axis=1),
+            y,
+            axis=1,
+            label_smoothing=0.2,
+            class_weights=w,
+            ignore_index=3,
+            reduction=r,
+        ),
+        lambda r, x, y, w: F.cross_entropy(
+            x, y, weight=w, label_smoothing=0.2, ignore_index=3, reduction=r
+        ),
+        lambda rng: (*_ce_int_data(rng, (N, C, 2), ignore=3), W_CLASS),
+    ),
+    # --- nll_loss (log-probabilities in)
+    Case(
+        "nll_loss-log-probabilities",
+        lambda r, lp, y: jaxloss.nll_loss(lp, y, reduction=r),
+        lambda r, lp, y: F.nll_loss(lp, y, reduction=r),
+        lambda rng: (np.log(_probs(rng, (N, C))), rng.integers(0, C, size=N)),
+    ),
+    Case(
+        "nll_loss-log-probabilities-weight-ignore",
+        lambda r, lp, y, w: jaxloss.nll_loss(
+            lp, y, class_weights=w, ignore_index=-100, reduction=r
+        ),
+        lambda r, lp, y, w: F.nll_loss(lp, y, weight=w, ignore_index=-100, reduction=r),
+        lambda rng: (np.log(_probs(rng, (N, C))), *_ce_int_data(rng, ignore=-100)[1:], W_CLASS),
+    ),
+    Case(
+        "nll_loss-kdim-weight-ignore-unnormalized",
+        lambda r, lp, y, w: jaxloss.nll_loss(
+            lp, y, axis=1, class_weights=w, ignore_index=2, reduction=r
+        ),
+        lambda r, lp, y, w: F.nll_loss(lp, y, weight=w, ignore_index=2, reduction=r),
+        lambda rng: (*_ce_int_data(rng, (3, C, 2, 3), ignore=2), W_CLASS),
     ),
     # --- divergences
     Case(
@@ -795,6 +900,24 @@ CASES = [
         ),
         lambda r, x, y, w: _multimargin_kdim(r, x, y, margin=1.5, weight=w),
         lambda rng: (rng.normal(size=(3, C, 2)), rng.integers(0, C, size=(3, 2)), W_CLASS),
+    ),
+    Case(
+        "multilabel_margin_loss",
+        lambda r, x, y: jaxloss.multilabel_margin_loss(x, y, reduction=r),
+        lambda r, x, y: F.multilabel_margin_loss(x, y, reduction=r),
+        _multilabel_targets,
+    ),
+    Case(
+        "multilabel_margin_loss-class-axis-0",
+        lambda r, x, y: jaxloss.multilabel_margin_loss(x.T, y.T, axis=0, reduction=r),
+        lambda r, x, y: F.multilabel_margin_loss(x, y, reduction=r),
+        lambda rng: _multilabel_targets(rng, (4, 7)),
+    ),
+    Case(
+        "multilabel_margin_loss-1d",
+        lambda r, x, y: jaxloss.multilabel_margin_loss(x, y, reduction=r),
+        lambda r, x, y: F.multilabel_margin_loss(x, y, reduction=r),
+        lambda rng: (rng.normal(size=C), np.array([4, 1, -1, 3, 0])),
     ),
     # --- metric learning
     Case(
@@ -1333,3 +1456,17 @@ def test_cross_entropy_all_ignored():
         jaxloss.softmax_cross_entropy_with_integer_labels(_jax(x), _jax(y0), class_weights=_jax(w))
     )
     assert math.isnan(t_w) and j_w == 0.0
+
+
+def test_nll_loss_all_ignored():
+    rng = np.random.default_rng(15)
+    lp = np.log(_probs(rng, (N, C)))
+    y = np.full(N, -100)
+    tlp = _t(lp, True)
+    t_out = F.nll_loss(tlp, _t(y), ignore_index=-100)
+    (t_g,) = torch.autograd.grad(t_out, [tlp])
+    j_out, (j_g,) = _vjp(lambda a: jaxloss.nll_loss(a, _jax(y), ignore_index=-100), 1.0, _jax(lp))
+    assert math.isnan(t_out.item())
+    assert float(j_out) == 0.0
+    np.testing.assert_array_equal(j_g, 0.0)
+    np.testing.assert_array_equal(t_g.numpy(), 0.0)

@@ -592,6 +592,206 @@ class TestCircleLoss:
             jaxloss.circle_loss(e, labels.astype(np.float32))
 
 
+def ref_circle_refs(
+    e, labels, r, ref_labels, margin, gamma, remove_diagonal=True, mask=None, alpha_from=None
+):
+    """Circle loss of anchors ``e`` [B, D] against references ``r`` [R, D], in float64
+    from the formula: positives are the references with the anchor's label (reference i
+    left out for anchor i when ``remove_diagonal``), negatives the others; ``mask`` drops
+    anchors; ``alpha_from`` ((anchors, references)) freezes the weights alpha there."""
+    s = ref_unit(e) @ ref_unit(r).T
+    sa = s if alpha_from is None else ref_unit(alpha_from[0]) @ ref_unit(alpha_from[1]).T
+    valid = np.ones(len(e), bool) if mask is None else np.asarray(mask)
+    out = np.zeros(len(e))
+    for i in np.flatnonzero(valid):
+        same = [j for j in range(len(r)) if ref_labels[j] == labels[i]]
+        pos = [j for j in same if not (remove_diagonal and j == i)]
+        neg = [j for j in range(len(r)) if ref_labels[j] != labels[i]]
+        if not pos or not neg:
+            continue
+        alpha_p = np.maximum(0.0, 1 + margin - sa[i, pos])
+        alpha_n = np.maximum(0.0, sa[i, neg] + margin)
+        log_n = np.logaddexp.reduce(gamma * alpha_n * (s[i, neg] - margin))
+        log_p = np.logaddexp.reduce(-gamma * alpha_p * (s[i, pos] - (1 - margin)))
+        out[i] = np.logaddexp(0.0, log_n + log_p)
+    return out
+
+
+def _fd_grads(f, arrays, h=1e-6):
+    """Central differences of the scalar ``f(*arrays)`` w.r.t. each array (float64)."""
+    grads = []
+    for k, a in enumerate(arrays):
+        g = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            up = [x.copy() for x in arrays]
+            down = [x.copy() for x in arrays]
+            up[k][idx] += h
+            down[k][idx] -= h
+            g[idx] = (f(*up) - f(*down)) / (2 * h)
+        grads.append(g)
+    return grads
+
+
+def _circle_refs(seed, b=5, r=6, d=3):
+    rng = np.random.default_rng(seed)
+    e = rng.normal(size=(b, d)).astype(np.float32)
+    bank = rng.normal(size=(r, d)).astype(np.float32)
+    labels = np.array([0, 0, 1, 2, 1][:b], np.int32)
+    ref_labels = np.array([1, 0, 2, 2, 0, 1][:r], np.int32)
+    return e, labels, bank, ref_labels
+
+
+class TestCircleLossReferences:
+    @pytest.mark.parametrize("remove_diagonal", [True, False])
+    def test_matches_reference(self, remove_diagonal):
+        e, y, bank, ry = _circle_refs(60)
+        opts = dict(margin=0.3, gamma=12.0, remove_diagonal=remove_diagonal, reduction="none")
+        out = jax.jit(
+            lambda e, y, bank, ry: (
+                jaxloss.circle_loss(e, y, ref_embeddings=bank, ref_labels=ry, **opts),
+                jaxloss.circle_loss(e, y, **opts),  # the batch as its own references
+            )
+        )(e, y, bank, ry)
+        np.testing.assert_allclose(
+            out[0], ref_circle_refs(e, y, bank, ry, 0.3, 12.0, remove_diagonal), **TOL
+        )
+        np.testing.assert_allclose(
+            out[1], ref_circle_refs(e, y, e, y, 0.3, 12.0, remove_diagonal), **TOL
+        )
+
+    def test_each_reference_argument_defaults_to_the_batch(self):
+        e, y, _, _ = _circle_refs(61)
+        other = np.array([2, 0, 0, 1, 1], np.int32)
+        moved = e[::-1].copy()
+        f = jax.jit(
+            lambda e, moved: (
+                jaxloss.circle_loss(e, y, gamma=8.0, reduction="none"),
+                jaxloss.circle_loss(e, y, ref_embeddings=e, gamma=8.0, reduction="none"),
+                jaxloss.circle_loss(e, y, ref_labels=y, gamma=8.0, reduction="none"),
+                jaxloss.circle_loss(e, y, ref_embeddings=moved, gamma=8.0, reduction="none"),
+                jaxloss.circle_loss(e, y, ref_labels=other, gamma=8.0, reduction="none"),
+            )
+        )
+        plain, same_e, same_y, moved_out, other_out = f(e, moved)
+        np.testing.assert_allclose(same_e, plain, rtol=1e-6)
+        np.testing.assert_allclose(same_y, plain, rtol=1e-6)
+        # ref_labels default to labels, ref_embeddings to embeddings (each on its own)
+        np.testing.assert_allclose(moved_out, ref_circle_refs(e, y, moved, y, 0.25, 8.0), **TOL)
+        np.testing.assert_allclose(other_out, ref_circle_refs(e, y, e, other, 0.25, 8.0), **TOL)
+
+    @pytest.mark.parametrize("alpha_gradient", [False, True])
+    def test_gradients_match_differences_of_the_reference(self, alpha_gradient):
+        with jax.enable_x64(True):
+            e, y, bank, ry = (
+                a.astype(np.float64) if a.dtype == np.float32 else a
+                for a in _circle_refs(62, b=4, r=5, d=3)
+            )
+            m, g = 0.25, 6.0
+            cot = np.random.default_rng(63).normal(size=4)
+
+            def loss(e, bank):
+                return jaxloss.circle_loss(
+                    e,
+                    y,
+                    ref_embeddings=bank,
+                    ref_labels=ry,
+                    margin=m,
+                    gamma=g,
+                    remove_diagonal=False,
+                    alpha_gradient=alpha_gradient,
+                    reduction="none",
+                )
+
+            @jax.jit  # one program: the eager VJP would run op by op
+            def value_and_vjp(e, bank):
+                out, vjp = jax.vjp(loss, e, bank)
+                return out, vjp(cot)
+
+            out, got = value_and_vjp(e, bank)
+            frozen = None if alpha_gradient else (e, bank)
+            expected = _fd_grads(
+                lambda a, c: cot @ ref_circle_refs(a, y, c, ry, m, g, False, alpha_from=frozen),
+                [e, bank],
+            )
+            np.testing.assert_allclose(out, ref_circle_refs(e, y, bank, ry, m, g, False), **TOL)
+            for a, c in zip(got, expected):
+                np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-7)
+
+    def test_where_masks_anchors_not_references(self):
+        e, y, bank, ry = _circle_refs(64)
+        mask = np.array([1, 0, 1, 1, 0], bool)
+        bad = e.copy()
+        bad[1] = np.nan
+
+        @jax.jit
+        def program(e):
+            f = lambda e: jaxloss.circle_loss(
+                e, y, ref_embeddings=bank, ref_labels=ry, gamma=8.0, where=mask, reduction="none"
+            )
+            return f(e), jax.grad(lambda e: jnp.sum(f(e)))(e)
+
+        out, g = program(bad)
+        expected = ref_circle_refs(e, y, bank, ry, 0.25, 8.0, mask=mask)
+        np.testing.assert_allclose(out, expected, **TOL)
+        assert np.all(np.isfinite(g)) and np.all(np.asarray(g)[~mask] == 0)
+
+    def test_leading_axes_are_independent_batches(self):
+        rng = np.random.default_rng(65)
+        e = rng.normal(size=(2, 4, 3)).astype(np.float32)
+        bank = rng.normal(size=(2, 5, 3)).astype(np.float32)
+        y = rng.integers(0, 2, size=(2, 4)).astype(np.int32)
+        ry = rng.integers(0, 2, size=(2, 5)).astype(np.int32)
+        out = jaxloss.circle_loss(
+            e, y, ref_embeddings=bank, ref_labels=ry, gamma=8.0, reduction="none"
+        )
+        for k in range(2):
+            np.testing.assert_allclose(
+                out[k], ref_circle_refs(e[k], y[k], bank[k], ry[k], 0.25, 8.0), **TOL
+            )
+
+    def test_errors(self):
+        e, y, bank, ry = _circle_refs(66)
+        f = jaxloss.circle_loss
+        with pytest.raises(
+            ValueError,
+            match=r"circle_loss: argument 'ref_embeddings' must have "
+            r"shape \[\.\.\., R, D\]",
+        ):
+            f(e, y, ref_embeddings=bank[:, :2], ref_labels=ry)
+        with pytest.raises(
+            ValueError,
+            match=r"'ref_embeddings' must have as many rows as "
+            r"'embeddings' when 'ref_labels' is None",
+        ):
+            f(e, y, ref_embeddings=bank)
+        with pytest.raises(
+            ValueError,
+            match=r"circle_loss: argument 'ref_labels' must have the "
+            r"shape of the reference embeddings",
+        ):
+            f(e, y, ref_embeddings=bank, ref_labels=ry[:4])
+        with pytest.raises(TypeError, match=r"circle_loss: argument 'ref_labels' must have an int"):
+            f(e, y, ref_embeddings=bank, ref_labels=ry.astype(np.float32))
+        with pytest.raises(
+            TypeError,
+            match=r"circle_loss: argument 'ref_embeddings' must have a "
+            r"floating",
+        ):
+            f(e, y, ref_embeddings=ry[:, None], ref_labels=ry)
+        with pytest.raises(
+            TypeError,
+            match=r"circle_loss: argument 'remove_diagonal' must be a "
+            r"Python bool",
+        ):
+            f(e, y, remove_diagonal=1)
+        with pytest.raises(
+            TypeError,
+            match=r"circle_loss: argument 'alpha_gradient' must be a "
+            r"Python bool",
+        ):
+            f(e, y, alpha_gradient="yes")
+
+
 # ---------------------------------------------------------------------------
 # all four: jit(vmap(grad)), empty batches, registry
 

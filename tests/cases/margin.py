@@ -53,3 +53,19 @@ CASES.update(
         "multilabel_soft_margin_loss": Case(_logits_and_multi_hot),
     }
 )
+
+
+def _scores_and_padded_targets(rng, batch):
+    """Scores and PyTorch-style multi-label targets: the target classes of each example,
+    then -1, then entries that the loss ignores (anything in [-1, C))."""
+    scores = rng.normal(size=batch + (C,)).astype(np.float32)
+    labels = rng.integers(-1, C, size=batch + (C,)).astype(np.int32)
+    for idx in np.ndindex(batch):
+        k = int(rng.integers(0, C + 1))  # 0 targets (loss 0) to all C
+        labels[idx][:k] = rng.permutation(C)[:k]
+        if k < C:
+            labels[idx][k] = -1
+    return (scores, labels), {}
+
+
+CASES["multilabel_margin_loss"] = Case(_scores_and_padded_targets, smooth=False)

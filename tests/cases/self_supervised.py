@@ -50,9 +50,11 @@ CASES = {
     "siglip_loss": Case(
         _paired({"temperature": 0.2, "bias": -2.0}), diff=(0, 1), where_drops_examples=True
     ),
-    # The circle-loss weights alpha are stop_gradient constants, so autodiff is not the
-    # derivative of the value: no finite-difference checks.
+    # By default the circle-loss weights alpha are stop_gradient constants, so autodiff is
+    # not the derivative of the value; alpha_gradient=True (Keras's gradient) makes it one,
+    # which the finite-difference checks then cover.
     "circle_loss": Case(
-        _labelled({"margin": 0.25, "gamma": 16.0}), smooth=False, where_drops_examples=True
+        _labelled({"margin": 0.25, "gamma": 16.0, "alpha_gradient": True}),
+        where_drops_examples=True,
     ),
 }
