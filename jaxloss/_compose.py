@@ -1,18 +1,22 @@
-"""Weighted sums of loss terms that report each term: [`combine`][jaxloss.combine]."""
+"""Losses built from other functions: weighted sums of loss terms that report each term
+([`combine`][jaxloss.combine]) and Fenchel-Young losses of a max function
+([`make_fenchel_young_loss`][jaxloss.make_fenchel_young_loss])."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from jaxloss._core import Array
+from jaxloss import _core as core
+from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import Loss
 
-__all__ = ["combine", "Combined"]
+__all__ = ["combine", "Combined", "make_fenchel_young_loss"]
 
 # Keyword names of a call that are not term names.
 _RESERVED = ("where", "weights", "reduction", "term_weights")
@@ -241,3 +245,103 @@ def combine(**terms: Any) -> Combined:
             raise TypeError(f"combine: term {name!r} must be callable, got {type(loss).__name__}")
         out.append((name, Term(loss, _weight(name, weight), _inputs(name, inputs))))
     return Combined(tuple(out))
+
+
+# ---------------------------------------------------------------------------
+# Fenchel-Young losses
+
+_FY = "make_fenchel_young_loss"
+
+
+@dataclasses.dataclass(frozen=True)
+class _FenchelYoungLoss:
+    """The loss [`make_fenchel_young_loss`][jaxloss.make_fenchel_young_loss] returns:
+    frozen and hashable (equal for the same ``max_fun``)."""
+
+    max_fun: Callable
+
+    def __call__(
+        self,
+        scores: ArrayLike,
+        targets: ArrayLike,
+        *,
+        axis: int = -1,
+        reduction: str = "mean",
+        where: ArrayLike | None = None,
+        weights: ArrayLike | None = None,
+        **kwargs: Any,
+    ) -> Array:
+        fn = getattr(self.max_fun, "__name__", None)
+        fn = f"fenchel_young_loss({fn})" if fn else "fenchel_young_loss"
+        core.check_reduction(fn, reduction)
+        x, y, mask, axis = core.distribution_inputs(
+            fn, scores, targets, where, axis, names=("scores", "targets")
+        )
+        x, y = jnp.moveaxis(x, axis, -1), jnp.moveaxis(y, axis, -1)
+        max_fun = functools.partial(self.max_fun, **kwargs) if kwargs else self.max_fun
+        one = jax.eval_shape(max_fun, jax.ShapeDtypeStruct(x.shape[-1:], x.dtype))
+        if getattr(one, "shape", None) != ():
+            raise ValueError(
+                f"{fn}: max_fun must map a vector of shape {x.shape[-1:]} to a scalar, got "
+                f"{getattr(one, 'shape', type(one).__name__)}"
+            )
+        per_vector = jnp.vectorize(max_fun, signature="(n)->()")(x)
+        values = per_vector.astype(x.dtype) - jnp.sum(y * x, axis=-1)
+        return core.finish(fn, values, reduction, mask, weights)
+
+
+def make_fenchel_young_loss(max_fun: Callable[..., Any]) -> Callable[..., Array]:
+    r"""Builds the Fenchel-Young loss of a convex "max" function $\Omega^*$.
+
+    $$
+        \ell(\theta, y) = \Omega^*(\theta) - \langle y, \theta \rangle
+    $$
+
+    over the vectors $\theta$ of ``scores`` along ``axis`` (Blondel et al., *Learning
+    with Fenchel-Young Losses*, 2020). The full loss adds $\Omega(y)$, a constant in
+    $\theta$ that optax leaves out too. With ``max_fun = jax.nn.logsumexp`` it is the
+    softmax cross-entropy for targets that sum to 1; its gradient in $\theta$ is
+    $\nabla\Omega^*(\theta) - y$ (``softmax(theta) - y`` then).
+
+    Args:
+      max_fun: the function $\Omega^*$ of one vector, ``max_fun(theta, **kwargs)`` ->
+        a scalar; it is vectorized over the other axes (``jnp.vectorize``), so it sees
+        1-D vectors only.
+
+    Returns:
+      A loss ``loss(scores, targets, *, axis=-1, reduction="mean", where=None,
+      weights=None, **kwargs)``, with the jaxloss conventions: ``scores`` (floating) and
+      ``targets`` of the same shape ``[..., C, ...]``, ``axis`` the vector axis (static,
+      an int), ``reduction``/``where``/``weights`` over the per-example shape (``axis``
+      dropped; masked examples get exactly zero gradient, also when they hold inf/NaN),
+      float32 for half precision. The other keyword arguments go to ``max_fun`` as given
+      (not vectorized: scalars, or arrays that ``max_fun`` handles itself). It returns
+      a scalar, or the per-example values for ``reduction="none"``. Losses made from the
+      same ``max_fun`` are equal and hashable, so one can be a static argument of
+      ``jax.jit``.
+
+    Raises:
+      TypeError: if ``max_fun`` is not callable. A call raises the usual jaxloss errors
+        for its arguments (shapes, dtypes, ``axis``, ``where``, ``weights``,
+        ``reduction``), and ``ValueError`` if ``max_fun`` does not return a scalar per
+        vector.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxloss
+      >>> loss = jaxloss.make_fenchel_young_loss(jax.nn.logsumexp)
+      >>> scores = jnp.array([[1.0, 2.0, 0.5]])
+      >>> targets = jnp.array([[0.0, 1.0, 0.0]])
+      >>> round(float(loss(scores, targets)), 4)  # the softmax cross-entropy
+      0.4644
+      >>> round(float(jaxloss.softmax_cross_entropy(scores, targets)), 4)
+      0.4644
+
+    Equivalent to ``optax.losses.make_fenchel_young_loss(max_fun)``, whose loss is
+    ``loss(..., reduction="none")`` here. optax's loss reduces over the last axis only
+    and has no ``reduction``, ``where``, ``weights`` or dtype policy. It hands its extra
+    arguments to ``max_fun`` through ``jnp.vectorize``, which rejects positional ones and
+    (in jax 0.10) silently drops keyword ones; here keyword arguments reach ``max_fun``.
+    """
+    if not callable(max_fun):
+        raise TypeError(f"{_FY}: argument 'max_fun' must be callable, got {type(max_fun).__name__}")
+    return _FenchelYoungLoss(max_fun)

@@ -129,6 +129,39 @@ def normalize_axis(fn: str, axis: int, ndim: int, arg: str = "logits") -> int:
     return int(axis) % ndim
 
 
+def normalize_axes(
+    fn: str, axis: Any, ndim: int, arg: str = "logits", *, allow_none: bool = True
+) -> int | tuple[int, ...]:
+    """An axis option that may name several axes, normalized.
+
+    An int is one axis and stays an int (its losses keep their single-axis program); a
+    non-empty tuple of distinct ints names several axes, which the loss merges in the
+    tuple's order (optax's convention); a one-element tuple is that axis; ``None`` (where
+    ``allow_none``) is every axis. Errors name ``arg``, the array the axes index.
+    """
+    allowed = "an int or a non-empty tuple of distinct ints" + (", or None" if allow_none else "")
+    if axis is None and allow_none:
+        return tuple(range(ndim))
+    if isinstance(axis, int | np.integer) and not isinstance(axis, bool):
+        return normalize_axis(fn, int(axis), ndim, arg)
+    if isinstance(axis, tuple) and axis and all(isinstance(a, int | np.integer) for a in axis):
+        if not all(-ndim <= a < ndim for a in axis):
+            raise ValueError(
+                f"{fn}: argument 'axis'={axis} is out of range for '{arg}' with {ndim} "
+                f"dimensions (each axis must be in [{-ndim}, {ndim}))"
+            )
+        axes = tuple(int(a) % ndim for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(
+                f"{fn}: argument 'axis'={axis} names an axis twice (as {axes} for '{arg}' with "
+                f"{ndim} dimensions); it must be {allowed}"
+            )
+        return axes[0] if len(axes) == 1 else axes
+    got = "an array" if isinstance(axis, jax.Array | np.ndarray) else repr(axis)
+    hint = " (several axes as a tuple)" if isinstance(axis, list) else ""
+    raise TypeError(f"{fn}: argument 'axis' must be {allowed}{hint}, got {got}")
+
+
 def is_concrete(x: Any) -> bool:
     """True when ``x`` has a value at trace time (a Python number or a non-traced array)."""
     if isinstance(x, int | float | np.ndarray | np.generic):
@@ -756,9 +789,18 @@ def example_shape_of_labels(fn: str, x: Array, labels: Array, axis: int, x_name:
 
 
 def integer_label_inputs(
-    fn: str, scores: ArrayLike, labels: ArrayLike, where: ArrayLike | None, axis: int
+    fn: str,
+    scores: ArrayLike,
+    labels: ArrayLike,
+    where: ArrayLike | None,
+    axis: int,
+    *,
+    name: str = "scores",
 ):
     """Prepares ``[..., C, ...]`` scores and integer labels of shape ``[...]``.
+
+    ``name`` is the loss's name for the scores argument (``"logits"``,
+    ``"log_probabilities"``, ...), used in its error messages.
 
     Returns ``(x, safe_labels, in_range, mask)``: the scores in the compute dtype with the
     class axis moved last and masked examples replaced by 0, labels clipped into range
@@ -766,10 +808,10 @@ def integer_label_inputs(
     ``in_range``), and the per-example mask (or ``None``). Registers the label check of
     [`jaxloss.checked`][jaxloss.checked]; masked examples are not checked.
     """
-    x = as_logits(fn, "scores", scores)
+    x = as_logits(fn, name, scores)
     y = as_labels(fn, "labels", labels)
-    axis = normalize_axis(fn, axis, x.ndim, "scores")
-    example_shape = example_shape_of_labels(fn, x, y, axis, "scores")
+    axis = normalize_axis(fn, axis, x.ndim, name)
+    example_shape = example_shape_of_labels(fn, x, y, axis, name)
     x = x.astype(compute_dtype(x))
     num_classes = x.shape[axis]
     mask = example_mask(fn, where, example_shape)

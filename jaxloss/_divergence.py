@@ -1,4 +1,10 @@
-"""Divergences between probability distributions along a class axis."""
+"""Divergences between probability distributions along a class axis.
+
+The axis may be several axes (a tuple, or ``None`` for all), summed over together as in
+optax. ``where`` follows optax too when it has the dimensions of the inputs: a mask of
+entries, left out of the sum (an example with no entry left is masked as a whole); with
+fewer dimensions it masks examples, the jaxloss convention.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,68 @@ import jax.numpy as jnp
 from jaxloss import _core as core
 from jaxloss._core import Array, ArrayLike
 from jaxloss._registry import register
+
+# Fill of a masked log-probability: its exponential is exactly 0 in float32 and float64,
+# while the value itself stays finite (no ``0 * inf`` in the sums of the plain terms).
+_LOG_ZERO = -1e4
+
+
+def _inputs(
+    fn: str,
+    first: ArrayLike,
+    second: ArrayLike,
+    where: ArrayLike | None,
+    axis,
+    *,
+    names: tuple[str, str],
+    fills: tuple[float, float],
+):
+    """Prepares the two same-shape inputs of a divergence along ``axis``.
+
+    Returns ``(a, b, mask, axis)``: both in the compute dtype, several axes (a tuple, or
+    ``None`` for all) moved last and merged into one, ``axis`` the int axis to sum over,
+    and ``mask`` the per-example mask (or ``None``). A ``where`` with the dimensions of
+    the inputs masks entries (optax's convention; an example keeps the entries it has,
+    and one with none left is masked); any other ``where`` masks examples. Masked
+    entries, and the entries of masked examples, are replaced by ``fills`` (chosen so
+    that they contribute exactly 0), so they get exactly zero gradient even when
+    inf/NaN.
+    """
+    a = core.as_logits(fn, names[0], first)
+    b = core.as_float(fn, names[1], second)
+    core.check_same_shape(fn, names[0], a, names[1], b)
+    w = None if where is None else jnp.asarray(where)
+    elementwise = w is not None and w.ndim == a.ndim and a.ndim > 0
+    if w is not None and w.dtype != jnp.bool_:
+        raise TypeError(f"{fn}: argument 'where' must be a boolean mask, got {w.dtype}")
+    if w is not None and elementwise:
+        core.check_broadcastable(fn, "where", w, a.shape, f"'{names[0]}'")
+        w = jnp.broadcast_to(w, a.shape)
+    axes = core.normalize_axes(fn, axis, a.ndim, names[0])
+    if isinstance(axes, tuple):
+        batch = tuple(i for i in range(a.ndim) if i not in axes)
+        perm = batch + axes
+        shape = tuple(a.shape[i] for i in batch) + (core.prod(a.shape[i] for i in axes),)
+
+        def merge(x: Array) -> Array:
+            return (x if perm == tuple(range(x.ndim)) else jnp.transpose(x, perm)).reshape(shape)
+
+        a, b = merge(a), merge(b)
+        w = merge(w) if w is not None and elementwise else w
+        axes = a.ndim - 1
+    dtype = core.compute_dtype(a, b)
+    a, b = a.astype(dtype), b.astype(dtype)
+    if elementwise:
+        mask, entries = core.class_mask(fn, w, a, axes)
+    else:
+        mask, entries = core.example_mask(fn, w, a.shape[:axes] + a.shape[axes + 1 :]), None
+    fill_a, fill_b = (jnp.asarray(f, dtype) for f in fills)
+    if entries is not None:
+        a, b = jnp.where(entries, a, fill_a), jnp.where(entries, b, fill_b)
+    elif mask is not None:
+        a = core.mask_inputs(mask, a, fill=fills[0], axis=axes)
+        b = core.mask_inputs(mask, b, fill=fills[1], axis=axes)
+    return a, b, mask, axes
 
 
 def _finite_where_zero(x: Array, zero: Array) -> Array:
@@ -63,6 +131,8 @@ _kl_rows.defvjp(_kl_rows_fwd, _kl_rows_bwd)
 
 
 _SMALL = 2**16
+
+NAMES = ("log_predictions", "targets")
 
 
 # Jitted with a static axis: an eager call otherwise traces the two ``lax.cond`` branches,
@@ -140,7 +210,7 @@ def kl_divergence(
     log_predictions: ArrayLike,
     targets: ArrayLike,
     *,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     reduction: str = "mean",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
@@ -157,9 +227,13 @@ def kl_divergence(
         (e.g. the output of ``jax.nn.log_softmax``).
       targets: target probabilities $t$ of the same shape, non-negative (float,
         integer or bool; one-hot labels are fine).
-      axis: the class axis (static).
+      axis: the class axis (static): an int, a tuple of axes (summed over together, as
+        one axis), or ``None`` for every axis.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-      where: boolean mask broadcastable to the per-example shape (``axis`` dropped).
+      where: boolean mask. With as many dimensions as the inputs (broadcastable to their
+        shape) it masks entries, as optax's ``where``: masked entries are left out of
+        the sum over ``axis`` (an example with none left is masked). With fewer it masks
+        examples, broadcastable to the per-example shape (``axis`` dropped).
       weights: non-negative sample weights broadcastable to the per-example shape.
 
     Returns:
@@ -168,10 +242,12 @@ def kl_divergence(
 
     Raises:
       TypeError: if ``log_predictions`` is not floating, if ``targets`` is complex or not numeric,
-        if ``axis`` is not an int, or if ``where`` is not boolean.
+        if ``axis`` is not an int, a tuple of ints or ``None``, or if ``where`` is not boolean.
       ValueError: if ``targets`` does not have the shape of ``log_predictions``, if ``axis`` is out
-        of range for ``log_predictions``, if ``where`` or ``weights`` is not broadcastable to the
-        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+        of range for ``log_predictions`` or names an axis twice, if ``where`` is not broadcastable
+        to the input shape (as many dimensions) or to the per-example loss shape (fewer), if
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       A class whose target is exactly 0 contributes exactly 0, also when its
@@ -184,7 +260,9 @@ def kl_divergence(
       $\ge 0$ (up to rounding). The gradient is a closed-form custom VJP (its
       log-prediction part, ``-targets``, never reads the log-predictions), so forward
       mode (``jax.jvp``) is not available for this loss; ``jax.grad`` and
-      ``jax.hessian`` are.
+      ``jax.hessian`` are. Masked entries (an element-shaped ``where``) and the entries
+      of masked examples are replaced by a zero target before use: they contribute 0
+      and get exactly zero gradient, also when they hold inf or NaN.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -193,20 +271,22 @@ def kl_divergence(
       >>> [round(v, 4) for v in jaxloss.kl_divergence(log_p, t, reduction="none").tolist()]
       [0.6931, 0.0]
 
-    Equivalent to ``optax.losses.kl_divergence(log_predictions, targets)``
-    (``reduction="none"``; optax gives a NaN gradient at zero targets and NaN at a ``-inf``
-    log-prediction there), ``torch.nn.functional.kl_div(log_predictions, targets)`` summed
-    over ``axis`` (PyTorch's ``"batchmean"`` is ``reduction="mean"`` here for 2-D
-    ``[N, C]`` input only: it divides the total by the first dimension, so for
-    ``[N, C, d1, ...]`` it is ``reduction="sum"`` divided by ``N``; PyTorch's ``"mean"``
-    averages over every element, i.e. ``reduction="mean"`` divided by ``C``) and
+    Equivalent to ``optax.losses.kl_divergence(log_predictions, targets, axis, where)``
+    (``reduction="none"``, the same ``axis`` and element-shaped ``where``; optax gives a
+    NaN gradient at zero targets and NaN at a ``-inf`` log-prediction there, and lets
+    inf/NaN in masked entries reach the gradient),
+    ``torch.nn.functional.kl_div(log_predictions, targets)`` summed over ``axis``
+    (PyTorch's ``"batchmean"`` is ``reduction="mean"`` here for 2-D ``[N, C]`` input
+    only: it divides the total by the first dimension, so for ``[N, C, d1, ...]`` it is
+    ``reduction="sum"`` divided by ``N``; PyTorch's ``"mean"`` averages over every
+    element, i.e. ``reduction="mean"`` divided by ``C``) and
     ``keras.losses.KLDivergence`` applied to probabilities (Keras clips both to
     ``[1e-7, 1]``; Axon's ``kl_divergence`` clips the same way, so its values differ
     slightly where a target is 0).
     """
     fn = "kl_divergence"
-    logp, t, mask, axis = core.distribution_inputs(
-        fn, log_predictions, targets, where, axis, names=("log_predictions", "targets")
+    logp, t, mask, axis = _inputs(
+        fn, log_predictions, targets, where, axis, names=NAMES, fills=(0.0, 0.0)
     )
     values = _kl_rows(t, logp, axis)
     return core.finish(fn, values, reduction, mask, weights)
@@ -222,7 +302,7 @@ def kl_divergence_with_log_targets(
     log_predictions: ArrayLike,
     log_targets: ArrayLike,
     *,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     reduction: str = "mean",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
@@ -236,9 +316,13 @@ def kl_divergence_with_log_targets(
     Args:
       log_predictions: log-probabilities $\log p$, ``[..., C, ...]``, floating.
       log_targets: target log-probabilities $\log t$, same shape, floating.
-      axis: the class axis (static).
+      axis: the class axis (static): an int, a tuple of axes (summed over together, as
+        one axis), or ``None`` for every axis.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-      where: boolean mask broadcastable to the per-example shape (``axis`` dropped).
+      where: boolean mask. With as many dimensions as the inputs (broadcastable to their
+        shape) it masks entries, as optax's ``where``: masked entries are left out of
+        the sum over ``axis`` (an example with none left is masked). With fewer it masks
+        examples, broadcastable to the per-example shape (``axis`` dropped).
       weights: non-negative sample weights broadcastable to the per-example shape.
 
     Returns:
@@ -247,10 +331,13 @@ def kl_divergence_with_log_targets(
 
     Raises:
       TypeError: if ``log_predictions`` is not floating, if ``log_targets`` is complex or not
-        numeric, if ``axis`` is not an int, or if ``where`` is not boolean.
+        numeric, if ``axis`` is not an int, a tuple of ints or ``None``, or if ``where`` is not
+        boolean.
       ValueError: if ``log_targets`` does not have the shape of ``log_predictions``, if ``axis`` is
-        out of range for ``log_predictions``, if ``where`` or ``weights`` is not broadcastable to
-        the per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+        out of range for ``log_predictions`` or names an axis twice, if ``where`` is not
+        broadcastable to the input shape (as many dimensions) or to the per-example loss shape
+        (fewer), if ``weights`` is not broadcastable to the per-example loss shape, or if
+        ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       A class whose target probability $e^{\log t_c}$ is 0 (a ``-inf`` log target,
@@ -258,7 +345,9 @@ def kl_divergence_with_log_targets(
       when its log-prediction is ``-inf``, with zero gradient with respect to both
       arguments (double ``where``). A ``-inf`` log-prediction where the target is
       positive gives ``inf``. Like [`kl_divergence`][jaxloss.kl_divergence], it has a custom VJP: no
-      forward-mode differentiation.
+      forward-mode differentiation. Masked entries (an element-shaped ``where``) and the
+      entries of masked examples get a target of exactly 0 before use: they contribute
+      0 and get exactly zero gradient, also when they hold inf or NaN.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -268,14 +357,18 @@ def kl_divergence_with_log_targets(
       >>> [round(v, 4) for v in loss.tolist()]
       [0.6931, 0.0]
 
-    Equivalent to ``optax.losses.kl_divergence_with_log_targets`` (``reduction="none"``;
-    optax gives NaN where a ``-inf`` log target meets a ``-inf`` log-prediction, and NaN
-    gradients at ``-inf`` log targets) and ``torch.nn.functional.kl_div(log_predictions,
-    log_targets, log_target=True)`` summed over ``axis``.
+    Equivalent to ``optax.losses.kl_divergence_with_log_targets`` (``reduction="none"``,
+    the same ``axis`` and element-shaped ``where``; optax gives NaN where a ``-inf`` log
+    target meets a ``-inf`` log-prediction, and NaN gradients at ``-inf`` log targets)
+    and ``torch.nn.functional.kl_div(log_predictions, log_targets, log_target=True)``
+    summed over ``axis``.
     """
     fn = "kl_divergence_with_log_targets"
-    logp, logt, mask, axis = core.distribution_inputs(
-        fn, log_predictions, log_targets, where, axis, names=("log_predictions", "log_targets")
+    names = ("log_predictions", "log_targets")
+    # A masked log target is _LOG_ZERO (a target of exactly 0): no ``0 * -inf`` in the
+    # plain terms, so the fast CPU path needs no fallback.
+    logp, logt, mask, axis = _inputs(
+        fn, log_predictions, log_targets, where, axis, names=names, fills=(0.0, _LOG_ZERO)
     )
     values = _kl_log_rows(logt, logp, axis)
     return core.finish(fn, values, reduction, mask, weights)
@@ -285,12 +378,13 @@ def kl_divergence_with_log_targets(
     family="divergence",
     inputs="log_probabilities",
     optax="optax.losses.generalized_kl_divergence",
+    aliases=("convex_kl_divergence",),
 )
 def generalized_kl_divergence(
     log_predictions: ArrayLike,
     targets: ArrayLike,
     *,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     reduction: str = "mean",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
@@ -310,9 +404,13 @@ def generalized_kl_divergence(
       log_predictions: $\log p$, ``[..., C, ...]``, floating (log space, as in
         optax, so that small predictions do not underflow).
       targets: non-negative $t$ of the same shape (float, int or bool).
-      axis: the class axis (static).
+      axis: the class axis (static): an int, a tuple of axes (summed over together, as
+        one axis), or ``None`` for every axis.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-      where: boolean mask broadcastable to the per-example shape (``axis`` dropped).
+      where: boolean mask. With as many dimensions as the inputs (broadcastable to their
+        shape) it masks entries, as optax's ``where``: masked entries are left out of
+        the sum over ``axis`` (an example with none left is masked). With fewer it masks
+        examples, broadcastable to the per-example shape (``axis`` dropped).
       weights: non-negative sample weights broadcastable to the per-example shape.
 
     Returns:
@@ -321,10 +419,12 @@ def generalized_kl_divergence(
 
     Raises:
       TypeError: if ``log_predictions`` is not floating, if ``targets`` is complex or not numeric,
-        if ``axis`` is not an int, or if ``where`` is not boolean.
+        if ``axis`` is not an int, a tuple of ints or ``None``, or if ``where`` is not boolean.
       ValueError: if ``targets`` does not have the shape of ``log_predictions``, if ``axis`` is out
-        of range for ``log_predictions``, if ``where`` or ``weights`` is not broadcastable to the
-        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+        of range for ``log_predictions`` or names an axis twice, if ``where`` is not broadcastable
+        to the input shape (as many dimensions) or to the per-example loss shape (fewer), if
+        ``weights`` is not broadcastable to the per-example loss shape, or if ``reduction`` is not
+        ``"mean"``, ``"sum"`` or ``"none"``.
 
     Note:
       A zero target contributes $p_c$ only; its ``t log t`` and ``t log p`` terms
@@ -334,7 +434,9 @@ def generalized_kl_divergence(
       not the true $-\infty$. A ``-inf`` log-prediction where the target is
       positive gives ``inf``. Negative targets are invalid and give NaN. Like
       [`kl_divergence`][jaxloss.kl_divergence], it has a custom VJP: no forward-mode
-      differentiation.
+      differentiation. A masked entry (an element-shaped ``where``) is a zero measure
+      on both sides: it contributes 0 (neither $p_c$ nor $t_c$) and gets exactly zero
+      gradient, also when it holds inf or NaN.
 
     Examples:
       >>> import jax.numpy as jnp, jaxloss
@@ -343,12 +445,16 @@ def generalized_kl_divergence(
       >>> round(float(jaxloss.generalized_kl_divergence(log_p, t)), 4)
       1.1931
 
-    Equivalent to ``optax.losses.generalized_kl_divergence(log_predictions, targets)``
-    (``reduction="none"``; optax gives NaN gradients at zero targets).
+    Equivalent to ``optax.losses.generalized_kl_divergence(log_predictions, targets, axis,
+    where)`` (``reduction="none"``, the same ``axis`` and element-shaped ``where``; optax
+    gives NaN gradients at zero targets) and to its deprecated alias
+    ``optax.losses.convex_kl_divergence``, which is ``convex_kl_divergence`` here (an
+    alias, without optax's deprecation warning).
     """
     fn = "generalized_kl_divergence"
-    logp, t, mask, axis = core.distribution_inputs(
-        fn, log_predictions, targets, where, axis, names=("log_predictions", "targets")
+    # A masked entry is a zero measure on both sides: exp(_LOG_ZERO) is exactly 0.
+    logp, t, mask, axis = _inputs(
+        fn, log_predictions, targets, where, axis, names=NAMES, fills=(_LOG_ZERO, 0.0)
     )
     values = _kl_rows(t, logp, axis) + jnp.sum(jnp.exp(logp) - t, axis=axis)
     return core.finish(fn, values, reduction, mask, weights)

@@ -856,13 +856,56 @@ def gaussian_nll_loss(
 # cosine
 
 
+def _vector_axes(fn: str, axis, ndim: int) -> tuple[int, ...]:
+    """The vector axes as a tuple: one vector over all of them (as optax)."""
+    axes = core.normalize_axes(fn, axis, ndim, "predictions")
+    return (axes,) if isinstance(axes, int) else axes
+
+
 def _cosine(fn, predictions, targets, axis, epsilon, where):
-    x, y, mask, axis = core.distribution_inputs(
-        fn, predictions, targets, where, axis, names=("predictions", "targets")
-    )
-    epsilon = core.hyperparameter(fn, "epsilon", epsilon, x.dtype)
-    dot = jnp.sum(x * y, axis=axis)
-    return dot * inverse_norm(x, axis, epsilon) * inverse_norm(y, axis, epsilon), mask
+    """``(similarity, mask)``: the cosine along ``axis`` and the per-example mask.
+
+    A ``where`` with the dimensions of the inputs masks entries (optax's convention:
+    left out of the dot product and of both norms; an example with none left is
+    masked); with fewer it masks examples. Masked entries are replaced by 0 before use.
+    """
+    x = core.as_logits(fn, "predictions", predictions)
+    y = core.as_float(fn, "targets", targets)
+    core.check_same_shape(fn, "predictions", x, "targets", y)
+    w = None if where is None else jnp.asarray(where)
+    if w is not None and w.dtype != jnp.bool_:
+        raise TypeError(f"{fn}: argument 'where' must be a boolean mask, got {w.dtype}")
+    elementwise = w is not None and w.ndim == x.ndim and x.ndim > 0
+    if w is not None and elementwise:
+        core.check_broadcastable(fn, "where", w, x.shape, "'predictions'")
+        w = jnp.broadcast_to(w, x.shape)
+    axes = _vector_axes(fn, axis, x.ndim)
+    if len(axes) == 1:
+        (vector_axis,) = axes
+    else:  # one vector over several axes: moved last (in their order) and merged
+        batch = tuple(i for i in range(x.ndim) if i not in axes)
+        perm = batch + axes
+        shape = tuple(x.shape[i] for i in batch) + (core.prod(x.shape[i] for i in axes),)
+
+        def merge(a: Array) -> Array:
+            return (a if perm == tuple(range(a.ndim)) else jnp.transpose(a, perm)).reshape(shape)
+
+        x, y = merge(x), merge(y)
+        w = merge(w) if w is not None and elementwise else w
+        vector_axis = x.ndim - 1
+    dtype = core.compute_dtype(x, y)
+    x, y = x.astype(dtype), y.astype(dtype)
+    if elementwise:
+        mask, entries = core.class_mask(fn, w, x, vector_axis)
+    else:
+        mask = core.example_mask(fn, w, x.shape[:vector_axis] + x.shape[vector_axis + 1 :])
+        entries = None if mask is None else jnp.expand_dims(mask, vector_axis)
+    if entries is not None:
+        x, y = (jnp.where(entries, a, jnp.zeros((), dtype)) for a in (x, y))
+    epsilon = core.hyperparameter(fn, "epsilon", epsilon, dtype)
+    dot = jnp.sum(x * y, axis=vector_axis)
+    inv = inverse_norm(x, vector_axis, epsilon) * inverse_norm(y, vector_axis, epsilon)
+    return dot * inv, mask
 
 
 @register(
@@ -900,11 +943,15 @@ def cosine_similarity(
     Args:
       predictions: vectors ``[..., D, ...]`` with ``D`` along ``axis``, floating.
       targets: vectors of the same shape.
-      axis: static int, the vector axis (dropped from the output).
+      axis: the vector axis (static, dropped from the output): an int, a tuple of axes
+        (one vector over all of them), or ``None`` for every axis.
       epsilon: floor of each vector norm, ``>= 0``.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-      where: boolean mask broadcastable to the per-example shape (``axis`` dropped);
-        masked examples are excluded and get zero gradient.
+      where: boolean mask. With as many dimensions as the inputs (broadcastable to their
+        shape) it masks entries, as optax's ``where``: masked entries are left out of
+        the dot product and of both norms (an example with none left is masked). With
+        fewer it masks examples, broadcastable to the per-example shape (``axis``
+        dropped). Masked entries and examples are excluded and get zero gradient.
       weights: non-negative weights broadcastable to the per-example shape.
 
     Returns:
@@ -912,7 +959,11 @@ def cosine_similarity(
       for half precision inputs.
 
     Raises:
-      ValueError: if a concrete ``epsilon`` is negative or ``axis`` is out of range.
+      ValueError: if a concrete ``epsilon`` is negative, if ``axis`` is out of range or
+        names an axis twice, or if ``where`` is not broadcastable to the input shape (as
+        many dimensions) or to the per-example shape (fewer).
+      TypeError: if ``axis`` is not an int, a tuple of ints or ``None``, or if ``where``
+        is not boolean.
 
     Note:
       Each norm is floored at ``epsilon``, so a zero vector has similarity ``0``. The
@@ -928,7 +979,8 @@ def cosine_similarity(
       >>> [round(x, 4) for x in jaxloss.cosine_similarity(p, t, reduction="none").tolist()]
       [0.0, 1.0, 0.0]
 
-    Equivalent to ``optax.losses.cosine_similarity`` (``reduction="none"``) and
+    Equivalent to ``optax.losses.cosine_similarity`` (``reduction="none"``, the same
+    ``axis`` and element-shaped ``where``) and
     ``torch.nn.functional.cosine_similarity(dim=axis, eps=epsilon)``. optax's ``epsilon``
     floors the *squared* norm: optax ``epsilon=e**2`` matches ``epsilon=e`` here (optax's
     default ``0`` gives NaN for zero vectors). ``keras.losses.CosineSimilarity`` returns
@@ -968,11 +1020,15 @@ def cosine_distance(
     Args:
       predictions: vectors ``[..., D, ...]`` with ``D`` along ``axis``, floating.
       targets: vectors of the same shape.
-      axis: static int, the vector axis (dropped from the output).
+      axis: the vector axis (static, dropped from the output): an int, a tuple of axes
+        (one vector over all of them), or ``None`` for every axis.
       epsilon: floor of each vector norm, ``>= 0``.
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-      where: boolean mask broadcastable to the per-example shape (``axis`` dropped);
-        masked examples are excluded and get zero gradient.
+      where: boolean mask. With as many dimensions as the inputs (broadcastable to their
+        shape) it masks entries, as optax's ``where``: masked entries are left out of
+        the dot product and of both norms (an example with none left is masked). With
+        fewer it masks examples, broadcastable to the per-example shape (``axis``
+        dropped). Masked entries and examples are excluded and get zero gradient.
       weights: non-negative weights broadcastable to the per-example shape.
 
     Returns:
@@ -980,7 +1036,11 @@ def cosine_distance(
       for half precision inputs.
 
     Raises:
-      ValueError: if a concrete ``epsilon`` is negative or ``axis`` is out of range.
+      ValueError: if a concrete ``epsilon`` is negative, if ``axis`` is out of range or
+        names an axis twice, or if ``where`` is not broadcastable to the input shape (as
+        many dimensions) or to the per-example shape (fewer).
+      TypeError: if ``axis`` is not an int, a tuple of ints or ``None``, or if ``where``
+        is not boolean.
 
     Note:
       Each norm is floored at ``epsilon``, so a zero vector has similarity ``0``. The
@@ -996,9 +1056,10 @@ def cosine_distance(
       >>> [round(x, 4) for x in jaxloss.cosine_distance(p, t, reduction="none").tolist()]
       [1.0, 0.0, 1.0]
 
-    Equivalent to ``optax.losses.cosine_distance`` (``reduction="none"``; see
-    [`cosine_similarity`][jaxloss.cosine_similarity] for optax's ``epsilon``) and to
-    ``1 - torch.nn.functional.cosine_similarity``.
+    Equivalent to ``optax.losses.cosine_distance`` (``reduction="none"``, the same ``axis``
+    and element-shaped ``where``; see [`cosine_similarity`][jaxloss.cosine_similarity]
+    for optax's ``epsilon``; an example whose entries are all masked is masked here,
+    0 in ``"none"``, where optax gives 1) and to ``1 - torch.nn.functional.cosine_similarity``.
     """
     fn = "cosine_distance"
     values, mask = _cosine(fn, predictions, targets, axis, epsilon, where)

@@ -548,7 +548,9 @@ def generalized_dice_loss(
       [0.318]
 
     No direct equivalent in optax, PyTorch or Keras. The closest,
-    ``optax.losses.multiclass_generalized_dice_loss``, is not equivalent: it returns
+    ``optax.losses.multiclass_generalized_dice_loss`` (jaxloss's
+    [`multiclass_generalized_dice_loss`][jaxloss.multiclass_generalized_dice_loss]), is
+    not equivalent: it returns
     one scalar for the whole batch, its class weights $1 / (T_c^2 + 10^{-7})$ are
     computed over the whole batch (coupling the examples; absent classes get weight
     $10^7$), and it averages weighted per-class Dice losses (smoothed per class)
@@ -582,3 +584,122 @@ def generalized_dice_loss(
     den = jnp.sum(w * (pred + tgt), axis=-1) + smooth
     values = 1 - safe_ratio(num, den)
     return core.finish(fn, values, reduction, mask, weights)
+
+
+# optax's floor of the squared class volumes (a class absent from the batch gets the
+# weight 1 / _VOLUME_FLOOR before normalization).
+_VOLUME_FLOOR = 1e-7
+
+
+@register(
+    family="segmentation",
+    inputs="logits",
+    optax="optax.losses.multiclass_generalized_dice_loss",
+    ranges={"smooth": Range(low=0.0)},
+    notes={
+        "optax": (
+            "same formula and defaults (a batch-coupled loss: the class weights come from "
+            "the whole batch); optax returns the batch mean only, jaxloss's `'none'` gives "
+            "each example's part of it; `where` removes examples from the batch (from the "
+            "class volumes too), `weights` weighs them in the mean only; `axis` added."
+        ),
+    },
+)
+def multiclass_generalized_dice_loss(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    smooth: ArrayLike = 1.0,
+    apply_softmax: bool = True,
+    ignore_background: bool = False,
+    axis: int | tuple[int, ...] | None = None,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Dice loss with class weights from the inverse squared class volumes of the batch.
+
+    With the per-example, per-class Dice losses $\ell_{bc}$ of
+    [`dice_loss`][jaxloss.dice_loss] (smoothed per class by $s$) and the class volumes
+    $V_c = \sum_{b, i} t_{bic}$ of the whole batch (examples and spatial positions):
+
+    $$
+        w_c = C\, \frac{1 / (V_c^2 + 10^{-7})}{\sum_{c'} 1 / (V_{c'}^2 + 10^{-7})},
+        \qquad \ell_b = \operatorname{mean}_c\, w_c\, \ell_{bc}
+    $$
+
+    The mean over the examples, the default, is optax's value: the mean of
+    $w_c \ell_{bc}$ over examples and classes. The weights couple the examples of a
+    batch, so ``reduction="none"`` gives each example's share of that mean, not a loss
+    of the example alone (for Sudre's per-example loss see
+    [`generalized_dice_loss`][jaxloss.generalized_dice_loss]). With
+    ``ignore_background`` class 0 is left out of the class mean, but not out of the
+    normalization of the weights (over all $C$ classes, as optax).
+
+    Args:
+      predictions: ``[B, *spatial, C]`` class logits (probabilities with
+        ``apply_softmax=False``; a single class gets a sigmoid).
+      targets: one-hot (or soft) target masks of the same shape.
+      smooth: $s \ge 0$, added to each class's numerator and denominator.
+      apply_softmax: static; ``False`` when ``predictions`` are probabilities.
+      ignore_background: static; drop class 0 (when ``C > 1``) from the class mean.
+      axis: static; the spatial axes (default: all but the first and the last). The
+        class volumes sum over every axis but the class axis.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` over the examples.
+      where: boolean mask broadcastable to the per-example shape: masked examples are
+        removed from the batch, from the class volumes too (their inputs are never
+        read, so they get exactly zero gradient even when inf/NaN).
+      weights: non-negative sample weights broadcastable to the per-example shape (the
+        class volumes do not use them).
+
+    Returns:
+      A scalar, or the example shape (``[B]`` by default) for ``reduction="none"``;
+      float32 for half precision inputs.
+
+    Raises:
+      ValueError: for mismatched shapes, bad ``axis`` or negative ``smooth``.
+      TypeError: for non-floating ``predictions`` or non-bool static switches.
+
+    Note:
+      A class absent from the targets of the whole batch gets the weight
+      $C \cdot 10^{7} / \sum_{c'} \dots$, which dominates the others: as optax, no
+      special case. The weights depend on the targets, and the gradient with respect to
+      the targets goes through them.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0], [1.0, 1.0]]])  # [B=1, 3, C=2]
+      >>> targets = jnp.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]])
+      >>> out = jaxloss.multiclass_generalized_dice_loss(logits, targets)
+      >>> round(float(out), 4)
+      0.1812
+
+    Equivalent to ``optax.losses.multiclass_generalized_dice_loss(predictions, targets,
+    smooth=..., apply_softmax=..., ignore_background=...)`` with ``reduction="mean"``
+    (optax has no ``reduction``, ``where``, ``weights`` or ``axis``); not equivalent to
+    Sudre et al.'s single ratio of weighted sums, which is
+    [`generalized_dice_loss`][jaxloss.generalized_dice_loss].
+    """
+    fn = "multiclass_generalized_dice_loss"
+    apply_softmax = core.static_bool(fn, "apply_softmax", apply_softmax)
+    ignore_background = core.static_bool(fn, "ignore_background", ignore_background)
+    core.check_reduction(fn, reduction)
+    # Masked examples have their inputs zeroed, so they add nothing to the volumes.
+    inter, pred, tgt, ignore, mask, dtype = _overlap_inputs(
+        fn,
+        predictions,
+        targets,
+        axis=axis,
+        where=where,
+        apply_activation=apply_softmax,
+        ignore_background=ignore_background,
+        per_class=False,
+    )
+    smooth = core.hyperparameter(fn, "smooth", smooth, dtype)
+    volumes = jnp.sum(tgt, axis=tuple(range(tgt.ndim - 1)))
+    w = 1 / (jnp.square(volumes) + _VOLUME_FLOOR)
+    w = w * (w.shape[0] / jnp.sum(w))
+    per_class = w * (1 - safe_ratio(inter + smooth, (pred + tgt) / 2 + smooth))
+    if ignore:
+        per_class = per_class[..., 1:]
+    return core.finish(fn, jnp.mean(per_class, axis=-1), reduction, mask, weights)

@@ -270,13 +270,17 @@ class _Alphas(NamedTuple):
     shift_hi: Array  # [N] the sum of the renormalization shifts so far, in two floats:
     shift_lo: Array  # [N] ... high and low parts (compensated summation)
     stored: Array | tuple  # [N, T + 1, 2, L + 1] every frame's alphas, or () if not kept
+    offsets: Array | tuple = ()  # [N, T / block, 2] each block's total shift (hi, lo), or ()
 
 
-def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
+def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False, offsets: bool = False):
     """The alpha recursion: ``log p(labels | logits)`` ``[N]``, and with ``store`` also the
     alphas of every frame after its emission, ``[N, T + 1, 2, L + 1]`` with ``T`` padded
     to whole blocks (see `_pair`, `_whole_blocks`; frame ``T`` unused), each
-    as shifted at the time.
+    as shifted at the time. With ``offsets`` (and ``store``) the result is
+    ``(log p, alphas, offsets)``: ``offsets[:, i]`` holds, as a (high, low) pair, the
+    total shift of the alphas of the frames of block ``i``, which the true
+    log-alphas are the stored ones plus.
 
     Every block of frames (see `_block`) the alphas are shifted by their largest
     state that can still
@@ -293,9 +297,11 @@ def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
     def shift(i, c: _Alphas) -> _Alphas:
         top = _reference(c.blank, c.label, _at(fewest, i), lens[:, None])
         hi, err = _two_sum(c.shift_hi, top)
-        return _Alphas(
-            c.blank - top[:, None], c.label - top[:, None], hi, c.shift_lo + err, c.stored
-        )
+        lo = c.shift_lo + err
+        kept = c.offsets
+        if offsets:
+            kept = jax.lax.dynamic_update_index_in_dim(kept, jnp.stack([hi, lo], 1), i, 1)
+        return _Alphas(c.blank - top[:, None], c.label - top[:, None], hi, lo, c.stored, kept)
 
     def step(t, c: _Alphas) -> _Alphas:
         b, lab = _alpha_step(
@@ -304,7 +310,7 @@ def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
         stored = c.stored
         if store:
             stored = jax.lax.dynamic_update_index_in_dim(stored, _pair(b, lab), t, 1)
-        return _Alphas(b, lab, c.shift_hi, c.shift_lo, stored)
+        return _Alphas(b, lab, c.shift_hi, c.shift_lo, stored, c.offsets)
 
     zero = jnp.zeros((n,), dtype)
     b = jnp.full((n, length + 1), _NEG, dtype).at[:, 0].set(0.0)
@@ -313,8 +319,11 @@ def _forward(lp_blank, lp_labels, pad, skip, lens, store: bool = False):
     # read and written at the same frame (see _forward_backward), are measurably slower
     # on the CPU (they conflict in the cache).
     alphas = jnp.full((n, steps + 1, 2, length + 1), 1.0, dtype) if store else ()
-    end = _blocked(steps, size, step, shift, _Alphas(b, lab, zero, zero, alphas))
+    kept = jnp.zeros((n, steps // size, 2), dtype) if offsets else ()
+    end = _blocked(steps, size, step, shift, _Alphas(b, lab, zero, zero, alphas, kept))
     loglik = end.shift_hi + (end.shift_lo + _log_likelihood(end.blank, end.label, lens))
+    if store and offsets:
+        return loglik, end.stored, end.offsets
     return (loglik, end.stored) if store else loglik
 
 
@@ -431,6 +440,90 @@ def _paddings(fn: str, name: str, x: ArrayLike) -> Array:
     return x >= 0.5 if x.dtype != jnp.bool_ else x
 
 
+class _Inputs(NamedTuple):
+    """The validated inputs of a CTC call, flattened to ``N`` sequences (`_ctc_inputs`)."""
+
+    x: Array  # [N, T, K] logits in the compute dtype (masked sequences zeroed)
+    pad: Array  # [N, T] bool frame paddings
+    labels: Array  # [N, L] int32, positions past the target or out of range -> blank
+    given: Array  # [N, L] the labels as given, those outside [0, K) -> blank
+    lens: Array  # [N] target lengths
+    bad: Array  # [N] an out-of-range label inside the target
+    blank: int
+    batch: tuple  # the leading batch shape [...]
+    mask: Array | None  # the per-sequence mask, [...]
+
+
+def _ctc_inputs(fn, logits, logit_paddings, labels, label_paddings, blank_id, where) -> _Inputs:
+    """Validates CTC inputs (the errors documented by [`ctc_loss`][jaxloss.ctc_loss])."""
+    x = core.as_logits(fn, "logits", logits)
+    y = core.as_labels(fn, "labels", labels)
+    pad = _paddings(fn, "logit_paddings", logit_paddings)
+    label_pad = _paddings(fn, "label_paddings", label_paddings)
+    if x.ndim < 2:
+        raise ValueError(
+            f"{fn}: argument 'logits' must have shape [..., T, K] (frames, classes), got "
+            f"logits.shape={tuple(x.shape)}"
+        )
+    if pad.shape != x.shape[:-1]:
+        raise ValueError(
+            f"{fn}: arguments 'logits' and 'logit_paddings' must have shapes [..., T, K] and "
+            f"[..., T], got logits.shape={tuple(x.shape)} and "
+            f"logit_paddings.shape={tuple(pad.shape)}"
+        )
+    if y.ndim < 1 or y.shape[:-1] != x.shape[:-2]:
+        raise ValueError(
+            f"{fn}: arguments 'logits' and 'labels' must have shapes [..., T, K] and [..., L] "
+            f"with the same batch shape [...], got logits.shape={tuple(x.shape)} and "
+            f"labels.shape={tuple(y.shape)}"
+        )
+    if label_pad.shape != y.shape:
+        raise ValueError(
+            f"{fn}: arguments 'labels' and 'label_paddings' must have the same shape, got "
+            f"labels.shape={tuple(y.shape)} and label_paddings.shape={tuple(label_pad.shape)}"
+        )
+    classes = x.shape[-1]
+    blank = _static_int(fn, "blank_id", blank_id)
+    if not 0 <= blank < classes:
+        raise ValueError(
+            f"{fn}: argument 'blank_id' must be in [0, {classes}) (the number of classes of "
+            f"'logits'), got {blank}"
+        )
+
+    batch = x.shape[:-2]
+    steps, length = x.shape[-2], y.shape[-1]
+    x = x.astype(core.compute_dtype(x))
+    mask = core.example_mask(fn, where, batch)
+    if mask is not None:
+        x = jnp.where(mask[..., None, None], x, jnp.zeros((), x.dtype))
+
+    n = core.prod(batch)
+    x = x.reshape(n, steps, classes)
+    pad = pad.reshape(n, steps)
+    y = y.reshape(n, length)
+    lens = jnp.sum(~label_pad.reshape(n, length), axis=1, dtype=jnp.int32)
+    real = jnp.arange(length)[None, :] < lens[:, None]
+    in_range = (y >= 0) & (y < classes)
+    sequences = None if mask is None else mask[..., None]
+    core.check_labels(fn, (in_range | ~real).reshape(batch + (length,)), y, classes, sequences)
+    bad = jnp.any(real & ~in_range, axis=1)
+    given = jnp.where(in_range, y, blank).astype(jnp.int32)
+    y = jnp.where(real, given, blank)
+    return _Inputs(x, pad, y, given, lens, bad, blank, batch, mask)
+
+
+def _ctc_values(c: _Inputs, zero_infinity: bool) -> Array:
+    """The per-sequence loss ``[...]`` of [`ctc_loss`][jaxloss.ctc_loss] (before `finish`)."""
+    dtype = c.x.dtype
+    nll = _nll(c.x, c.pad, c.labels, c.lens, c.blank)
+    feasible = nll < -_IMPOSSIBLE
+    infeasible_value = jnp.zeros((), dtype) if zero_infinity else jnp.asarray(jnp.inf, dtype)
+    # NaN (from NaN logits) stays NaN; only a finite "probability zero" becomes +inf / 0.
+    values = jnp.where(feasible | jnp.isnan(nll), jnp.maximum(nll, 0.0), infeasible_value)
+    values = jnp.where(c.bad, jnp.asarray(jnp.nan, dtype), values)
+    return values.reshape(c.batch)
+
+
 @register(
     family="sequence",
     inputs="logits",
@@ -538,66 +631,114 @@ def ctc_loss(
     ``jnp.mean(optax.losses.ctc_loss(...))``.
     """
     fn = "ctc_loss"
-    x = core.as_logits(fn, "logits", logits)
-    y = core.as_labels(fn, "labels", labels)
-    pad = _paddings(fn, "logit_paddings", logit_paddings)
-    label_pad = _paddings(fn, "label_paddings", label_paddings)
-    if x.ndim < 2:
-        raise ValueError(
-            f"{fn}: argument 'logits' must have shape [..., T, K] (frames, classes), got "
-            f"logits.shape={tuple(x.shape)}"
-        )
-    if pad.shape != x.shape[:-1]:
-        raise ValueError(
-            f"{fn}: arguments 'logits' and 'logit_paddings' must have shapes [..., T, K] and "
-            f"[..., T], got logits.shape={tuple(x.shape)} and "
-            f"logit_paddings.shape={tuple(pad.shape)}"
-        )
-    if y.ndim < 1 or y.shape[:-1] != x.shape[:-2]:
-        raise ValueError(
-            f"{fn}: arguments 'logits' and 'labels' must have shapes [..., T, K] and [..., L] "
-            f"with the same batch shape [...], got logits.shape={tuple(x.shape)} and "
-            f"labels.shape={tuple(y.shape)}"
-        )
-    if label_pad.shape != y.shape:
-        raise ValueError(
-            f"{fn}: arguments 'labels' and 'label_paddings' must have the same shape, got "
-            f"labels.shape={tuple(y.shape)} and label_paddings.shape={tuple(label_pad.shape)}"
-        )
-    classes = x.shape[-1]
-    blank = _static_int(fn, "blank_id", blank_id)
-    if not 0 <= blank < classes:
-        raise ValueError(
-            f"{fn}: argument 'blank_id' must be in [0, {classes}) (the number of classes of "
-            f"'logits'), got {blank}"
-        )
     zero_inf = core.static_bool(fn, "zero_infinity", zero_infinity)
     core.check_reduction(fn, reduction)
+    c = _ctc_inputs(fn, logits, logit_paddings, labels, label_paddings, blank_id, where)
+    values = _ctc_values(c, zero_inf)
+    return core.finish(fn, values, reduction, c.mask, weights)
 
-    batch = x.shape[:-2]
-    steps, length = x.shape[-2], y.shape[-1]
-    x = x.astype(core.compute_dtype(x))
-    mask = core.example_mask(fn, where, batch)
-    if mask is not None:
-        x = jnp.where(mask[..., None, None], x, jnp.zeros((), x.dtype))
 
-    n = core.prod(batch)
-    x = x.reshape(n, steps, classes)
-    pad = pad.reshape(n, steps)
-    y = y.reshape(n, length)
-    lens = jnp.sum(~label_pad.reshape(n, length), axis=1, dtype=jnp.int32)
-    real = jnp.arange(length)[None, :] < lens[:, None]
-    in_range = (y >= 0) & (y < classes)
-    sequences = None if mask is None else mask[..., None]
-    core.check_labels(fn, (in_range | ~real).reshape(batch + (length,)), y, classes, sequences)
-    bad = jnp.any(real & ~in_range, axis=1)
-    y = jnp.where(real & in_range, y, blank).astype(jnp.int32)
+@core.public
+def ctc_loss_with_forward_probs(
+    logits: ArrayLike,
+    logit_paddings: ArrayLike,
+    labels: ArrayLike,
+    label_paddings: ArrayLike,
+    *,
+    blank_id: int = 0,
+    zero_infinity: bool = False,
+) -> tuple[Array, Array, Array]:
+    r"""CTC loss per sequence and the forward log-probabilities of its alignments.
 
-    nll = _nll(x, pad, y, lens, blank)
-    feasible = nll < -_IMPOSSIBLE
-    infeasible_value = jnp.zeros((), x.dtype) if zero_inf else jnp.asarray(jnp.inf, x.dtype)
-    # NaN (from NaN logits) stays NaN; only a finite "probability zero" becomes +inf / 0.
-    values = jnp.where(feasible | jnp.isnan(nll), jnp.maximum(nll, 0.0), infeasible_value)
-    values = jnp.where(bad, jnp.asarray(jnp.nan, x.dtype), values)
-    values = values.reshape(batch)
-    return core.finish(fn, values, reduction, mask, weights)
+    $$
+        \log\alpha^{\mathrm{blank}}_t(n) = \log \sum_{\pi_{1:t}:\ \pi_t = \phi,\
+        \mathcal{B}(\pi_{1:t}) = y_{1:n}} \prod_{s \le t} p_s(\pi_s), \qquad
+        \log\alpha^{\mathrm{label}}_t(n) = \log \sum_{\pi_{1:t}:\ \pi_t = y_{n+1},\
+        \mathcal{B}(\pi_{1:t}) = y_{1:n+1}} \prod_{s \le t} p_s(\pi_s)
+    $$
+
+    the log-probability that the first $t$ frames, ending on a blank $\phi$ (resp. on
+    label $y_{n+1}$), emit the first $n$ (resp. $n + 1$) target labels; padded frames
+    repeat the previous frame's values. At the last frame the blank states also hold
+    the paths that end on the previous label, $\alpha^{\mathrm{blank}}_T(n) \mathrel{+}=
+    \alpha^{\mathrm{label}}_T(n - 1)$, so that ``loss[b] = -logalpha_blank[-1, b,
+    len_b]``. This is [`ctc_loss`][jaxloss.ctc_loss]'s forward recursion (renormalized
+    every few frames; the shifts are added back, so these are the true log-probabilities,
+    not shifted ones).
+
+    Not a registered loss (it returns three arrays and has no ``reduction``); the loss
+    it returns is ``ctc_loss(..., reduction="none")``, value and gradient.
+
+    Args:
+      logits: ``[..., T, K]`` unnormalized scores (see [`ctc_loss`][jaxloss.ctc_loss]).
+      logit_paddings: ``[..., T]`` frame padding flags (``1.0`` = padded).
+      labels: ``[..., L]`` integer target classes in ``[0, K)``, right-padded.
+      label_paddings: ``[..., L]`` label padding flags (``1.0`` = padding).
+      blank_id: the blank class, a Python int in ``[0, K)`` (static).
+      zero_infinity: as in [`ctc_loss`][jaxloss.ctc_loss]: ``True`` gives ``0`` instead
+        of ``+inf`` for a target no alignment can produce (static).
+
+    Returns:
+      ``(loss, logalpha_blank, logalpha_label)``: ``loss`` of shape ``[...]``, one value
+      per sequence; ``logalpha_blank`` ``[T, ..., L + 1]`` and ``logalpha_label``
+      ``[T, ..., L]``, time-major as in optax. All in the compute dtype (float32 for
+      half precision, float64 for float64 logits under x64).
+
+    Raises:
+      ValueError: as [`ctc_loss`][jaxloss.ctc_loss]: shapes that do not match, or
+        ``blank_id`` outside ``[0, K)``.
+      TypeError: as [`ctc_loss`][jaxloss.ctc_loss]: non-integer ``labels``, non-floating
+        ``logits``, or ``blank_id`` / ``zero_infinity`` not a Python int / bool.
+
+    Note:
+      A state that no alignment reaches is ``-inf`` (optax: about ``log_epsilon = -1e5``
+      times the number of impossible steps). States past the target length follow the
+      padding labels as given when they are classes in ``[0, K)`` (as optax; the blank
+      otherwise): they do not affect the loss or the states of the target. A sequence
+      with a label outside ``[0, K)`` inside its target has a NaN loss and NaN
+      log-alphas. The log-alphas are differentiable by autodiff through the recursion
+      (the loss has [`ctc_loss`][jaxloss.ctc_loss]'s closed-form gradient).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.zeros((1, 2, 2))  # 2 frames, classes {blank, a}, uniform
+      >>> loss, blank, label = jaxloss.ctc_loss_with_forward_probs(
+      ...     logits, jnp.zeros((1, 2)), jnp.array([[1]]), jnp.zeros((1, 1)))
+      >>> blank.shape, label.shape
+      ((2, 1, 2), (2, 1, 1))
+      >>> round(float(loss[0]), 4), round(float(-blank[-1, 0, 1]), 4)
+      (0.2877, 0.2877)
+
+    Equivalent to ``optax.losses.ctc_loss_with_forward_probs`` (same arguments, shapes
+    and values; optax's ``log_epsilon`` is a true ``-inf`` here, so it has no such
+    option, and the loss is that of [`ctc_loss`][jaxloss.ctc_loss]: ``+inf`` rather than
+    about ``1e5`` for an infeasible target).
+    """
+    fn = "ctc_loss_with_forward_probs"
+    zero_inf = core.static_bool(fn, "zero_infinity", zero_infinity)
+    c = _ctc_inputs(fn, logits, logit_paddings, labels, label_paddings, blank_id, None)
+    loss = _ctc_values(c, zero_inf)
+    frames, length = c.x.shape[1], c.labels.shape[1]
+    m, _, total = _softmax_parts(c.x)
+    # The padding labels as given (the target's own states do not depend on them).
+    lp_blank, lp_labels = _emissions(c.x, (m + jnp.log(total))[..., 0], c.given, c.blank)
+    _, stored, offsets = _forward(
+        lp_blank, lp_labels, c.pad, _skips(c.given), c.lens, store=True, offsets=True
+    )
+    size = _block(frames)
+    stored = stored[:, :frames]
+    offsets = jnp.repeat(offsets, size, axis=1)[:, :frames]  # each frame's total shift
+    blank, label = stored[:, :, 0], stored[:, :, 1, :length]
+    if frames:  # the last frame: the paths that end on the previous label, too
+        last = blank[:, -1, 1:]
+        last = _logaddexp_exact(last, label[:, -1])
+        blank = blank.at[:, -1, 1:].set(last)
+
+    def true_log(a: Array) -> Array:
+        shifted = (a + offsets[:, :, 1:2]) + offsets[:, :, 0:1]
+        out = jnp.where(a > _IMPOSSIBLE, shifted, -jnp.inf)
+        out = jnp.where(c.bad[:, None, None], jnp.nan, out)
+        out = jnp.moveaxis(out, 1, 0)  # time-major: [T, N, S]
+        return out.reshape((frames,) + c.batch + out.shape[2:])
+
+    return loss, true_log(blank), true_log(label)

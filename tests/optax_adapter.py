@@ -32,16 +32,7 @@ class UnsupportedOption(NotImplementedError):
 
 
 # optax.losses functions without a jaxloss equivalent, with the reason.
-MISSING = {
-    "safe_softmax_cross_entropy": "no -inf-safe softmax cross-entropy variant in jaxloss",
-    "convex_kl_divergence": "optax's deprecated alias of generalized_kl_divergence",
-    "ctc_loss_with_forward_probs": "jaxloss.ctc_loss does not return the forward variables",
-    "make_fenchel_young_loss": "no Fenchel-Young loss constructor in jaxloss",
-    "multiclass_generalized_dice_loss": (
-        "jaxloss.generalized_dice_loss is Sudre's per-example loss, not optax's batch-coupled "
-        "scalar (see its docstring)"
-    ),
-}
+MISSING: dict[str, str] = {}
 
 
 def _missing(module: str, name: str):
@@ -92,6 +83,10 @@ def softmax_cross_entropy(logits, labels, axis=-1, where=None):
     return jaxloss.softmax_cross_entropy(logits, labels, axis=axis, where=where, reduction="none")
 
 
+def safe_softmax_cross_entropy(logits, labels):
+    return jaxloss.safe_softmax_cross_entropy(logits, labels, reduction="none")
+
+
 def softmax_cross_entropy_with_integer_labels(logits, labels, axis=-1, where=None):
     return jaxloss.softmax_cross_entropy_with_integer_labels(
         logits, labels, axis=axis, where=where, reduction="none"
@@ -125,6 +120,22 @@ def kl_divergence_with_log_targets(log_predictions, log_targets, axis=-1, where=
 def generalized_kl_divergence(log_predictions, targets, axis=-1, where=None):
     return jaxloss.generalized_kl_divergence(
         log_predictions, targets, axis=axis, where=where, reduction="none"
+    )
+
+
+def convex_kl_divergence(log_predictions, targets, axis=-1, where=None):
+    # jaxloss's alias of generalized_kl_divergence (optax's also warns: not emulated).
+    return jaxloss.convex_kl_divergence(
+        log_predictions, targets, axis=axis, where=where, reduction="none"
+    )
+
+
+def ctc_loss_with_forward_probs(
+    logits, logit_paddings, labels, label_paddings, *, blank_id=0, log_epsilon=-1e5
+):
+    _default_only("ctc_loss_with_forward_probs", "log_epsilon", log_epsilon, -1e5)
+    return jaxloss.ctc_loss_with_forward_probs(
+        logits, logit_paddings, labels, label_paddings, blank_id=blank_id
     )
 
 
@@ -239,6 +250,20 @@ def dice_loss(
     )
 
 
+def multiclass_generalized_dice_loss(
+    predictions, targets, *, smooth=1.0, apply_softmax=True, ignore_background=False
+):
+    # optax returns the batch mean (its class weights couple the examples).
+    return jaxloss.multiclass_generalized_dice_loss(
+        predictions,
+        targets,
+        smooth=smooth,
+        apply_softmax=apply_softmax,
+        ignore_background=ignore_background,
+        reduction="mean",
+    )
+
+
 def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
     return jaxloss.binary_dice_loss(
         predictions, targets, smooth=smooth, apply_sigmoid=apply_sigmoid, reduction="none"
@@ -280,6 +305,20 @@ def smooth_labels(labels, alpha, *, axis=-1, where=None):
 
 
 # ---------------------------------------------------------------------------
+# optax.losses._fenchel_young
+
+
+def make_fenchel_young_loss(max_fun):
+    # optax's loss returns the per-vector values: jaxloss's reduction="none".
+    loss = jaxloss.make_fenchel_young_loss(max_fun)
+
+    def fenchel_young_loss(scores, targets, **kwargs):
+        return loss(scores, targets, reduction="none", **kwargs)
+
+    return fenchel_young_loss
+
+
+# ---------------------------------------------------------------------------
 # the stand-in modules
 
 _CONTENTS = {
@@ -288,7 +327,7 @@ _CONTENTS = {
         hinge_loss,
         perceptron_loss,
         sparsemax_loss,
-        "safe_softmax_cross_entropy",
+        safe_softmax_cross_entropy,
         softmax_cross_entropy,
         softmax_cross_entropy_with_integer_labels,
         multiclass_hinge_loss,
@@ -297,8 +336,8 @@ _CONTENTS = {
         kl_divergence,
         kl_divergence_with_log_targets,
         generalized_kl_divergence,
-        "convex_kl_divergence",
-        "ctc_loss_with_forward_probs",
+        convex_kl_divergence,
+        ctc_loss_with_forward_probs,
         ctc_loss,
         sigmoid_focal_loss,
         multiclass_sparsemax_loss,
@@ -312,10 +351,10 @@ _CONTENTS = {
         cosine_distance,
     ),
     "_ranking": (ranking_softmax_loss,),
-    "_segmentation": (dice_loss, "multiclass_generalized_dice_loss", binary_dice_loss),
+    "_segmentation": (dice_loss, multiclass_generalized_dice_loss, binary_dice_loss),
     "_self_supervised": (ntxent, triplet_margin_loss),
     "_smoothing": (smooth_labels,),
-    "_fenchel_young": ("make_fenchel_young_loss",),
+    "_fenchel_young": (make_fenchel_young_loss,),
 }
 
 

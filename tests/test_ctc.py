@@ -559,3 +559,117 @@ def test_benchmark_script_quick(tmp_path, capsys):
     row = payload["rows"][0]
     assert row["jaxloss_ms"] > 0 and row["optax_ms"] > 0 and len(row["jaxloss_samples_ms"]) == 2
     assert "| B x T x K x L" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------
+# ctc_loss_with_forward_probs
+
+
+def ref_forward_probs(logits, logit_paddings, labels, blank=0):
+    """Float64 log-alphas in optax's layout, from the recursion's definition.
+
+    ``blank[t, b, n]``: the first ``t + 1`` frames emitted ``labels[b, :n]`` and frame
+    ``t`` is a blank; ``label[t, b, n]``: they emitted ``labels[b, :n + 1]`` and frame
+    ``t`` is ``labels[b, n]``; a padded frame keeps the previous values; at the last
+    frame ``blank[n + 1]`` also gets ``label[n]`` (a path may end on a label). Every
+    label slot is a state, padding labels included (as optax).
+    """
+    lp = _log_softmax(logits)
+    batch, steps, _ = lp.shape
+    length = labels.shape[1]
+    blank_a = np.full((steps, batch, length + 1), -np.inf)
+    label_a = np.full((steps, batch, length), -np.inf)
+    add = np.logaddexp
+    for b in range(batch):
+        pb = np.full(length + 1, -np.inf)
+        pb[0] = 0.0
+        pl = np.full(length, -np.inf)
+        for t in range(steps):
+            if logit_paddings[b, t] < 0.5:
+                nb, nl = np.empty_like(pb), np.empty_like(pl)
+                for n in range(length + 1):
+                    into = add(pb[n], pl[n - 1]) if n else pb[n]
+                    nb[n] = into + lp[b, t, blank]
+                for n in range(length):
+                    into = add(pl[n], pb[n])
+                    if n and labels[b, n] != labels[b, n - 1]:
+                        into = add(into, pl[n - 1])
+                    nl[n] = into + lp[b, t, labels[b, n]]
+                pb, pl = nb, nl
+            blank_a[t, b], label_a[t, b] = pb, pl
+        blank_a[-1, b, 1:] = add(blank_a[-1, b, 1:], label_a[-1, b])
+    return blank_a, label_a
+
+
+class TestForwardProbs:
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_matches_reference_optax_and_ctc_loss(self, dtype):
+        logits, lpad, labels, label_pad = _problem(50, steps=34, length=5)
+        logits = logits.astype(dtype)
+        with jax.enable_x64(dtype == np.float64):
+            loss, blank, label = jaxloss.ctc_loss_with_forward_probs(
+                logits, lpad, labels, label_pad
+            )
+            theirs = jax.jit(optax.losses.ctc_loss_with_forward_probs)(
+                logits, lpad, labels, label_pad
+            )
+            plain = jaxloss.ctc_loss(logits, lpad, labels, label_pad, reduction="none")
+        assert loss.dtype == blank.dtype == label.dtype == dtype
+        assert blank.shape == (34, 4, 6) and label.shape == (34, 4, 5)
+        np.testing.assert_array_equal(loss, plain)
+        ref_b, ref_l = ref_forward_probs(logits, lpad, labels)
+        lens = (label_pad < 0.5).sum(1)
+        np.testing.assert_allclose(-ref_b[-1, np.arange(4), lens], loss, rtol=1e-6)
+        tol = dict(rtol=2e-6, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12)
+        for ours, ref, other in zip((blank, label), (ref_b, ref_l), theirs[1:]):
+            ours = np.asarray(ours)
+            # unreachable states: -inf here, about log_epsilon = -1e5 (or below) in optax
+            np.testing.assert_array_equal(np.isfinite(ours), np.isfinite(ref))
+            np.testing.assert_array_equal(np.isfinite(ours), np.asarray(other) > -1e4)
+            reach = np.isfinite(ref)
+            np.testing.assert_allclose(ours[reach], ref[reach], **tol)
+            np.testing.assert_allclose(ours[reach], np.asarray(other)[reach], **tol)
+
+    def test_leading_batch_axes_blank_id_and_gradient_of_the_log_alphas(self):
+        logits, lpad, labels, label_pad = _problem(51, batch=6, steps=8, length=3, blank=2)
+        reshape = lambda a: a.reshape((2, 3) + a.shape[1:])
+        f = jax.jit(
+            lambda x: jaxloss.ctc_loss_with_forward_probs(
+                x, reshape(lpad), reshape(labels), reshape(label_pad), blank_id=2
+            )
+        )
+        loss, blank, label = f(reshape(logits))
+        assert loss.shape == (2, 3) and blank.shape == (8, 2, 3, 4) and label.shape == (8, 2, 3, 3)
+        ref_b, ref_l = ref_forward_probs(logits, lpad, labels, blank=2)
+        for ours, ref in ((blank, ref_b), (label, ref_l)):
+            ours = np.asarray(ours).reshape(ref.shape)
+            np.testing.assert_array_equal(np.isfinite(ours), np.isfinite(ref))
+            np.testing.assert_allclose(ours[np.isfinite(ref)], ref[np.isfinite(ref)], rtol=2e-6)
+        with jax.enable_x64(True):  # the log-alphas differentiate by autodiff
+            x, pad, y, ypad = (a[:2, :5] for a in _problem(53, steps=5, length=2))
+            x = x.astype(np.float64)
+            reach = np.isfinite(ref_forward_probs(x, pad, y)[0])
+
+            @jax.jit
+            def alphas(x):
+                _, b, _ = jaxloss.ctc_loss_with_forward_probs(x, pad, y, ypad)
+                return jnp.sum(jnp.where(reach, b, 0.0))
+
+            g = jax.jit(jax.grad(alphas))(x)
+            for v in np.random.default_rng(54).normal(size=(2,) + x.shape):
+                fd = (alphas(x + 1e-5 * v) - alphas(x - 1e-5 * v)) / 2e-5
+                np.testing.assert_allclose(np.sum(g * v), fd, rtol=1e-7)
+
+    def test_bad_labels_and_errors(self):
+        logits, lpad, labels, label_pad = _problem(52)
+        labels = labels.copy()
+        labels[0, 1] = 99  # inside the target of sequence 0 (of length 4)
+        loss, blank, label = jaxloss.ctc_loss_with_forward_probs(logits, lpad, labels, label_pad)
+        assert np.isnan(loss[0]) and np.all(np.isnan(blank[:, 0])) and np.all(np.isnan(label[:, 0]))
+        assert np.all(np.isfinite(loss[1:]))
+        with pytest.raises(ValueError, match=r"ctc_loss_with_forward_probs: argument 'blank_id'"):
+            jaxloss.ctc_loss_with_forward_probs(logits, lpad, labels, label_pad, blank_id=5)
+        with pytest.raises(TypeError, match=r"ctc_loss_with_forward_probs: argument 'labels'"):
+            jaxloss.ctc_loss_with_forward_probs(logits, lpad, labels * 1.0, label_pad)
+        assert "ctc_loss_with_forward_probs" in jaxloss.__all__
+        assert "ctc_loss_with_forward_probs" not in jaxloss.names()

@@ -360,3 +360,161 @@ def test_kl_divergence_compiles_without_a_cond():
         np.isnan(np.asarray(jaxloss.kl_divergence(log_p, t, reduction="none"))),
         [False, True],  # a NaN log-prediction propagates, also at a zero target
     )
+
+
+# -- element masks and several axes (optax's where and axis) ---------------------------
+
+
+def _terms(name, lp, s):
+    """The per-entry terms of each divergence, float64, from the formulas (0 log 0 = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if name == "kl_divergence_with_log_targets":
+            t = np.exp(s)
+            return np.where(t > 0, t * (s - lp), 0.0)
+        kl = np.where(s > 0, s * (np.log(np.where(s > 0, s, 1)) - lp), 0.0)
+        return kl + (np.exp(lp) - s if name == "generalized_kl_divergence" else 0.0)
+
+
+_NAMES = ["generalized_kl_divergence", "kl_divergence", "kl_divergence_with_log_targets"]
+
+
+def _second(name, rng, shape):
+    """The second argument of ``name``: targets, log targets or positive measures."""
+    t = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+    if name == "kl_divergence_with_log_targets":
+        return np.log(t)
+    return t * 2.0 if name == "generalized_kl_divergence" else t
+
+
+def _ref_masked(name, lp, s, m, axes):
+    """The sum over ``axes`` of the terms of the unmasked entries (masked ones give 0)."""
+    lp, s = np.asarray(lp, np.float64), np.asarray(s, np.float64)
+    return np.sum(np.where(m, _terms(name, lp, s), 0.0), axis=axes)
+
+
+@pytest.mark.parametrize("name", _NAMES)
+def test_element_where_and_tuple_axis_match_reference_and_optax(name):
+    """optax's where: masked entries are left out of the sum; a tuple axis sums over
+    several axes. Values and gradients against the float64 formula and optax."""
+    rng = np.random.default_rng(30)
+    shape = (3, 2, 4)
+    lp = np.log(rng.dirichlet(np.ones(4), size=(3, 2)))
+    s = _second(name, rng, shape)
+    m = rng.random(shape) < 0.6
+    m[0, 0] = False  # an example with no entry left: masked as a whole
+    fn, ox = getattr(jaxloss, name), getattr(optax.losses, name)
+    cases = {(2,): dict(where=m), (2, 0): dict(axis=(2, 0)), (0, 1, 2): dict(axis=None, where=m)}
+    cases[(1, 2)] = dict(axis=(1, 2), where=m)
+    ours = jax.jit(lambda a, b: [fn(a, b, reduction="none", **kw) for kw in cases.values()])
+    theirs = jax.jit(lambda a, b: [ox(a, b, **kw) for kw in cases.values()])
+    f32 = lp.astype(np.float32), s.astype(np.float32)
+    for (axes, kw), out, other in zip(cases.items(), ours(*f32), theirs(*f32)):
+        expected = _ref_masked(name, lp, s, kw.get("where", True), axes)
+        np.testing.assert_allclose(out, expected, rtol=2e-5, atol=2e-6, err_msg=str(kw))
+        np.testing.assert_allclose(out, other, rtol=2e-5, atol=2e-6, err_msg=str(kw))
+    with jax.enable_x64(True):
+        # Gradients of the summed loss, both arguments, against optax's autodiff (finite
+        # wherever optax's are: every target positive, every mask entry's inputs finite).
+        kw = dict(axis=(0, 2), where=m)
+        grads = jax.jit(
+            lambda a, b: (
+                jax.grad(lambda a, b: fn(a, b, reduction="sum", **kw), argnums=(0, 1))(a, b),
+                jax.grad(lambda a, b: jnp.sum(ox(a, b, **kw)), argnums=(0, 1))(a, b),
+            )
+        )
+        for g, h in zip(*grads(lp, s)):
+            np.testing.assert_allclose(g, np.where(m, h, 0), rtol=1e-10, atol=1e-12)
+        f = lambda a, b: fn(a, b, axis=(0, 2), where=m)
+        check_grads(f, (lp, s), order=1, modes=["rev"], eps=1e-5)
+
+
+@pytest.mark.parametrize("name", _NAMES)
+def test_element_masked_entries_holding_inf_and_nan_do_not_leak(name):
+    rng = np.random.default_rng(31)
+    lp = np.log(rng.dirichlet(np.ones(5), size=4)).astype(np.float32)
+    s = _second(name, rng, (4, 5)).astype(np.float32)
+    m = np.ones((4, 5), bool)
+    m[0, 1] = m[1, 3] = m[2, 0] = False
+    m[3] = False  # every entry of an example masked: the example is masked
+    poisoned_lp, poisoned_s = lp.copy(), s.copy()
+    poisoned_lp[~m] = np.nan
+    poisoned_s[0, 1], poisoned_s[1, 3], poisoned_s[2, 0] = np.inf, np.nan, -np.inf
+    poisoned_s[3] = np.nan
+    fn = getattr(jaxloss, name)
+
+    @jax.jit
+    def run(a, b):
+        return {
+            r: jax.value_and_grad(lambda a, b, r=r: fn(a, b, where=m, reduction=r), argnums=(0, 1))(
+                a, b
+            )
+            for r in ("mean", "sum")
+        } | {"none": fn(a, b, where=m, reduction="none")}
+
+    clean, dirty = run(lp, s), run(poisoned_lp, poisoned_s)
+    expected = _ref_masked(name, lp, s, m, -1)
+    expected[3] = 0.0  # a fully masked example is 0 in "none" and out of the mean
+    np.testing.assert_allclose(dirty["none"], expected, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(dirty["mean"][0], expected[:3].mean(), rtol=2e-5)
+    for r in ("mean", "sum"):
+        np.testing.assert_allclose(dirty[r][0], clean[r][0], rtol=1e-6)
+        for g, h in zip(dirty[r][1], clean[r][1]):
+            assert np.all(np.isfinite(g))
+            np.testing.assert_array_equal(np.asarray(g)[~m], 0.0)
+            np.testing.assert_allclose(g, h, rtol=1e-6)
+
+
+def test_where_with_fewer_dimensions_still_masks_examples():
+    log_p, t = _distributions(32, (3, 2))
+    m = np.array([True, False, True])[:, None]  # [3, 1]: the per-example shape [3, 2]
+    out = jaxloss.kl_divergence(log_p, t, where=m, reduction="none")
+    np.testing.assert_allclose(out, np.where(m, ref_kl(log_p, t), 0), rtol=1e-5, atol=1e-6)
+    # with a tuple axis the per-example shape is what is left: [3] here
+    out = jaxloss.kl_divergence(log_p, t, axis=(1, 2), where=m[:, 0], reduction="none")
+    np.testing.assert_allclose(out, np.where(m[:, 0], ref_kl(log_p, t).sum(-1), 0), rtol=1e-5)
+
+
+def test_axis_and_where_errors():
+    log_p, t = _distributions(33, (3,))
+    f = jaxloss.generalized_kl_divergence
+    with pytest.raises(ValueError, match=r"generalized_kl_divergence: argument 'axis'=\(1, -1\) "):
+        f(log_p, t, axis=(1, -1))
+    with pytest.raises(ValueError, match=r"argument 'axis'=\(0, 2\) is out of range"):
+        f(log_p, t, axis=(0, 2))
+    with pytest.raises(TypeError, match=r"argument 'axis' must be an int or a non-empty tuple"):
+        f(log_p, t, axis=())
+    with pytest.raises(ValueError, match=r"'where' with shape \(2, 5\) must be broadcastable"):
+        f(log_p, t, where=np.ones((2, 5), bool))
+    with pytest.raises(TypeError, match=r"argument 'where' must be a boolean mask"):
+        f(log_p, t, where=np.ones((3, 5)))
+
+
+def test_convex_kl_divergence_is_generalized_kl_divergence_as_in_optax():
+    """optax's convex_kl_divergence is its deprecated alias of generalized_kl_divergence;
+    here the alias is the same function, with optax's values and gradients."""
+    import warnings
+
+    assert jaxloss.convex_kl_divergence is jaxloss.generalized_kl_divergence
+    assert jaxloss.aliases()["convex_kl_divergence"] == "generalized_kl_divergence"
+    rng = np.random.default_rng(34)
+    lp = rng.normal(size=(2, 3, 4))
+    t = rng.uniform(0.1, 2.0, size=(2, 3, 4))
+    m = rng.random((2, 3, 4)) < 0.7
+    with jax.enable_x64(True), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for kw in ({}, {"axis": (0, 2), "where": m}):
+            ours = jax.jit(
+                jax.value_and_grad(
+                    lambda a, b, kw=kw: jaxloss.convex_kl_divergence(a, b, reduction="sum", **kw),
+                    argnums=(0, 1),
+                )
+            )(lp, t)
+            theirs = jax.jit(
+                jax.value_and_grad(
+                    lambda a, b, kw=kw: jnp.sum(optax.losses.convex_kl_divergence(a, b, **kw)),
+                    argnums=(0, 1),
+                )
+            )(lp, t)
+            np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+            for g, h in zip(ours[1], theirs[1]):
+                np.testing.assert_allclose(g, np.where(m, h, 0) if kw else h, rtol=1e-12)

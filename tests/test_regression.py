@@ -758,3 +758,86 @@ def test_first_and_second_order_check_fails_on_wrong_derivatives():
             check_first_and_second_order(
                 with_tangent(lambda x: 3 * jax.lax.stop_gradient(x) ** 2), x
             )
+
+
+# -- cosine: optax's element-shaped where and several axes -------------------------------
+
+
+@pytest.mark.parametrize("name", ["cosine_similarity", "cosine_distance"])
+def test_cosine_element_where_and_tuple_axis_match_reference_and_optax(name):
+    """An element mask leaves the masked entries out of the dot product and both norms
+    (as optax); a tuple axis makes one vector of several axes. Values and gradients
+    against the float64 formula (masked entries set to 0) and optax."""
+    rng = np.random.default_rng(40)
+    p, t = rng.normal(size=(2, 3, 4, 5))
+    m = rng.random((3, 4, 5)) < 0.6
+    m[0, 1] = False  # an example with no entry left is masked: 0 in "none"
+    fn, ox = getattr(jaxloss, name), getattr(optax.losses, name)
+    cases = {(2,): dict(where=m), (2, 0): dict(axis=(2, 0)), (0, 1, 2): dict(axis=None)}
+    cases[(1, 2)] = dict(axis=(1, 2), where=m)
+    # optax's epsilon floors the squared norm: 1e-16 there is jaxloss's default 1e-8
+    ours = jax.jit(lambda a, b: [fn(a, b, reduction="none", **kw) for kw in cases.values()])
+    theirs = jax.jit(lambda a, b: [ox(a, b, epsilon=1e-16, **kw) for kw in cases.values()])
+    f32 = p.astype(np.float32), t.astype(np.float32)
+    for (axes, kw), out, other in zip(cases.items(), ours(*f32), theirs(*f32)):
+        w = kw.get("where", np.ones(p.shape, bool))
+        expected = REFS[name](np.where(w, p, 0), np.where(w, t, 0), axis=axes)
+        expected = np.where(np.any(w, axis=axes), expected, 0.0)
+        np.testing.assert_allclose(out, expected, rtol=2e-5, atol=2e-6, err_msg=str(kw))
+        if "where" in kw:  # optax: 1 - 0 for cosine_distance of the empty example
+            other = np.where(np.any(w, axis=axes), other, 0.0)
+        np.testing.assert_allclose(out, other, rtol=2e-5, atol=2e-6, err_msg=str(kw))
+    with jax.enable_x64(True):
+        kw = dict(axis=(1, 2), where=m)
+        f = lambda a, b: fn(a, b, reduction="sum", **kw)
+        grads = jax.jit(
+            lambda a, b: (
+                jax.grad(f, argnums=(0, 1))(a, b),
+                jax.grad(lambda a, b: jnp.sum(ox(a, b, epsilon=1e-16, **kw)), argnums=(0, 1))(a, b),
+            )
+        )
+        for g, h in zip(*grads(p, t)):
+            np.testing.assert_allclose(g, np.where(m, h, 0), rtol=1e-10, atol=1e-12)
+        check_grads(lambda a, b: fn(a, b, axis=(0, 2), where=m), (p, t), 1, modes=["rev"])
+
+
+def test_cosine_masked_entries_holding_inf_and_nan_do_not_leak():
+    rng = np.random.default_rng(41)
+    p, t = rng.normal(size=(2, 4, 5)).astype(np.float32)
+    m = np.ones((4, 5), bool)
+    m[0, 1] = m[1, 3] = False
+    m[3] = False
+    bad_p, bad_t = p.copy(), t.copy()
+    bad_p[~m], bad_t[0, 1], bad_t[1, 3] = np.nan, np.inf, -np.inf
+    bad_t[3] = np.nan
+
+    @jax.jit
+    def run(a, b):
+        out = {"none": jaxloss.cosine_distance(a, b, where=m, reduction="none")}
+        out["mean"] = jax.value_and_grad(
+            lambda a, b: jaxloss.cosine_distance(a, b, where=m), argnums=(0, 1)
+        )(a, b)
+        return out
+
+    clean, dirty = run(p, t), run(bad_p, bad_t)
+    expected = ref_cosine_distance(np.where(m, p, 0.0), np.where(m, t, 0.0))
+    expected[3] = 0.0
+    np.testing.assert_allclose(dirty["none"], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dirty["mean"][0], expected[:3].mean(), rtol=1e-5)
+    for g, h in zip(dirty["mean"][1], clean["mean"][1]):
+        assert np.all(np.isfinite(g))
+        np.testing.assert_array_equal(np.asarray(g)[~m], 0.0)
+        np.testing.assert_allclose(g, h, rtol=1e-6)
+
+
+def test_cosine_axis_and_where_errors():
+    p = np.ones((3, 4), np.float32)
+    with pytest.raises(ValueError, match=r"cosine_similarity: argument 'axis'=\(1, -1\) names"):
+        jaxloss.cosine_similarity(p, p, axis=(1, -1))
+    with pytest.raises(TypeError, match=r"cosine_distance: argument 'axis' must be an int or a"):
+        jaxloss.cosine_distance(p, p, axis=1.0)
+    with pytest.raises(ValueError, match=r"'where' with shape \(2, 4\) must be broadcastable"):
+        jaxloss.cosine_distance(p, p, where=np.ones((2, 4), bool))
+    # fewer dimensions: a per-example mask, checked against the per-example shape
+    with pytest.raises(ValueError, match=r"broadcastable to the per-example loss shape \(3,\)"):
+        jaxloss.cosine_distance(p, p, where=np.ones((4,), bool))

@@ -530,3 +530,72 @@ def test_empty_batch(name):
     assert f(logits, targets, reduction="none").shape == (0,)
     assert float(f(logits, targets)) == 0.0
     assert jax.grad(lambda x: f(x, targets))(logits).shape == logits.shape
+
+
+# -- multiclass_generalized_dice_loss (optax's batch-coupled form) ---------------------
+
+
+def ref_multiclass_generalized_dice(logits, targets, smooth=1.0, ignore_background=False):
+    """Per-example values [B] of the formula, float64: class weights from the volumes of
+    the whole batch, normalized to sum to C, times each example's per-class Dice loss,
+    averaged over the (kept) classes."""
+    p = ref_probabilities(logits)
+    t = np.asarray(targets, np.float64)
+    classes = p.shape[-1]
+    volumes = t.reshape(-1, classes).sum(axis=0)
+    w = 1 / (volumes**2 + 1e-7)
+    w = w / w.sum() * classes
+    spatial = tuple(range(1, p.ndim - 1))
+    inter, pred, tgt = (np.sum(a, axis=spatial) for a in (p * t, p, t))
+    dice = 1 - (inter + smooth) / ((pred + tgt) / 2 + smooth)
+    per_class = w * dice
+    return (per_class[:, 1:] if ignore_background and classes > 1 else per_class).mean(-1)
+
+
+class TestMulticlassGeneralizedDiceLoss:
+    @pytest.mark.parametrize("options", [{}, {"smooth": 0.25, "ignore_background": True}])
+    def test_matches_reference_and_optax(self, options):
+        logits, targets = _segmentation(70, shape=(3, 4, 5), classes=4)
+        targets[..., 3] = 0.0  # a class absent from the whole batch (weight ~1e7)
+        targets[..., 0] = 1.0 - targets[..., 1:].sum(-1)
+        fn = jaxloss.multiclass_generalized_dice_loss
+        with jax.enable_x64(True):
+            x, t = logits.astype(np.float64), targets.astype(np.float64)
+            ref = ref_multiclass_generalized_dice(x, t, **options)
+
+            @jax.jit
+            def run(x, t):
+                ours = jax.value_and_grad(lambda x, t: fn(x, t, **options), (0, 1))(x, t)
+                other = jax.value_and_grad(
+                    lambda x, t: optax.losses.multiclass_generalized_dice_loss(x, t, **options),
+                    (0, 1),
+                )(x, t)
+                return fn(x, t, reduction="none", **options), ours, other
+
+            none, (value, grads), (other, other_grads) = run(x, t)
+        np.testing.assert_allclose(none, ref, rtol=1e-10)
+        np.testing.assert_allclose(value, ref.mean(), rtol=1e-10)
+        np.testing.assert_allclose(value, other, rtol=1e-10)
+        for g, h in zip(grads, other_grads):
+            np.testing.assert_allclose(g, h, rtol=1e-8, atol=1e-12)
+        out32 = fn(logits, targets, **options)
+        assert out32.dtype == jnp.float32
+        np.testing.assert_allclose(out32, ref.mean(), rtol=1e-5)
+
+    def test_gradients_and_where_removes_examples_from_the_batch(self):
+        logits, targets = _segmentation(71, shape=(4, 3, 2), classes=3)
+        fn = jaxloss.multiclass_generalized_dice_loss
+        mask = np.array([True, False, True, True])
+        poisoned = logits.copy()
+        poisoned[1] = np.nan  # a masked example's inputs are never read
+        with jax.enable_x64(True):
+            x, t = logits.astype(np.float64), targets.astype(np.float64)
+            check_grads(lambda a, b: fn(a, b, smooth=0.5), (x, t), 1, modes=["rev"], eps=1e-5)
+        value, g = jax.value_and_grad(lambda x: fn(x, targets, where=mask))(poisoned)
+        np.testing.assert_allclose(value, fn(logits[mask], targets[mask]), rtol=1e-6)
+        assert np.all(np.isfinite(g)) and np.all(np.asarray(g)[1] == 0)
+        w = np.array([1.0, 2.0, 0.5, 1.0], np.float32)
+        per_example = ref_multiclass_generalized_dice(logits, targets)
+        np.testing.assert_allclose(
+            fn(logits, targets, weights=w), np.sum(w * per_example) / w.sum(), rtol=1e-5
+        )

@@ -49,4 +49,9 @@ CASES = {
     "binary_dice_loss": Case(_binary),
     "tversky_loss": Case(_multiclass({"alpha": 0.3, "beta": 0.7})),
     "generalized_dice_loss": Case(_every_class_present),
+    # Its class weights come from the volumes of the whole batch: `where` removes
+    # examples from them, so the other examples' values change.
+    "multiclass_generalized_dice_loss": Case(
+        _multiclass({"smooth": 0.5}), where_drops_examples=True
+    ),
 }
