@@ -9,6 +9,7 @@ alias, ``python -m jaxloss`` prints the catalogue.
 # The shared machinery, the registry and composition.
 from jaxloss._compose import Combined as Combined
 from jaxloss._compose import combine as combine
+from jaxloss._compose import make_fenchel_young_loss as make_fenchel_young_loss
 from jaxloss._core import Range as Range
 from jaxloss._core import checked as checked
 from jaxloss._core import reduce_loss as reduce_loss
@@ -22,6 +23,9 @@ from jaxloss._registry import names as names
 # Public helpers that are not losses.
 from jaxloss._classification import smooth_labels as smooth_labels  # isort: skip
 from jaxloss._metric import pairwise_distance as pairwise_distance  # isort: skip
+from jaxloss._sequence import (  # isort: skip
+    ctc_loss_with_forward_probs as ctc_loss_with_forward_probs,
+)
 
 __version__ = "0.1.0"
 
@@ -33,8 +37,10 @@ __all__ = [
     "aliases",
     "checked",
     "combine",
+    "ctc_loss_with_forward_probs",
     "get",
     "info",
+    "make_fenchel_young_loss",
     "names",
     "pairwise_distance",
     "reduce_loss",
@@ -45,10 +51,21 @@ __all__ = [
 # registers its losses; the registry is the one list, and this block is written from it.
 # --- generated from the registry by `python docs/gen_pages.py`: do not edit ---
 from jaxloss._binary import binary_cross_entropy as binary_cross_entropy
+from jaxloss._binary import binary_focal_loss as binary_focal_loss
 from jaxloss._binary import sigmoid_binary_cross_entropy as sigmoid_binary_cross_entropy
 from jaxloss._binary import sigmoid_focal_loss as sigmoid_focal_loss
 from jaxloss._classification import categorical_cross_entropy as categorical_cross_entropy
+from jaxloss._classification import categorical_focal_loss as categorical_focal_loss
+from jaxloss._classification import (
+    categorical_generalized_cross_entropy as categorical_generalized_cross_entropy,
+)
+from jaxloss._classification import nll_loss as negative_log_likelihood
+from jaxloss._classification import nll_loss as nll_loss
 from jaxloss._classification import poly_loss_cross_entropy as poly_loss_cross_entropy
+from jaxloss._classification import (
+    poly_loss_cross_entropy_with_integer_labels as poly_loss_cross_entropy_with_integer_labels,
+)
+from jaxloss._classification import softmax_cross_entropy as safe_softmax_cross_entropy
 from jaxloss._classification import softmax_cross_entropy as softmax_cross_entropy
 from jaxloss._classification import (
     softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_indices,
@@ -60,7 +77,14 @@ from jaxloss._classification import (
     softmax_cross_entropy_with_integer_labels as sparse_softmax_cross_entropy,
 )
 from jaxloss._classification import softmax_focal_loss as softmax_focal_loss
+from jaxloss._classification import (
+    softmax_focal_loss_with_integer_labels as softmax_focal_loss_with_integer_labels,
+)
 from jaxloss._classification import z_loss as z_loss
+from jaxloss._detection import complete_box_iou_loss as complete_box_iou_loss
+from jaxloss._detection import distance_box_iou_loss as distance_box_iou_loss
+from jaxloss._detection import generalized_box_iou_loss as generalized_box_iou_loss
+from jaxloss._divergence import generalized_kl_divergence as convex_kl_divergence
 from jaxloss._divergence import generalized_kl_divergence as generalized_kl_divergence
 from jaxloss._divergence import kl_divergence as kl_divergence
 from jaxloss._divergence import kl_divergence_with_log_targets as kl_divergence_with_log_targets
@@ -72,6 +96,7 @@ from jaxloss._margin import hinge_loss as hinge_loss
 from jaxloss._margin import multi_margin_loss as multi_margin_loss
 from jaxloss._margin import multiclass_hinge_loss as multiclass_hinge_loss
 from jaxloss._margin import multiclass_perceptron_loss as multiclass_perceptron_loss
+from jaxloss._margin import multilabel_margin_loss as multilabel_margin_loss
 from jaxloss._margin import multilabel_soft_margin_loss as multilabel_soft_margin_loss
 from jaxloss._margin import perceptron_loss as perceptron_loss
 from jaxloss._margin import soft_margin_loss as soft_margin_loss
@@ -82,7 +107,17 @@ from jaxloss._metric import hinge_embedding_loss as hinge_embedding_loss
 from jaxloss._metric import margin_ranking_loss as margin_ranking_loss
 from jaxloss._metric import triplet_margin_loss as triplet_margin_loss
 from jaxloss._metric import triplet_margin_with_distance_loss as triplet_margin_with_distance_loss
+from jaxloss._ranking import listmle_loss as listmle_loss
+from jaxloss._ranking import pairwise_hinge_loss as pairwise_hinge_loss
+from jaxloss._ranking import pairwise_logistic_loss as pairwise_logistic_loss
+from jaxloss._ranking import pairwise_mse_loss as pairwise_mse_loss
+from jaxloss._ranking import pairwise_qr_loss as pairwise_qr_loss
+from jaxloss._ranking import pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss
+from jaxloss._ranking import pointwise_mse_loss as pointwise_mse_loss
+from jaxloss._ranking import pointwise_sigmoid_loss as pointwise_sigmoid_loss
+from jaxloss._ranking import poly1_softmax_loss as poly1_softmax_loss
 from jaxloss._ranking import ranking_softmax_loss as ranking_softmax_loss
+from jaxloss._ranking import unique_softmax_loss as unique_softmax_loss
 from jaxloss._regression import absolute_error as absolute_error
 from jaxloss._regression import absolute_error as mae
 from jaxloss._regression import absolute_percentage_error as absolute_percentage_error
@@ -105,6 +140,9 @@ from jaxloss._regression import squared_logarithmic_error as squared_logarithmic
 from jaxloss._segmentation import binary_dice_loss as binary_dice_loss
 from jaxloss._segmentation import dice_loss as dice_loss
 from jaxloss._segmentation import generalized_dice_loss as generalized_dice_loss
+from jaxloss._segmentation import (
+    multiclass_generalized_dice_loss as multiclass_generalized_dice_loss,
+)
 from jaxloss._segmentation import tversky_loss as tversky_loss
 from jaxloss._self_supervised import circle_loss as circle_loss
 from jaxloss._self_supervised import clip_loss as clip_loss
@@ -119,17 +157,24 @@ __all__ += [
     "absolute_percentage_error",
     "binary_cross_entropy",
     "binary_dice_loss",
+    "binary_focal_loss",
     "categorical_cross_entropy",
+    "categorical_focal_loss",
+    "categorical_generalized_cross_entropy",
     "categorical_hinge_loss",
     "circle_loss",
     "clip_loss",
+    "complete_box_iou_loss",
     "contrastive_loss",
+    "convex_kl_divergence",
     "cosine_distance",
     "cosine_embedding_loss",
     "cosine_similarity",
     "ctc_loss",
     "dice_loss",
+    "distance_box_iou_loss",
     "gaussian_nll_loss",
+    "generalized_box_iou_loss",
     "generalized_dice_loss",
     "generalized_kl_divergence",
     "hinge_embedding_loss",
@@ -139,6 +184,7 @@ __all__ += [
     "kl_divergence_with_log_targets",
     "l2_loss",
     "linear_softmax_cross_entropy_with_integer_labels",
+    "listmle_loss",
     "log_cosh",
     "mae",
     "mape",
@@ -146,18 +192,32 @@ __all__ += [
     "mse",
     "msle",
     "multi_margin_loss",
+    "multiclass_generalized_dice_loss",
     "multiclass_hinge_loss",
     "multiclass_perceptron_loss",
     "multiclass_sparsemax_loss",
+    "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
+    "negative_log_likelihood",
+    "nll_loss",
     "ntxent",
+    "pairwise_hinge_loss",
+    "pairwise_logistic_loss",
+    "pairwise_mse_loss",
+    "pairwise_qr_loss",
+    "pairwise_soft_zero_one_loss",
     "perceptron_loss",
     "pinball_loss",
+    "pointwise_mse_loss",
+    "pointwise_sigmoid_loss",
     "poisson_loss",
     "poisson_nll_loss",
+    "poly1_softmax_loss",
     "poly_loss_cross_entropy",
+    "poly_loss_cross_entropy_with_integer_labels",
     "quantile_loss",
     "ranking_softmax_loss",
+    "safe_softmax_cross_entropy",
     "siglip_loss",
     "sigmoid_binary_cross_entropy",
     "sigmoid_focal_loss",
@@ -167,6 +227,7 @@ __all__ += [
     "softmax_cross_entropy_with_indices",
     "softmax_cross_entropy_with_integer_labels",
     "softmax_focal_loss",
+    "softmax_focal_loss_with_integer_labels",
     "sparse_softmax_cross_entropy",
     "sparsemax_loss",
     "squared_error",
@@ -175,6 +236,7 @@ __all__ += [
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
     "tversky_loss",
+    "unique_softmax_loss",
     "z_loss",
 ]
 # --- end of the generated exports ---

@@ -204,6 +204,12 @@ _kl_log_rows.defvjp(_kl_log_rows_fwd, _kl_log_rows_bwd)
             "jaxloss's `'sum'` divided by N. PyTorch's `'mean'` averages over every element "
             "(jaxloss `'mean'` divided by C)."
         ),
+        "keras": (
+            "Keras's `KLDivergence()(y_true, y_pred)` and `kl_divergence(y_true, y_pred)` take "
+            "two probability distributions; jaxloss takes the log-predictions first, as optax "
+            "and PyTorch do: `kl_divergence(jnp.log(y_pred), y_true)` (also for "
+            "`jaxloss.get('KLDivergence')`). Keras clips both to `[1e-7, 1]`."
+        ),
     },
 )
 def kl_divergence(

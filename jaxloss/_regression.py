@@ -995,9 +995,15 @@ def cosine_similarity(
     family="regression",
     inputs="embeddings",
     optax="optax.losses.cosine_distance",
+    keras="keras.losses.CosineSimilarity",
     ranges={"epsilon": Range(low=0.0)},
     notes={
         "optax": "see cosine_similarity.",
+        "keras": (
+            "Keras's CosineSimilarity loss is `-cos`; this is `1 - cos`: the same gradient, 1 "
+            "more in value. Keras's function `keras.losses.cosine_similarity` is that same `-cos` "
+            "loss, while `jaxloss.cosine_similarity` is optax's `+cos`."
+        ),
     },
 )
 def cosine_distance(

@@ -213,7 +213,18 @@ _TVERSKY_RANGES = {
     family="segmentation",
     inputs="logits",
     optax="optax.losses.dice_loss",
+    keras="keras.losses.Dice",
     ranges=_TVERSKY_RANGES,
+    notes={
+        "keras": (
+            "Keras's Dice takes probabilities and adds no smoothing term (1e-7 in the "
+            "denominator): `apply_softmax=False, smooth=0.0`, which `jaxloss.get('Dice')` "
+            "binds. With `axis=None` Keras pools every entry of the batch and every class into "
+            "one ratio; jaxloss gives one value per example, the mean over classes of "
+            "per-class ratios (Keras's `axis=(1, 2)` on `[B, H, W, C]` is jaxloss's "
+            "`class_reduction='none'`)."
+        ),
+    },
 )
 def dice_loss(
     predictions: ArrayLike,
@@ -399,7 +410,17 @@ def binary_dice_loss(
 @register(
     family="segmentation",
     inputs="logits",
+    keras="keras.losses.Tversky",
     ranges=_TVERSKY_RANGES,
+    notes={
+        "keras": (
+            "Keras's `alpha` weighs the false negatives and `beta` the false positives, the "
+            "other way round from jaxloss (and the paper): Keras's `Tversky(alpha=a, beta=b)` is "
+            "`tversky_loss(alpha=b, beta=a)`. Keras takes probabilities and adds no smoothing "
+            "(`apply_softmax=False, smooth=0.0`, bound by `jaxloss.get('Tversky')`), and with "
+            "`axis=None` pools the whole batch into one ratio."
+        ),
+    },
 )
 def tversky_loss(
     predictions: ArrayLike,

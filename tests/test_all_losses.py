@@ -50,6 +50,7 @@ def test_none_shape_and_finite(name):
     args, kwargs = _make(name)
     out = _fn(name)(*args, **kwargs, reduction="none")
     assert out.shape == BATCH
+    assert out.dtype == jnp.float32  # float32 inputs
     assert np.all(np.isfinite(out))
 
 

@@ -68,7 +68,7 @@ def test_families_are_covered():
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=8)
+@settings(max_examples=5)
 @given(seed=SEEDS, batch=BATCHES, scale=st.floats(0.1, 30.0))
 def test_non_negative(name, seed, batch, scale):
     if name in NOT_NON_NEGATIVE:
@@ -113,7 +113,7 @@ def _jitted_none_mean_vmap(name, kwargs, axes):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=6)
+@settings(max_examples=3)
 @given(seed=SEEDS, batch=BATCHES)
 def test_vmap_and_jit_match_eager(name, seed, batch):
     case = CASES[name]
@@ -142,7 +142,7 @@ SMOOTH = [n for n in NAMES if CASES[n].smooth]
 
 
 @pytest.mark.parametrize("name", SMOOTH)
-@settings(max_examples=4)
+@settings(max_examples=2)
 @given(seed=SEEDS, batch=st.sampled_from([(2,), (3,)]))
 def test_gradients_match_finite_differences(name, seed, batch):
     case = CASES[name]
