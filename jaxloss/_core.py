@@ -162,6 +162,55 @@ def normalize_axes(
     raise TypeError(f"{fn}: argument 'axis' must be {allowed}{hint}, got {got}")
 
 
+def paired_axis_inputs(
+    fn: str,
+    first: ArrayLike,
+    second: ArrayLike,
+    where: ArrayLike | None,
+    axis: Any,
+    names: tuple[str, str],
+):
+    """Prepares two same-shape inputs of a loss that sums over ``axis``, with optax's
+    element ``where``.
+
+    ``axis`` is an int, a tuple (the axes are moved last, in their order, and merged into
+    one; no transpose when they already trail in order) or ``None`` (every axis). A
+    ``where`` with the dimensions of the inputs masks entries (an example with none left
+    is masked); with fewer it masks examples. Returns ``(a, b, axis, mask, entries)``:
+    both inputs in the compute dtype, the int axis to sum over, the per-example mask and
+    the entry mask (``None`` when ``where`` masks examples or is absent).
+    """
+    a = as_logits(fn, names[0], first)
+    b = as_float(fn, names[1], second)
+    check_same_shape(fn, names[0], a, names[1], b)
+    w = None if where is None else jnp.asarray(where)
+    if w is not None and w.dtype != jnp.bool_:
+        raise TypeError(f"{fn}: argument 'where' must be a boolean mask, got {w.dtype}")
+    elementwise = w is not None and w.ndim == a.ndim and a.ndim > 0
+    if w is not None and elementwise:
+        check_broadcastable(fn, "where", w, a.shape, f"'{names[0]}'")
+        w = jnp.broadcast_to(w, a.shape)
+    axes = normalize_axes(fn, axis, a.ndim, names[0])
+    if isinstance(axes, tuple):
+        batch = tuple(i for i in range(a.ndim) if i not in axes)
+        perm = batch + axes
+        shape = tuple(a.shape[i] for i in batch) + (prod(a.shape[i] for i in axes),)
+
+        def merge(x: Array) -> Array:
+            return (x if perm == tuple(range(x.ndim)) else jnp.transpose(x, perm)).reshape(shape)
+
+        a, b = merge(a), merge(b)
+        w = merge(w) if w is not None and elementwise else w
+        axes = a.ndim - 1
+    dtype = compute_dtype(a, b)
+    a, b = a.astype(dtype), b.astype(dtype)
+    if elementwise:
+        mask, entries = class_mask(fn, w, a, axes)
+    else:
+        mask, entries = example_mask(fn, w, a.shape[:axes] + a.shape[axes + 1 :]), None
+    return a, b, axes, mask, entries
+
+
 def is_concrete(x: Any) -> bool:
     """True when ``x`` has a value at trace time (a Python number or a non-traced array)."""
     if isinstance(x, int | float | np.ndarray | np.generic):

@@ -43,34 +43,8 @@ def _inputs(
     that they contribute exactly 0), so they get exactly zero gradient even when
     inf/NaN.
     """
-    a = core.as_logits(fn, names[0], first)
-    b = core.as_float(fn, names[1], second)
-    core.check_same_shape(fn, names[0], a, names[1], b)
-    w = None if where is None else jnp.asarray(where)
-    elementwise = w is not None and w.ndim == a.ndim and a.ndim > 0
-    if w is not None and w.dtype != jnp.bool_:
-        raise TypeError(f"{fn}: argument 'where' must be a boolean mask, got {w.dtype}")
-    if w is not None and elementwise:
-        core.check_broadcastable(fn, "where", w, a.shape, f"'{names[0]}'")
-        w = jnp.broadcast_to(w, a.shape)
-    axes = core.normalize_axes(fn, axis, a.ndim, names[0])
-    if isinstance(axes, tuple):
-        batch = tuple(i for i in range(a.ndim) if i not in axes)
-        perm = batch + axes
-        shape = tuple(a.shape[i] for i in batch) + (core.prod(a.shape[i] for i in axes),)
-
-        def merge(x: Array) -> Array:
-            return (x if perm == tuple(range(x.ndim)) else jnp.transpose(x, perm)).reshape(shape)
-
-        a, b = merge(a), merge(b)
-        w = merge(w) if w is not None and elementwise else w
-        axes = a.ndim - 1
-    dtype = core.compute_dtype(a, b)
-    a, b = a.astype(dtype), b.astype(dtype)
-    if elementwise:
-        mask, entries = core.class_mask(fn, w, a, axes)
-    else:
-        mask, entries = core.example_mask(fn, w, a.shape[:axes] + a.shape[axes + 1 :]), None
+    a, b, axes, mask, entries = core.paired_axis_inputs(fn, first, second, where, axis, names)
+    dtype = a.dtype
     fill_a, fill_b = (jnp.asarray(f, dtype) for f in fills)
     if entries is not None:
         a, b = jnp.where(entries, a, fill_a), jnp.where(entries, b, fill_b)

@@ -856,12 +856,6 @@ def gaussian_nll_loss(
 # cosine
 
 
-def _vector_axes(fn: str, axis, ndim: int) -> tuple[int, ...]:
-    """The vector axes as a tuple: one vector over all of them (as optax)."""
-    axes = core.normalize_axes(fn, axis, ndim, "predictions")
-    return (axes,) if isinstance(axes, int) else axes
-
-
 def _cosine(fn, predictions, targets, axis, epsilon, where):
     """``(similarity, mask)``: the cosine along ``axis`` and the per-example mask.
 
@@ -869,37 +863,13 @@ def _cosine(fn, predictions, targets, axis, epsilon, where):
     left out of the dot product and of both norms; an example with none left is
     masked); with fewer it masks examples. Masked entries are replaced by 0 before use.
     """
-    x = core.as_logits(fn, "predictions", predictions)
-    y = core.as_float(fn, "targets", targets)
-    core.check_same_shape(fn, "predictions", x, "targets", y)
-    w = None if where is None else jnp.asarray(where)
-    if w is not None and w.dtype != jnp.bool_:
-        raise TypeError(f"{fn}: argument 'where' must be a boolean mask, got {w.dtype}")
-    elementwise = w is not None and w.ndim == x.ndim and x.ndim > 0
-    if w is not None and elementwise:
-        core.check_broadcastable(fn, "where", w, x.shape, "'predictions'")
-        w = jnp.broadcast_to(w, x.shape)
-    axes = _vector_axes(fn, axis, x.ndim)
-    if len(axes) == 1:
-        (vector_axis,) = axes
-    else:  # one vector over several axes: moved last (in their order) and merged
-        batch = tuple(i for i in range(x.ndim) if i not in axes)
-        perm = batch + axes
-        shape = tuple(x.shape[i] for i in batch) + (core.prod(x.shape[i] for i in axes),)
-
-        def merge(a: Array) -> Array:
-            return (a if perm == tuple(range(a.ndim)) else jnp.transpose(a, perm)).reshape(shape)
-
-        x, y = merge(x), merge(y)
-        w = merge(w) if w is not None and elementwise else w
-        vector_axis = x.ndim - 1
-    dtype = core.compute_dtype(x, y)
-    x, y = x.astype(dtype), y.astype(dtype)
-    if elementwise:
-        mask, entries = core.class_mask(fn, w, x, vector_axis)
-    else:
-        mask = core.example_mask(fn, w, x.shape[:vector_axis] + x.shape[vector_axis + 1 :])
-        entries = None if mask is None else jnp.expand_dims(mask, vector_axis)
+    names = ("predictions", "targets")
+    x, y, vector_axis, mask, entries = core.paired_axis_inputs(
+        fn, predictions, targets, where, axis, names
+    )
+    dtype = x.dtype
+    if entries is None and mask is not None:
+        entries = jnp.expand_dims(mask, vector_axis)
     if entries is not None:
         x, y = (jnp.where(entries, a, jnp.zeros((), dtype)) for a in (x, y))
     epsilon = core.hyperparameter(fn, "epsilon", epsilon, dtype)
