@@ -612,6 +612,12 @@ def checked(fn: Callable) -> Callable:
     the program runs (under ``jax.jit`` it then surfaces as a runtime error whose message
     contains the same text). Plain, unchecked calls of ``fn`` are unaffected.
 
+    Note:
+      The fused large-vocabulary functions (``linear_*``) are ``jax.custom_vjp``s, which
+      checkify cannot differentiate through: ``jax.grad(checked(fn))`` fails for them
+      (a ``ValueError`` from inside JAX), while ``checked(jax.grad(fn))`` and
+      ``checked(fn)`` work.
+
     Examples:
       >>> import jax.numpy as jnp, jaxloss
       >>> f = jaxloss.checked(jaxloss.softmax_cross_entropy_with_integer_labels)
@@ -687,6 +693,23 @@ def _as_array(value: Any) -> Any:
     return jnp.asarray(value) if isinstance(value, list | tuple) else value
 
 
+def precheck(check: Callable[[dict], None]) -> Callable[[Callable], Callable]:
+    """Decorator: ``check(kwargs)`` runs on the keyword options of every public call.
+
+    For constraints between options that no single `Range` states (DPO's
+    ``label_smoothing`` must be 0 with ``loss_type="hinge"``): a non-integral Python
+    float reaches the compiled kernel of `public` as a runtime
+    value, unknown while tracing, so the loss body cannot reject it; ``check`` sees the
+    Python values and raises. Applied below ``register``; returns ``fn`` unchanged.
+    """
+
+    def deco(fn: Callable) -> Callable:
+        fn._jaxloss_precheck = check  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
 def public(fn: Callable) -> Callable:
     """The public entry point of a loss: every call goes through ``jax.jit``.
 
@@ -707,6 +730,7 @@ def public(fn: Callable) -> Callable:
     instead of running the loss op by op.
     """
     name = fn.__name__
+    pre = getattr(fn, "_jaxloss_precheck", None)
 
     def run_checked(spec, dynamic):
         arg_spec, kwarg_spec = spec
@@ -738,6 +762,8 @@ def public(fn: Callable) -> Callable:
             # Called while another loss traces its check-free kernel: trace inline, so
             # that no check-free program ever lands in `traced_kernel`'s cache.
             return fn(*args, **kwargs)
+        if pre is not None:
+            pre(kwargs)
         top = _top_level() and not is_traced((args, kwargs))
         dynamic = []
         arg_spec = []

@@ -55,21 +55,41 @@ from jaxloss._registry import register
 
 _FN = "linear_softmax_cross_entropy_with_integer_labels"
 
-# Aim for one block of logits (tokens x chunk columns, 4-byte accumulation) of about
-# this many bytes; blocks are a multiple of _LANE columns and at least _LANE wide.
-_BLOCK_BYTES = 16 * 2**20
+# One block of logits (tokens x chunk columns, 4-byte accumulation) is about this many
+# bytes, by platform; blocks are a multiple of _LANE columns and at least _LANE wide. The
+# CPU figure is measured (benchmarks/bench_llm_losses.py --chunks: on 2 cores,
+# value_and_grad of the fused cross-entropy and log-probabilities is flat from 4 to 8 MiB
+# blocks and slower both below, where the loop's overhead shows, and above, where a block
+# leaves the cache: at N=1024, D=128, V=8192, 23 ms at 8 MiB against 32 ms at 16 MiB).
+# The GPU figure keeps the earlier 16 MiB, which no device has measured yet.
+_BLOCK_BYTES = {"cpu": 8 * 2**20}
+_BLOCK_BYTES_DEFAULT = 16 * 2**20
 _LANE = 128
 
 
-def default_chunk_size(num_tokens: int, vocab: int) -> int:
-    """The vocabulary block used when ``chunk_size=None``.
+def default_chunk_size(num_tokens: int, vocab: int, platform: str | None = None) -> int:
+    """The vocabulary block of the fused large-vocabulary functions when ``chunk_size=None``.
 
-    About 16 MiB of float32 logits per block (``num_tokens * chunk * 4`` bytes), a
-    multiple of 128 columns and at least 128, the whole vocabulary when that is smaller.
-    A divisor of ``vocab`` within a factor 2 below that target is preferred, so that no
-    remainder block is needed.
+    About 8 MiB of float32 logits per block (``num_tokens * chunk * 4`` bytes) on the
+    CPU and 16 MiB on other platforms (``platform``, default ``jax.default_backend()``),
+    a multiple of 128 columns and at least 128, the whole vocabulary when that is
+    smaller. A divisor of ``vocab`` within a factor 2 below that target is preferred, so
+    that no remainder block is needed. The two-model divergences count the tokens of both
+    models (``2 * N``).
+
+    Examples:
+      >>> import jaxloss
+      >>> jaxloss.default_chunk_size(8192, 131072, platform="cpu")
+      256
+      >>> jaxloss.default_chunk_size(8192, 131072, platform="gpu")
+      512
+      >>> jaxloss.default_chunk_size(64, 1000, platform="cpu")
+      1000
     """
-    target = _BLOCK_BYTES // max(4 * int(num_tokens), 1)
+    if platform is None:
+        platform = jax.default_backend()
+    block = _BLOCK_BYTES.get(platform, _BLOCK_BYTES_DEFAULT)
+    target = block // max(4 * int(num_tokens), 1)
     chunk = max(_LANE, target // _LANE * _LANE)
     if chunk >= vocab:
         return int(vocab)
@@ -108,8 +128,9 @@ def _dot(a: Array, b: Array, contract: tuple[int, int], acc) -> Array:
     return lax.dot_general(a, b, dims, preferred_element_type=acc)
 
 
-def _block_logits(cfg: _Config, h, w, b, start, width, cap):
-    """One vocabulary block: ``(logits, tanh or None, raw logits, weight block)``.
+def _project(h, w, b, start, width, mm, acc):
+    """``(h @ w[:, block] + b[block], w[:, block])`` for the block of ``width`` columns at
+    ``start``, the product in ``mm`` with ``acc`` accumulation.
 
     A traced ``start`` (inside the loop) passes through an optimization barrier together
     with ``weight``: XLA's CPU backend slices half-precision arrays by converting the whole
@@ -118,23 +139,29 @@ def _block_logits(cfg: _Config, h, w, b, start, width, cap):
     """
     if not isinstance(start, int):
         w, start = lax.optimization_barrier((w, start))
-    w_c = lax.dynamic_slice_in_dim(w, start, width, axis=1).astype(cfg.mm)
-    z = _dot(h, w_c, (1, 0), cfg.acc)
+    w_c = lax.dynamic_slice_in_dim(w, start, width, axis=1).astype(mm)
+    z = _dot(h, w_c, (1, 0), acc)
     if b is not None:
-        z = z + lax.dynamic_slice_in_dim(b, start, width).astype(cfg.acc)[None, :]
+        z = z + lax.dynamic_slice_in_dim(b, start, width).astype(acc)[None, :]
+    return z, w_c
+
+
+def _block_logits(cfg: _Config | _Stream, h, w, b, start, width, cap):
+    """One vocabulary block: ``(logits, tanh or None, raw logits, weight block)``."""
+    z, w_c = _project(h, w, b, start, width, cfg.mm, cfg.acc)
     if not cfg.cap:
         return z, None, z, w_c
     t = jnp.tanh(z / cap)
     return cap * t, t, z, w_c
 
 
-def _label_offset(cfg: _Config, vocab_local: int):
+def _label_offset(cfg: _Config | _Stream, vocab_local: int):
     if cfg.axis_name is None:
         return 0
     return lax.axis_index(cfg.axis_name) * vocab_local
 
 
-def _blocks(cfg: _Config, body, init):
+def _blocks(cfg: _Config | _Stream, body, init):
     """Runs ``body(start, width, carry)`` over the full blocks and the remainder block."""
     carry = init
     if cfg.num_full == 1:
@@ -486,10 +513,10 @@ def linear_softmax_cross_entropy_with_integer_labels(
       z_loss: $\lambda_z \ge 0$, the coefficient of the squared log-partition (not
         weighted by ``class_weights``).
       logit_soft_cap: $c > 0$ or ``None``; the logits become $c \tanh(x/c)$.
-      chunk_size: vocabulary columns per block (static). ``None`` picks about 16 MiB of
-        float32 logits per block (``tokens * chunk_size * 4`` bytes), a multiple of 128
-        columns, preferring a divisor of ``V``. A size that does not divide ``V`` is
-        fine: the last block is narrower.
+      chunk_size: vocabulary columns per block (static). ``None`` picks it with
+        [`jaxloss.default_chunk_size`][] (about 8 MiB of float32 logits per block on the
+        CPU, 16 MiB elsewhere, a multiple of 128 columns, preferring a divisor of
+        ``V``). A size that does not divide ``V`` is fine: the last block is narrower.
       axis_name: the mesh axis over which the vocabulary is sharded, inside
         ``jax.shard_map`` (static). ``hidden`` and ``labels`` must be the same on every
         device of that axis (a ``PartitionSpec`` without that axis; the tokens may be
@@ -519,10 +546,13 @@ def linear_softmax_cross_entropy_with_integer_labels(
       NameError: if ``axis_name`` is not a bound mesh axis (outside ``shard_map``).
 
     Note:
-      A label outside ``[0, V)`` that is not ``ignore_index`` gives NaN for its token
-      ([`jaxloss.checked`][jaxloss.checked] turns it into an error). Masked and ignored tokens get
-      exactly zero gradient, also when their hidden states are inf/NaN. A token whose
-      logits have no finite maximum gives 0 with zero gradient. Products use the
+      Forward-mode differentiation (``jax.jvp``, ``jax.jacfwd``) is not available: the
+      function is a ``jax.custom_vjp``; reverse mode, ``jax.jit``, ``jax.vmap`` and
+      ``shard_map`` work. A label outside ``[0, V)`` that is not ``ignore_index`` gives
+      NaN for its token ([`jaxloss.checked`][jaxloss.checked] turns it into an error).
+      Masked and ignored tokens get exactly zero gradient, also when their hidden
+      states are inf/NaN. A token whose logits have no finite maximum gives 0 with zero
+      gradient. Products use the
       inputs' dtype with float32 accumulation, so bfloat16 inputs give float32 logits
       (more accurate than materializing bfloat16 logits). Gradients with respect to
       ``label_smoothing``, ``z_loss`` and a traced ``logit_soft_cap`` are computed too.
@@ -552,53 +582,16 @@ def linear_softmax_cross_entropy_with_integer_labels(
     Cross-Entropy compute the same loss.
     """
     fn = _FN
-    h = core.as_logits(fn, "hidden", hidden)
-    w = core.as_logits(fn, "weight", weight)
+    h, w, b = _head_inputs(fn, hidden, weight, bias, ("hidden", "weight", "bias"))
     labels = core.as_labels(fn, "labels", labels)
-    b = None if bias is None else core.as_logits(fn, "bias", bias)
-    if h.ndim < 1:
-        raise ValueError(f"{fn}: argument 'hidden' must have shape [..., D], got a scalar")
-    if w.ndim != 2:
-        raise ValueError(
-            f"{fn}: argument 'weight' must have shape [D, V], got weight.shape={tuple(w.shape)}"
-        )
-    if h.shape[-1] != w.shape[0]:
-        raise ValueError(
-            f"{fn}: arguments 'hidden' and 'weight' must agree on D (hidden [..., D], weight "
-            f"[D, V]), got hidden.shape={tuple(h.shape)} and weight.shape={tuple(w.shape)}"
-        )
     if labels.shape != h.shape[:-1]:
         raise ValueError(
             f"{fn}: argument 'labels' must have the shape of 'hidden' without its last axis, "
             f"got hidden.shape={tuple(h.shape)} and labels.shape={tuple(labels.shape)}"
         )
     vocab_local = int(w.shape[1])
-    if vocab_local == 0:
-        raise ValueError(
-            f"{fn}: argument 'weight' must have at least one column, got shape {tuple(w.shape)}"
-        )
-    if b is not None and b.shape != (vocab_local,):
-        raise ValueError(
-            f"{fn}: argument 'bias' must have shape ({vocab_local},) (one entry per column of "
-            f"'weight'), got bias.shape={tuple(b.shape)}"
-        )
     ignore_index = core.ignore_index_option(fn, ignore_index)
-    if chunk_size is not None:
-        if not isinstance(chunk_size, int | np.integer) or isinstance(chunk_size, bool):
-            raise TypeError(
-                f"{fn}: argument 'chunk_size' must be a Python int or None, got "
-                f"{type(chunk_size).__name__}"
-            )
-        if chunk_size < 1:
-            raise ValueError(f"{fn}: argument 'chunk_size' must be >= 1, got {chunk_size}")
-    if axis_name is not None:
-        try:
-            hash(axis_name)
-        except TypeError:
-            raise TypeError(
-                f"{fn}: argument 'axis_name' must be a mesh axis name (a str), "
-                f"got {type(axis_name).__name__}"
-            ) from None
+    _static_options(fn, chunk_size, axis_name)
     core.check_reduction(fn, reduction)
 
     acc = core.compute_dtype(h, w, b)
@@ -613,10 +606,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
     if logit_soft_cap is not None:
         cap = core.hyperparameter(fn, "logit_soft_cap", logit_soft_cap, acc)
 
-    vocab_total = vocab_local
-    if axis_name is not None:
-        vocab_total = vocab_local * int(lax.axis_size(axis_name))
-
+    vocab_total = _vocab_total(vocab_local, axis_name)
     in_range = (labels >= 0) & (labels < vocab_total)
     ignored = None if ignore_index is None else labels == ignore_index
     valid = in_range if ignored is None else in_range | ignored
@@ -625,12 +615,8 @@ def linear_softmax_cross_entropy_with_integer_labels(
     if ignored is not None:
         keep = ~ignored if keep is None else keep & ~ignored
 
-    n = core.prod(batch_shape)
-    h2 = h.reshape((n, h.shape[-1]))
-    if keep is not None:
-        # Inner half of the double where: excluded tokens get finite (zero) hidden states.
-        h2 = jnp.where(keep.reshape((n, 1)), h2, jnp.zeros((), h2.dtype))
-    h2 = h2.astype(mm)
+    h2 = _tokens(h, keep, mm)
+    n = h2.shape[0]
     labels2 = labels.reshape((n,)).astype(jnp.int32)
     wy = None  # the class weight of each token's label
     if cw is not None:
@@ -641,12 +627,8 @@ def linear_softmax_cross_entropy_with_integer_labels(
             here = (local >= 0) & (local < vocab_local)
             wy = lax.psum(jnp.where(here, cw[jnp.clip(local, 0, vocab_local - 1)], 0), axis_name)
 
-    chunk = default_chunk_size(n, vocab_local) if chunk_size is None else int(chunk_size)
-    chunk = min(chunk, vocab_local)
     cfg = _Config(
-        chunk=chunk,
-        num_full=vocab_local // chunk,
-        remainder=vocab_local % chunk,
+        **_blocking(chunk_size, n, vocab_local),
         vocab_total=vocab_total,
         axis_name=axis_name,
         acc=np.dtype(acc),
@@ -668,3 +650,963 @@ def linear_softmax_cross_entropy_with_integer_labels(
     per_token = jnp.where(valid, per_token, jnp.nan)
     norm = None if wy is None else wy.reshape(batch_shape)
     return core.finish(fn, per_token, reduction, keep, weights, norm=norm)
+
+
+# ---------------------------------------------------------------------------
+# the streamed core of the per-token log-probabilities and the distillation divergences
+#
+# Same walk as the cross-entropy above: blocks of vocabulary columns, per-token running
+# statistics in the forward pass, the blocks recomputed in the backward pass. One or two
+# heads (hidden states and weight): the model's for `linear_log_probs`, the student's and
+# the teacher's for the divergences. The logits of a head are ``cap(h W + b) / T``.
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stream:
+    """Static description of one streamed call (a ``nondiff_argnums`` argument)."""
+
+    kind: str  # "log_probs", or the divergence: "forward", "reverse" or "jsd"
+    chunk: int
+    num_full: int
+    remainder: int
+    axis_name: Any
+    acc: Any  # accumulation / statistics dtype
+    mm: Any  # operand dtype of the (student's) products
+    mm_t: Any = None  # operand dtype of the teacher's products
+    cap: bool = False  # logit soft cap (log_probs)
+    cap_grad: bool = False
+    temp: bool = False  # a temperature other than a concrete 1
+    temp_grad: bool = False
+    entropy: bool = False  # log_probs: also the entropy of each token's distribution
+    teacher_grad: bool = False  # divergences: cotangents for the teacher too
+    beta_traced: bool = False  # jsd: beta is traced (the endpoints are chosen at run time)
+    typed: bool = False  # inside shard_map(check_vma=True)
+
+
+def _times(p: Array, x: Array) -> Array:
+    """``p * x`` with 0 where ``p`` is 0 (so ``x = -inf`` there gives 0, not NaN)."""
+    return jnp.where(p > 0, p * x, 0)
+
+
+def _lse_step(m: Array, s: Array, z: Array):
+    """Folds a block ``z`` into the running max ``m`` and sum of exponentials ``s``.
+
+    Returns ``(m, s, e, scale)``: ``e = exp(z - m_new)`` and ``scale = exp(m_old -
+    m_new)``, which rescales any other running sum weighted by ``e``.
+    """
+    m_new = jnp.maximum(m, jnp.max(z, axis=1))
+    shift = jnp.where(jnp.isfinite(m_new), m_new, 0)
+    scale = jnp.exp(m - shift)
+    e = jnp.exp(z - shift[:, None])
+    return m_new, s * scale + jnp.sum(e, axis=1), e, scale
+
+
+def _combine(cfg: _Stream, m: Array, sums: tuple):
+    """The max over the vocabulary shards and the running sums rescaled to it, summed."""
+    if cfg.axis_name is None:
+        return m, sums
+    m_all = lax.pmax(m, cfg.axis_name)
+    shift = jnp.where(jnp.isfinite(m_all), m_all, 0)
+    local = jnp.where(jnp.isfinite(m), m, 0)
+    scale = jnp.where(jnp.isfinite(m), jnp.exp(local - shift), 0)
+    return m_all, tuple(lax.psum(x * scale, cfg.axis_name) for x in sums)
+
+
+def _log_normalizer(m: Array, s: Array):
+    """``(log-sum-exp, ok)`` from the max and the sum of exponentials relative to it."""
+    ok = jnp.isfinite(m)
+    return jnp.where(ok, m, 0) + jnp.log(jnp.where(ok, s, 1)), ok
+
+
+def _scaled(cfg: _Stream, x: Array, temp) -> Array:
+    return x / temp if cfg.temp else x
+
+
+def _grad_buffers(cfg: _Stream, bits: bool, h, w, b):
+    """Zero ``(d_hidden, d_weight, d_bias)`` for one head (``d_bias`` None without bias)."""
+    return (
+        jnp.zeros(h.shape, cfg.acc),
+        _as_bits(jnp.zeros(w.shape, w.dtype), bits),
+        None if b is None else _as_bits(jnp.zeros(b.shape, b.dtype), bits),
+    )
+
+
+def _write_block(cfg: _Stream, bits: bool, mm, h, w, b, w_c, dx, start, bufs):
+    """Adds a block's logit cotangent ``dx`` to one head's gradient buffers."""
+    dh, dw, db = bufs
+    dx_mm = dx.astype(mm)
+    dh = dh + _dot(dx_mm, w_c, (1, 1), cfg.acc)
+    dw_c = _as_bits(_dot(h, dx_mm, (0, 0), cfg.acc).astype(w.dtype), bits)
+    dw = lax.dynamic_update_slice_in_dim(dw, dw_c, start, axis=1)
+    if db is not None:
+        db_c = _as_bits(jnp.sum(dx, axis=0).astype(b.dtype), bits)
+        db = lax.dynamic_update_slice_in_dim(db, db_c, start, axis=0)
+    return dh, dw, db
+
+
+def _read_buffers(h, w, b, bits: bool, bufs):
+    dh, dw, db = bufs
+    db = None if b is None else _from_bits(db, b.dtype, bits)
+    return dh.astype(h.dtype), _from_bits(dw, w.dtype, bits), db
+
+
+def _half(*xs) -> bool:
+    return any(x is not None and jnp.dtype(x.dtype).itemsize == 2 for x in xs)
+
+
+def _walk_with_bits(walk, args, half: bool):
+    """Runs ``walk(bits, *args)``, with uint16 gradient buffers on the CPU for half
+    precision (see `_fused_bwd`)."""
+    if half:
+        return lax.platform_dependent(
+            *args,
+            cpu=functools.partial(walk, True),
+            default=functools.partial(walk, False),
+        )
+    return walk(False, *args)
+
+
+# --- per-token log-probabilities (and entropies) of one head
+
+
+def _log_probs_forward(cfg: _Stream, h, w, b, labels, temp, cap):
+    n = h.shape[0]
+    local = labels - _label_offset(cfg, w.shape[1])
+    acc = cfg.acc
+
+    def body(start, width, carry):
+        m, s, picked, ez = carry
+        x, _, _, _ = _block_logits(cfg, h, w, b, start, width, cap)
+        z = _scaled(cfg, x, temp)
+        m, s, e, scale = _lse_step(m, s, z)
+        pos = local - start
+        inside = (pos >= 0) & (pos < width)
+        hit = jnp.take_along_axis(z, jnp.clip(pos, 0, width - 1)[:, None], axis=1)[:, 0]
+        picked = picked + jnp.where(inside, hit, 0)
+        if cfg.entropy:
+            ez = ez * scale + jnp.sum(_times(e, z), axis=1)
+        return m, s, picked, ez
+
+    zeros = jnp.zeros((n,), acc)
+    init = (jnp.full((n,), -jnp.inf, acc), zeros, zeros, zeros)
+    init = _varying(init, _vma(h, w, b, labels, temp, cap))
+    m, s, picked, ez = _blocks(cfg, body, init)
+    if cfg.axis_name is not None:
+        picked = lax.psum(picked, cfg.axis_name)
+    m, (s, ez) = _combine(cfg, m, (s, ez))
+    lse, ok = _log_normalizer(m, s)
+    log_p = jnp.where(ok, picked - lse, 0)
+    mean_z = ez / jnp.where(ok, s, 1)  # E_p[z]
+    entropy = jnp.where(ok, lse - mean_z, 0) if cfg.entropy else None
+    return (log_p, entropy), (lse, ok, mean_z)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _log_probs(cfg: _Stream, h, w, b, labels, temp, cap):
+    return _log_probs_forward(cfg, h, w, b, labels, temp, cap)[0]
+
+
+def _log_probs_fwd(cfg: _Stream, h, w, b, labels, temp, cap):
+    out, stats = _log_probs_forward(cfg, h, w, b, labels, temp, cap)
+    return out, (h, w, b, labels, temp, cap, stats)
+
+
+def _log_probs_bwd(cfg: _Stream, res, g):
+    h, w, b, labels, temp, cap, (lse, ok, mean_z) = res
+    acc = cfg.acc
+    g_lp = jnp.where(ok, g[0].astype(acc), 0)
+    g_ent = jnp.where(ok, g[1].astype(acc), 0) if cfg.entropy else None
+    if cfg.axis_name is not None and not cfg.typed:  # see _fused_bwd
+        g_lp = lax.psum(g_lp, cfg.axis_name)
+        g_ent = None if g_ent is None else lax.psum(g_ent, cfg.axis_name)
+    args = (h, w, b, labels, temp, cap, lse, mean_z, g_lp, g_ent)
+    dh, dw, db, dtemp, dcap = _walk_with_bits(
+        functools.partial(_log_probs_walk, cfg), args, _half(w, b)
+    )
+    d_temp = d_cap = None
+    if cfg.temp:
+        d_temp = dtemp.astype(temp.dtype) if cfg.temp_grad else jnp.zeros_like(temp)
+    if cfg.cap:
+        d_cap = dcap.astype(cap.dtype) if cfg.cap_grad else jnp.zeros_like(cap)
+    cts = (dh, dw, db, d_temp, d_cap)
+    dh, dw, db, d_temp, d_cap = (_like(c, x) for c, x in zip(cts, (h, w, b, temp, cap)))
+    return dh, dw, db, None, d_temp, d_cap
+
+
+def _log_probs_walk(cfg: _Stream, bits, h, w, b, labels, temp, cap, lse, mean_z, g_lp, g_ent):
+    n = h.shape[0]
+    local = labels - _label_offset(cfg, w.shape[1])
+
+    def body(start, width, carry):
+        bufs, dtemp, dcap = carry
+        x, t, r, w_c = _block_logits(cfg, h, w, b, start, width, cap)
+        z = _scaled(cfg, x, temp)
+        p = jnp.exp(z - lse[:, None])
+        onehot = lax.broadcasted_iota(jnp.int32, (n, width), 1) == (local - start)[:, None]
+        # d log p_y / dz_j = [j = y] - p_j;  d H / dz_j = p_j (E_p[z] - z_j)
+        dz = jnp.where(onehot, g_lp[:, None], 0) - g_lp[:, None] * p
+        if g_ent is not None:
+            dz = dz + g_ent[:, None] * _times(p, mean_z[:, None] - z)
+        if cfg.temp_grad:  # z = x / T: dz/dT = -z / T
+            dtemp = dtemp - jnp.sum(jnp.where(dz != 0, dz * z, 0)) / temp
+        dx = _scaled(cfg, dz, temp)
+        if cfg.cap:
+            if cfg.cap_grad:
+                dcap = dcap + jnp.sum(dx * (t - (r / cap) * (1 - t * t)))
+            dx = dx * (1 - t * t)
+        bufs = _write_block(cfg, bits, cfg.mm, h, w, b, w_c, dx, start, bufs)
+        return bufs, dtemp, dcap
+
+    init = (_grad_buffers(cfg, bits, h, w, b), jnp.zeros((), cfg.acc), jnp.zeros((), cfg.acc))
+    init = _varying(init, _vma(h, w, b, labels, temp, cap, lse, mean_z, g_lp, g_ent))
+    bufs, dtemp, dcap = _blocks(cfg, body, init)
+    dh, dw, db = _read_buffers(h, w, b, bits, bufs)
+    return dh, dw, db, dtemp, dcap
+
+
+_log_probs.defvjp(_log_probs_fwd, _log_probs_bwd)
+
+
+# --- divergences between a student's and a teacher's distributions
+
+
+def _heads(cfg: _Stream, hs, ws, bs, ht, wt, bt, temp, start, width):
+    zs, ws_c = _project(hs, ws, bs, start, width, cfg.mm, cfg.acc)
+    zt, wt_c = _project(ht, wt, bt, start, width, cfg.mm_t, cfg.acc)
+    return _scaled(cfg, zs, temp), _scaled(cfg, zt, temp), ws_c, wt_c
+
+
+def _beta_terms(beta):
+    """``(log beta, log(1 - beta))``, -inf at the endpoints."""
+    return jnp.log(beta), jnp.log1p(-beta)
+
+
+def _divergence_forward(cfg: _Stream, hs, ws, bs, ht, wt, bt, temp, beta):
+    n = hs.shape[0]
+    acc = cfg.acc
+    vma = _vma(hs, ws, bs, ht, wt, bt, temp, beta)
+
+    def lse_body(start, width, carry):
+        ms, ss, mt, st, a = carry
+        zs, zt, _, _ = _heads(cfg, hs, ws, bs, ht, wt, bt, temp, start, width)
+        ms, ss, es, scale_s = _lse_step(ms, ss, zs)
+        mt, st, et, scale_t = _lse_step(mt, st, zt)
+        if cfg.kind == "forward":  # sum_j e^t_j (z^t_j - z^s_j)
+            a = a * scale_t + jnp.sum(_times(et, zt - zs), axis=1)
+        elif cfg.kind == "reverse":  # sum_j e^s_j (z^s_j - z^t_j)
+            a = a * scale_s + jnp.sum(_times(es, zs - zt), axis=1)
+        return ms, ss, mt, st, a
+
+    zeros = jnp.zeros((n,), acc)
+    low = jnp.full((n,), -jnp.inf, acc)
+    init = _varying((low, zeros, low, zeros, zeros), vma)
+    ms, ss, mt, st, a = _blocks(cfg, lse_body, init)
+    ms, (ss, a_s) = _combine(cfg, ms, (ss, a))
+    mt, (st, a_t) = _combine(cfg, mt, (st, a))
+    lse_s, ok_s = _log_normalizer(ms, ss)
+    lse_t, ok_t = _log_normalizer(mt, st)
+    ok = ok_s & ok_t
+    if cfg.kind == "forward":  # KL(t || s) = E_t[z^t - z^s] - lse_t + lse_s
+        kl = a_t / jnp.where(ok, st, 1) - lse_t + lse_s
+        value, stats = kl, (kl, kl)
+    elif cfg.kind == "reverse":  # KL(s || t) = E_s[z^s - z^t] - lse_s + lse_t
+        kl = a_s / jnp.where(ok, ss, 1) - lse_s + lse_t
+        value, stats = kl, (kl, kl)
+    else:  # a second walk: the log of the mixture needs the normalized log-probs
+        log_b, log_1b = _beta_terms(beta)
+
+        def jsd_body(start, width, carry):
+            k_t, k_s = carry
+            zs, zt, _, _ = _heads(cfg, hs, ws, bs, ht, wt, bt, temp, start, width)
+            ls, lt = zs - lse_s[:, None], zt - lse_t[:, None]
+            lm = jnp.logaddexp(lt + log_b, ls + log_1b)
+            k_t = k_t + jnp.sum(_times(jnp.exp(lt), lt - lm), axis=1)
+            k_s = k_s + jnp.sum(_times(jnp.exp(ls), ls - lm), axis=1)
+            return k_t, k_s
+
+        k_t, k_s = _blocks(cfg, jsd_body, _varying((zeros, zeros), vma))
+        if cfg.axis_name is not None:
+            k_t, k_s = lax.psum((k_t, k_s), cfg.axis_name)
+        # KL(t || m) and KL(s || m): at beta = 0 the mixture is s and k_t is KL(t || s),
+        # at beta = 1 it is t and k_s is KL(s || t) (TRL's and Liger's endpoints)
+        value = jnp.where(beta == 0, k_t, jnp.where(beta == 1, k_s, beta * k_t + (1 - beta) * k_s))
+        stats = (k_t, k_s)
+    value = jnp.where(ok, value, 0)
+    return value, (lse_s, lse_t, ok, stats)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _divergence(cfg: _Stream, hs, ws, bs, ht, wt, bt, temp, beta):
+    return _divergence_forward(cfg, hs, ws, bs, ht, wt, bt, temp, beta)[0]
+
+
+def _divergence_fwd(cfg: _Stream, hs, ws, bs, ht, wt, bt, temp, beta):
+    value, stats = _divergence_forward(cfg, hs, ws, bs, ht, wt, bt, temp, beta)
+    return value, (hs, ws, bs, ht, wt, bt, temp, beta, stats)
+
+
+def _divergence_bwd(cfg: _Stream, res, g):
+    hs, ws, bs, ht, wt, bt, temp, beta, (lse_s, lse_t, ok, stats) = res
+    g = jnp.where(ok, g.astype(cfg.acc), 0)
+    g_rows = g
+    if cfg.axis_name is not None and not cfg.typed:  # see _fused_bwd
+        g = lax.psum(g, cfg.axis_name)
+    args = (hs, ws, bs, ht, wt, bt, temp, beta, lse_s, lse_t, stats, g)
+    half = _half(ws, bs) or (cfg.teacher_grad and _half(wt, bt))
+    student, teacher, dtemp = _walk_with_bits(functools.partial(_divergence_walk, cfg), args, half)
+    d_temp = None
+    if cfg.temp:
+        d_temp = dtemp.astype(temp.dtype) if cfg.temp_grad else jnp.zeros_like(temp)
+    d_beta = None
+    if beta is not None:
+        # d/db of b KL(t || m) + (1 - b) KL(s || m) is KL(t || m) - KL(s || m) (the terms of
+        # m's derivative sum to 0); the endpoints are other functions, constant in b
+        k_t, k_s = stats
+        inside = (beta != 0) & (beta != 1)
+        d_beta = jnp.where(inside, jnp.sum(g_rows * (k_t - k_s)), 0).astype(beta.dtype)
+    cts = (*student, *teacher, d_temp)
+    primals = (hs, ws, bs, ht, wt, bt, temp)
+    out = tuple(_like(c, x) for c, x in zip(cts, primals))
+    return (*out, d_beta)
+
+
+def _divergence_walk(
+    cfg: _Stream, bits, hs, ws, bs, ht, wt, bt, temp, beta, lse_s, lse_t, stats, g
+):
+    k_t, k_s = stats
+    if cfg.kind == "jsd":
+        log_b, log_1b = _beta_terms(beta)
+        at_0, at_1 = beta == 0, beta == 1
+        c_s = jnp.where(at_1, 1, 1 - beta)  # the weight of KL(s || m) in the gradient
+        c_t = jnp.where(at_0, 1, beta)
+
+    def body(start, width, carry):
+        s_bufs, t_bufs, dtemp = carry
+        zs, zt, ws_c, wt_c = _heads(cfg, hs, ws, bs, ht, wt, bt, temp, start, width)
+        ls, lt = zs - lse_s[:, None], zt - lse_t[:, None]
+        ps, pt = jnp.exp(ls), jnp.exp(lt)
+        gk = g[:, None]
+        if cfg.kind == "forward":
+            dzs = gk * (ps - pt)
+            dzt = gk * _times(pt, lt - ls - k_t[:, None])
+        elif cfg.kind == "reverse":
+            dzs = gk * _times(ps, ls - lt - k_s[:, None])
+            dzt = gk * (pt - ps)
+        else:
+            # d/dz^s of (1 - b) KL(s || m) + b KL(t || m) is (1 - b) p^s (log(p^s / m) - KL(s || m))
+            lm = jnp.logaddexp(lt + log_b, ls + log_1b)
+            dzs = gk * (c_s * _times(ps, ls - lm - k_s[:, None]))
+            dzt = gk * (c_t * _times(pt, lt - lm - k_t[:, None]))
+            if cfg.beta_traced:
+                dzs = jnp.where(at_0, gk * (ps - pt), dzs)
+                dzt = jnp.where(at_1, gk * (pt - ps), dzt)
+        if cfg.temp_grad:  # z = x / T for both heads: dz/dT = -z / T
+            dtemp = (
+                dtemp
+                - (
+                    jnp.sum(jnp.where(dzs != 0, dzs * zs, 0))
+                    + jnp.sum(jnp.where(dzt != 0, dzt * zt, 0))
+                )
+                / temp
+            )
+        s_bufs = _write_block(
+            cfg, bits, cfg.mm, hs, ws, bs, ws_c, _scaled(cfg, dzs, temp), start, s_bufs
+        )
+        if cfg.teacher_grad:
+            t_bufs = _write_block(
+                cfg, bits, cfg.mm_t, ht, wt, bt, wt_c, _scaled(cfg, dzt, temp), start, t_bufs
+            )
+        return s_bufs, t_bufs, dtemp
+
+    t_bits = bits and cfg.teacher_grad
+    t_init = _grad_buffers(cfg, t_bits, ht, wt, bt) if cfg.teacher_grad else None
+    init = (_grad_buffers(cfg, bits, hs, ws, bs), t_init, jnp.zeros((), cfg.acc))
+    init = _varying(init, _vma(hs, ws, bs, ht, wt, bt, temp, beta, lse_s, lse_t, k_t, k_s, g))
+    s_bufs, t_bufs, dtemp = _blocks(cfg, body, init)
+    student = _read_buffers(hs, ws, bs, bits, s_bufs)
+    if cfg.teacher_grad:
+        teacher = _read_buffers(ht, wt, bt, t_bits, t_bufs)
+    else:
+        teacher = (None, None, None)
+    return student, teacher, dtemp
+
+
+_divergence.defvjp(_divergence_fwd, _divergence_bwd)
+
+
+# ---------------------------------------------------------------------------
+# argument preparation shared by the streamed functions
+
+
+def _head_inputs(fn: str, hidden, weight, bias, names: tuple[str, str, str]):
+    """Checks one head's ``hidden [..., D]``, ``weight [D, V]`` and ``bias [V]``."""
+    nh, nw, nb = names
+    h = core.as_logits(fn, nh, hidden)
+    w = core.as_logits(fn, nw, weight)
+    b = None if bias is None else core.as_logits(fn, nb, bias)
+    if h.ndim < 1:
+        raise ValueError(f"{fn}: argument '{nh}' must have shape [..., D], got a scalar")
+    if w.ndim != 2:
+        raise ValueError(
+            f"{fn}: argument '{nw}' must have shape [D, V], got {nw}.shape={tuple(w.shape)}"
+        )
+    if w.shape[1] == 0:
+        raise ValueError(
+            f"{fn}: argument '{nw}' must have at least one column, got shape {tuple(w.shape)}"
+        )
+    if h.shape[-1] != w.shape[0]:
+        raise ValueError(
+            f"{fn}: arguments '{nh}' and '{nw}' must agree on D ({nh} [..., D], {nw} "
+            f"[D, V]), got {nh}.shape={tuple(h.shape)} and {nw}.shape={tuple(w.shape)}"
+        )
+    if b is not None and b.shape != (w.shape[1],):
+        raise ValueError(
+            f"{fn}: argument '{nb}' must have shape ({w.shape[1]},) (one entry per column "
+            f"of '{nw}'), got {nb}.shape={tuple(b.shape)}"
+        )
+    return h, w, b
+
+
+def _static_options(fn: str, chunk_size, axis_name) -> None:
+    if chunk_size is not None:
+        if not isinstance(chunk_size, int | np.integer) or isinstance(chunk_size, bool):
+            raise TypeError(
+                f"{fn}: argument 'chunk_size' must be a Python int or None, got "
+                f"{type(chunk_size).__name__}"
+            )
+        if chunk_size < 1:
+            raise ValueError(f"{fn}: argument 'chunk_size' must be >= 1, got {chunk_size}")
+    if axis_name is not None:
+        try:
+            hash(axis_name)
+        except TypeError:
+            raise TypeError(
+                f"{fn}: argument 'axis_name' must be a mesh axis name (a str), "
+                f"got {type(axis_name).__name__}"
+            ) from None
+
+
+def _blocking(chunk_size, rows: int, vocab_local: int) -> dict:
+    chunk = default_chunk_size(rows, vocab_local) if chunk_size is None else int(chunk_size)
+    chunk = min(chunk, vocab_local)
+    return {"chunk": chunk, "num_full": vocab_local // chunk, "remainder": vocab_local % chunk}
+
+
+def _vocab_total(vocab_local: int, axis_name) -> int:
+    if axis_name is None:
+        return vocab_local
+    return vocab_local * int(lax.axis_size(axis_name))
+
+
+def _tokens(h: Array, keep: Array | None, mm) -> Array:
+    """``hidden`` as ``[N, D]`` in the product dtype, excluded tokens zeroed (the inner
+    half of the double where: they get exactly zero gradient even when inf/NaN)."""
+    n = core.prod(h.shape[:-1])
+    h2 = h.reshape((n, h.shape[-1]))
+    if keep is not None:
+        h2 = jnp.where(keep.reshape((n, 1)), h2, jnp.zeros((), h2.dtype))
+    return h2.astype(mm)
+
+
+# ---------------------------------------------------------------------------
+# public functions
+
+
+@core.public
+@core.declare_ranges(
+    {
+        "temperature": Range(low=0.0, low_open=True),
+        "logit_soft_cap": Range(low=0.0, low_open=True),
+    }
+)
+def linear_log_probs(
+    hidden: ArrayLike,
+    weight: ArrayLike,
+    labels: ArrayLike,
+    *,
+    bias: ArrayLike | None = None,
+    temperature: float | Array = 1.0,
+    logit_soft_cap: float | Array | None = None,
+    ignore_index: int | None = None,
+    chunk_size: int | None = None,
+    axis_name: str | None = None,
+    return_entropy: bool = False,
+    where: ArrayLike | None = None,
+) -> Array | tuple[Array, Array]:
+    r"""Per-token log-probabilities of the labels under a linear head, without the logits.
+
+    $$
+        z = \mathrm{cap}(h W + b) / T, \qquad
+        \log p(y) = z_y - \log \sum_j e^{z_j}, \qquad
+        H = \log \sum_j e^{z_j} - \sum_j p_j z_j
+    $$
+
+    The log-probability of each token's label (what policy-gradient methods such as
+    PPO and GRPO need, and the sequence log-probabilities of DPO-style losses), and with
+    ``return_entropy`` the entropy $H$ of each token's distribution. Like
+    [`jaxloss.linear_softmax_cross_entropy_with_integer_labels`][], no ``[tokens, V]``
+    array exists in the forward or the backward pass: both walk over blocks of
+    ``chunk_size`` vocabulary columns (a custom VJP that keeps per-token statistics only
+    and recomputes each block in the backward pass).
+
+    Args:
+      hidden: ``[..., D]`` final hidden states, floating.
+      weight: ``[D, V]`` output projection (with ``axis_name``, this device's
+        ``[D, V / n]`` vocabulary shard).
+      labels: ``[...]`` integer token ids in ``[0, V)`` (global ids with ``axis_name``).
+      bias: optional ``[V]`` bias (this device's shard with ``axis_name``).
+      temperature: $T > 0$, dividing the logits (the sampling temperature of the
+        rollouts, as TRL's GRPO does). Differentiable.
+      logit_soft_cap: $c > 0$ or ``None``; the logits become $c \tanh(x / c)$ before the
+        temperature (Gemma 2).
+      ignore_index: a label value whose tokens give 0 (e.g. ``-100`` for padding).
+      chunk_size: vocabulary columns per block (static); ``None`` picks it from
+        [`jaxloss.default_chunk_size`][] (a measured rule, CPU and GPU).
+      axis_name: the mesh axis over which the vocabulary is sharded, inside
+        ``jax.shard_map`` (static); the only communication is ``[N]``-sized reductions.
+      return_entropy: also return the per-token entropy (one more ``[N]`` statistic).
+      where: boolean mask over tokens, broadcastable to ``labels.shape``; masked tokens
+        give 0 and exactly zero gradient.
+
+    Returns:
+      ``labels.shape`` log-probabilities, or ``(log_probs, entropy)`` with
+      ``return_entropy``; float32 for half-precision inputs (float64 for float64).
+
+    Raises:
+      TypeError: if ``hidden``, ``weight`` or ``bias`` is not floating, ``labels`` is not
+        an integer array, ``chunk_size`` or ``ignore_index`` is not an int or ``None``, a
+        numeric option is not a real number, or ``where`` is not boolean.
+      ValueError: if ``weight`` is not ``[D, V]`` with the ``D`` of ``hidden``, ``labels``
+        does not have the shape of ``hidden`` without its last axis, ``bias`` is not
+        ``(V,)``, ``chunk_size < 1``, a concrete ``temperature`` or ``logit_soft_cap``
+        is not positive, or ``where`` does not broadcast to ``labels.shape``.
+
+    Note:
+      Forward-mode differentiation (``jax.jvp``, ``jax.jacfwd``) is not available: the
+      function is a ``jax.custom_vjp``. Reverse mode (``jax.grad``, ``jax.vjp``),
+      ``jax.jit``, ``jax.vmap`` and ``shard_map`` all work. A label outside ``[0, V)``
+      that is not ``ignore_index`` gives NaN for its token. Products use the inputs'
+      dtype with float32 accumulation.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> hidden = jnp.array([[1.0, 0.0], [0.5, -1.0]])
+      >>> weight = jnp.array([[2.0, 1.0, 0.1], [0.0, -1.0, 2.0]])
+      >>> lp, ent = jaxloss.linear_log_probs(hidden, weight, jnp.array([0, 1]),
+      ...                                    return_entropy=True)
+      >>> [round(float(x), 4) for x in lp], [round(float(x), 4) for x in ent]
+      ([-0.417, -0.4936], [0.8467, 0.7456])
+
+    Equivalent to ``jnp.take_along_axis(jax.nn.log_softmax(cap(hidden @ weight + bias) /
+    temperature), labels[..., None], -1)[..., 0]`` (TRL's ``selective_log_softmax``
+    of the same logits), computed without the logits.
+    """
+    fn = "linear_log_probs"
+    h, w, b = _head_inputs(fn, hidden, weight, bias, ("hidden", "weight", "bias"))
+    labels = core.as_labels(fn, "labels", labels)
+    if labels.shape != h.shape[:-1]:
+        raise ValueError(
+            f"{fn}: argument 'labels' must have the shape of 'hidden' without its last axis, "
+            f"got hidden.shape={tuple(h.shape)} and labels.shape={tuple(labels.shape)}"
+        )
+    ignore_index = core.ignore_index_option(fn, ignore_index)
+    _static_options(fn, chunk_size, axis_name)
+    acc = core.compute_dtype(h, w, b)
+    mm = jnp.result_type(h.dtype, w.dtype)
+    batch_shape = labels.shape
+    mask = core.example_mask(fn, where, batch_shape)
+    temp = core.optional_hyperparameter(fn, "temperature", temperature, acc, unless=1.0)
+    cap = None
+    if logit_soft_cap is not None:
+        cap = core.hyperparameter(fn, "logit_soft_cap", logit_soft_cap, acc)
+    vocab_local = int(w.shape[1])
+    vocab_total = _vocab_total(vocab_local, axis_name)
+    in_range = (labels >= 0) & (labels < vocab_total)
+    ignored = None if ignore_index is None else labels == ignore_index
+    valid = in_range if ignored is None else in_range | ignored
+    core.check_labels(fn, valid, labels, vocab_total, mask)
+    keep = mask
+    if ignored is not None:
+        keep = ~ignored if keep is None else keep & ~ignored
+    h2 = _tokens(h, keep, mm)
+    n = h2.shape[0]
+    cfg = _Stream(
+        kind="log_probs",
+        **_blocking(chunk_size, n, vocab_local),
+        axis_name=axis_name,
+        acc=np.dtype(acc),
+        mm=np.dtype(mm),
+        cap=cap is not None,
+        cap_grad=cap is not None and not core.is_concrete(logit_soft_cap),
+        temp=temp is not None,
+        temp_grad=temp is not None and not core.is_concrete(temperature),
+        entropy=bool(return_entropy),
+        typed=axis_name is not None and axis_name in _vma(w),
+    )
+    if cfg.typed:
+        h2 = _varying(h2, frozenset((axis_name,)))
+    # (core.public runs this inside a jit: the operands are traced, even in eager calls)
+    operands = (h2, w, b, labels.reshape((n,)).astype(jnp.int32), temp, cap)
+    log_p, entropy = _log_probs(cfg, *operands)
+
+    def finish(x):
+        x = jnp.where(valid, x.reshape(batch_shape), jnp.nan)
+        return x if keep is None else jnp.where(keep, x, 0)
+
+    if not return_entropy:
+        return finish(log_p)
+    return finish(log_p), finish(entropy)
+
+
+_DIVERGENCE_NAMES = (
+    ("student_hidden", "student_weight", "student_bias"),
+    ("teacher_hidden", "teacher_weight", "teacher_bias"),
+)
+
+
+def _linear_divergence(
+    fn,
+    kind,
+    hs,
+    ws,
+    ht,
+    wt,
+    labels,
+    bs,
+    bt,
+    temperature,
+    beta,
+    ignore_index,
+    teacher_gradient,
+    chunk_size,
+    axis_name,
+    reduction,
+    where,
+    weights,
+):
+    """The shared body of the linear divergences: checks, then the streamed core."""
+    hs, ws, bs = _head_inputs(fn, hs, ws, bs, _DIVERGENCE_NAMES[0])
+    ht, wt, bt = _head_inputs(fn, ht, wt, bt, _DIVERGENCE_NAMES[1])
+    if hs.shape[:-1] != ht.shape[:-1]:
+        raise ValueError(
+            f"{fn}: arguments 'student_hidden' and 'teacher_hidden' must have the same "
+            f"tokens (all axes but the last), got student_hidden.shape={tuple(hs.shape)} and "
+            f"teacher_hidden.shape={tuple(ht.shape)}"
+        )
+    if ws.shape[1] != wt.shape[1]:
+        raise ValueError(
+            f"{fn}: arguments 'student_weight' and 'teacher_weight' must have the same "
+            f"vocabulary V, got student_weight.shape={tuple(ws.shape)} and "
+            f"teacher_weight.shape={tuple(wt.shape)}"
+        )
+    batch_shape = hs.shape[:-1]
+    ignore_index = core.ignore_index_option(fn, ignore_index)
+    ignored = None
+    if labels is not None:
+        labels = core.as_labels(fn, "labels", labels)
+        if labels.shape != batch_shape:
+            raise ValueError(
+                f"{fn}: argument 'labels' must have the shape of 'student_hidden' without "
+                f"its last axis, got student_hidden.shape={tuple(hs.shape)} and "
+                f"labels.shape={tuple(labels.shape)}"
+            )
+        if ignore_index is not None:
+            ignored = labels == ignore_index
+    if not isinstance(teacher_gradient, bool):
+        raise TypeError(
+            f"{fn}: argument 'teacher_gradient' must be a bool, got "
+            f"{type(teacher_gradient).__name__}"
+        )
+    _static_options(fn, chunk_size, axis_name)
+    core.check_reduction(fn, reduction)
+    acc = core.compute_dtype(hs, ws, bs, ht, wt, bt)
+    mm_s = jnp.result_type(hs.dtype, ws.dtype)
+    mm_t = jnp.result_type(ht.dtype, wt.dtype)
+    mask = core.example_mask(fn, where, batch_shape)
+    keep = mask
+    if ignored is not None:
+        keep = ~ignored if keep is None else keep & ~ignored
+    temp = core.optional_hyperparameter(fn, "temperature", temperature, acc, unless=1.0)
+    beta_arr = None
+    if kind == "jsd":
+        b_static = core.static_value(beta)
+        if b_static == 0.0:
+            kind = "forward"
+        elif b_static == 1.0:
+            kind = "reverse"
+        else:
+            beta_arr = core.hyperparameter(fn, "beta", beta, acc)
+    if not teacher_gradient:
+        ht, wt, bt = lax.stop_gradient((ht, wt, bt))
+    hs2, ht2 = _tokens(hs, keep, mm_s), _tokens(ht, keep, mm_t)
+    n = hs2.shape[0]
+    vocab_local = int(ws.shape[1])
+    cfg = _Stream(
+        kind=kind,
+        **_blocking(chunk_size, 2 * n, vocab_local),
+        axis_name=axis_name,
+        acc=np.dtype(acc),
+        mm=np.dtype(mm_s),
+        mm_t=np.dtype(mm_t),
+        temp=temp is not None,
+        temp_grad=temp is not None and not core.is_concrete(temperature),
+        teacher_grad=teacher_gradient,
+        beta_traced=beta_arr is not None and not core.is_concrete(beta),
+        typed=axis_name is not None and axis_name in _vma(ws),
+    )
+    if cfg.typed:
+        hs2, ht2 = _varying((hs2, ht2), frozenset((axis_name,)))
+    values = _divergence(cfg, hs2, ws, bs, ht2, wt, bt, temp, beta_arr).reshape(batch_shape)
+    return core.finish(fn, values, reduction, keep, weights)
+
+
+_DIVERGENCE_RANGES = {"temperature": Range(low=0.0, low_open=True)}
+
+
+@register(
+    family="large_vocab",
+    inputs="hidden+weight",
+    optax=None,
+    torch=None,
+    keras=None,
+    ranges=_DIVERGENCE_RANGES,
+)
+def linear_kl_divergence(
+    student_hidden: ArrayLike,
+    student_weight: ArrayLike,
+    teacher_hidden: ArrayLike,
+    teacher_weight: ArrayLike,
+    labels: ArrayLike | None = None,
+    *,
+    student_bias: ArrayLike | None = None,
+    teacher_bias: ArrayLike | None = None,
+    direction: str = "forward",
+    temperature: float | Array = 1.0,
+    ignore_index: int | None = -100,
+    teacher_gradient: bool = False,
+    chunk_size: int | None = None,
+    axis_name: str | None = None,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""KL divergence between a teacher's and a student's token distributions, without the logits.
+
+    $$
+        s = \mathrm{softmax}\bigl((h_s W_s + b_s) / T\bigr), \quad
+        t = \mathrm{softmax}\bigl((h_t W_t + b_t) / T\bigr), \qquad
+        \ell = \mathrm{KL}(t \,\|\, s) = \sum_j t_j \log \frac{t_j}{s_j}
+        \ \ \text{(forward)} \quad\text{or}\quad
+        \mathrm{KL}(s \,\|\, t) \ \ \text{(reverse)}
+    $$
+
+    per token, for knowledge distillation: the forward KL is Hinton's distillation
+    loss (mean-seeking), the reverse KL that of MiniLLM and on-policy distillation
+    (mode-seeking). Neither model's ``[tokens, V]`` logits are built, in the forward or
+    the backward pass (one walk over blocks of vocabulary columns each way, a custom
+    VJP). The teacher is a constant: gradients flow to the student's hidden states,
+    weight and bias only, unless ``teacher_gradient=True``.
+
+    Args:
+      student_hidden: ``[..., D_s]`` the student's final hidden states.
+      student_weight: ``[D_s, V]`` the student's output projection (this device's
+        vocabulary shard with ``axis_name``).
+      teacher_hidden: ``[..., D_t]`` the teacher's hidden states, same tokens.
+      teacher_weight: ``[D_t, V]`` the teacher's output projection, same vocabulary.
+      labels: optional ``[...]`` integer labels, used only to leave out the tokens whose
+        label is ``ignore_index`` (padding and prompt tokens).
+      student_bias: optional ``[V]`` bias of the student's head.
+      teacher_bias: optional ``[V]`` bias of the teacher's head.
+      direction: ``"forward"``, $\mathrm{KL}(t \| s)$, or ``"reverse"``,
+        $\mathrm{KL}(s \| t)$.
+      temperature: $T > 0$, dividing both models' logits (not multiplied back by
+        $T^2$). Differentiable.
+      ignore_index: the label value of left-out tokens (``-100``, as Hugging Face's
+        shifted labels, TRL and Liger); ``None`` to count every token.
+      teacher_gradient: also differentiate with respect to the teacher's arrays.
+      chunk_size: vocabulary columns per block (static); ``None``: the measured rule of
+        [`jaxloss.default_chunk_size`][].
+      axis_name: the mesh axis of the vocabulary shards inside ``jax.shard_map`` (both
+        weights sharded the same way); communication is ``[N]``-sized only.
+      reduction: ``"mean"`` (over the counted tokens), ``"sum"`` or ``"none"``.
+      where: boolean mask over tokens, broadcastable to the token shape.
+      weights: per-token weights, broadcastable to the token shape.
+
+    Returns:
+      A scalar, or the token shape for ``"none"``; float32 for half-precision inputs.
+
+    Raises:
+      TypeError: if an array is not floating (``labels``: not integer), ``chunk_size`` or
+        ``ignore_index`` is not an int or ``None``, ``teacher_gradient`` is not a bool,
+        ``temperature`` is not a real number, or ``where`` is not boolean.
+      ValueError: if a weight is not ``[D, V]`` with its hidden states' ``D``, the two
+        vocabularies or token shapes differ, ``labels`` has another token shape, a bias is
+        not ``(V,)``, ``direction`` or ``reduction`` is unknown, ``chunk_size < 1``, a
+        concrete ``temperature`` is not positive, or ``where``/``weights`` do not
+        broadcast to the token shape.
+
+    Note:
+      Forward-mode differentiation (``jax.jvp``) is not available: a ``jax.custom_vjp``.
+      Products run in each model's dtype with float32 accumulation (bfloat16 weights
+      give float32 logits).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> hs = jnp.array([[1.0, 0.0], [0.5, -1.0]])
+      >>> ws = jnp.array([[2.0, 1.0, 0.1], [0.0, -1.0, 2.0]])
+      >>> ht = jnp.array([[0.5, 1.0, 0.0], [1.0, 0.0, 1.0]])
+      >>> wt = jnp.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+      >>> round(float(jaxloss.linear_kl_divergence(hs, ws, ht, wt)), 4)
+      0.7009
+
+    Equivalent to ``jaxloss.kl_divergence_with_log_targets(log_softmax(student_logits /
+    T), log_softmax(teacher_logits / T))`` for ``"forward"`` (the arguments swapped for
+    ``"reverse"``) with the logits ``hidden @ weight + bias`` and the teacher's under
+    ``jax.lax.stop_gradient``; Liger Kernel's ``LigerFusedLinearJSD`` with ``beta=0``
+    (forward) or ``1`` (reverse) fuses the same loss in PyTorch.
+    """
+    fn = "linear_kl_divergence"
+    core.check_option(fn, "direction", direction)
+    if direction not in ("forward", "reverse"):
+        raise ValueError(
+            f"{fn}: argument 'direction' must be 'forward' or 'reverse', got {direction!r}"
+        )
+    return _linear_divergence(
+        fn,
+        direction,
+        student_hidden,
+        student_weight,
+        teacher_hidden,
+        teacher_weight,
+        labels,
+        student_bias,
+        teacher_bias,
+        temperature,
+        None,
+        ignore_index,
+        teacher_gradient,
+        chunk_size,
+        axis_name,
+        reduction,
+        where,
+        weights,
+    )
+
+
+@register(
+    family="large_vocab",
+    inputs="hidden+weight",
+    optax=None,
+    torch=None,
+    keras=None,
+    ranges={**_DIVERGENCE_RANGES, "beta": Range(low=0.0, high=1.0)},
+)
+def linear_jensen_shannon_divergence(
+    student_hidden: ArrayLike,
+    student_weight: ArrayLike,
+    teacher_hidden: ArrayLike,
+    teacher_weight: ArrayLike,
+    labels: ArrayLike | None = None,
+    *,
+    student_bias: ArrayLike | None = None,
+    teacher_bias: ArrayLike | None = None,
+    beta: float | Array = 0.5,
+    temperature: float | Array = 1.0,
+    ignore_index: int | None = -100,
+    teacher_gradient: bool = False,
+    chunk_size: int | None = None,
+    axis_name: str | None = None,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Generalized Jensen-Shannon divergence between a teacher and a student, without the logits.
+
+    $$
+        m = \beta\, t + (1 - \beta)\, s, \qquad
+        \ell = \beta\, \mathrm{KL}(t \,\|\, m) + (1 - \beta)\, \mathrm{KL}(s \,\|\, m)
+    $$
+
+    per token, with $s$ and $t$ the student's and the teacher's softmax distributions
+    of ``(hidden @ weight + bias) / T``: the distillation loss of GKD (Agarwal et al.,
+    2024). ``beta = 0.5`` is the symmetric JSD; as in TRL and Liger Kernel, ``beta = 0``
+    is the forward $\mathrm{KL}(t \| s)$ and ``beta = 1`` the reverse $\mathrm{KL}(s \|
+    t)$ (see [`jaxloss.linear_kl_divergence`][]). Neither model's ``[tokens, V]`` logits
+    are built: the forward pass walks over the vocabulary twice (the log-normalizers, then
+    the divergence), the backward pass once (a custom VJP). The teacher is a constant
+    unless ``teacher_gradient=True``.
+
+    Args:
+      student_hidden: ``[..., D_s]`` the student's final hidden states.
+      student_weight: ``[D_s, V]`` the student's output projection (this device's
+        vocabulary shard with ``axis_name``).
+      teacher_hidden: ``[..., D_t]`` the teacher's hidden states, same tokens.
+      teacher_weight: ``[D_t, V]`` the teacher's output projection, same vocabulary.
+      labels: optional ``[...]`` integer labels, used only to leave out the tokens whose
+        label is ``ignore_index``.
+      student_bias: optional ``[V]`` bias of the student's head.
+      teacher_bias: optional ``[V]`` bias of the teacher's head.
+      beta: $\beta \in [0, 1]$, the teacher's share of the mixture. Differentiable
+        inside $(0, 1)$.
+      temperature: $T > 0$, dividing both models' logits. Differentiable.
+      ignore_index: the label value of left-out tokens (``-100``); ``None`` to count
+        every token.
+      teacher_gradient: also differentiate with respect to the teacher's arrays.
+      chunk_size: vocabulary columns per block (static); ``None``: the measured rule of
+        [`jaxloss.default_chunk_size`][].
+      axis_name: the mesh axis of the vocabulary shards inside ``jax.shard_map``.
+      reduction: ``"mean"`` (over the counted tokens), ``"sum"`` or ``"none"``.
+      where: boolean mask over tokens, broadcastable to the token shape.
+      weights: per-token weights, broadcastable to the token shape.
+
+    Returns:
+      A scalar, or the token shape for ``"none"``; float32 for half-precision inputs.
+
+    Raises:
+      TypeError: if an array is not floating (``labels``: not integer), ``chunk_size`` or
+        ``ignore_index`` is not an int or ``None``, ``teacher_gradient`` is not a bool,
+        ``beta`` or ``temperature`` is not a real number, or ``where`` is not boolean.
+      ValueError: if a weight is not ``[D, V]`` with its hidden states' ``D``, the two
+        vocabularies or token shapes differ, a bias is not ``(V,)``, ``reduction`` is
+        unknown, ``chunk_size < 1``, a concrete ``beta`` is outside ``[0, 1]`` or
+        ``temperature`` is not positive, or ``where``/``weights`` do not broadcast.
+
+    Note:
+      Forward-mode differentiation (``jax.jvp``) is not available: a ``jax.custom_vjp``.
+      The value lies in $[0, \log 2]$ at ``beta = 0.5``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> hs = jnp.array([[1.0, 0.0], [0.5, -1.0]])
+      >>> ws = jnp.array([[2.0, 1.0, 0.1], [0.0, -1.0, 2.0]])
+      >>> ht = jnp.array([[0.5, 1.0, 0.0], [1.0, 0.0, 1.0]])
+      >>> wt = jnp.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+      >>> round(float(jaxloss.linear_jensen_shannon_divergence(hs, ws, ht, wt)), 4)
+      0.1249
+
+    Equivalent to ``jaxloss.jensen_shannon_divergence(log_softmax(student_logits / T),
+    log_softmax(teacher_logits / T), beta=beta)`` of the materialized logits (the
+    teacher's under ``jax.lax.stop_gradient``), to TRL's ``GKDTrainer.generalized_jsd_loss``
+    and to Liger Kernel's ``LigerFusedLinearJSD`` (PyTorch and Triton).
+    """
+    fn = "linear_jensen_shannon_divergence"
+    return _linear_divergence(
+        fn,
+        "jsd",
+        student_hidden,
+        student_weight,
+        teacher_hidden,
+        teacher_weight,
+        labels,
+        student_bias,
+        teacher_bias,
+        temperature,
+        beta,
+        ignore_index,
+        teacher_gradient,
+        chunk_size,
+        axis_name,
+        reduction,
+        where,
+        weights,
+    )

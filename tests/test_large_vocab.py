@@ -457,12 +457,16 @@ def test_compiled_temporary_memory_is_a_fraction_of_the_logits():
 
 def test_default_chunk_size():
     assert default_chunk_size(4, 50) == 50  # small: one block
-    c = default_chunk_size(8192, 131072)
-    assert c % 128 == 0 and 131072 % c == 0 and 8192 * c * 4 <= 16 * 2**20
-    assert default_chunk_size(10**7, 50_000) == 128  # at least 128 columns
-    c = default_chunk_size(1000, 50_257)  # GPT-2: no divisor, a remainder block
-    assert c % 128 == 0 and c * 1000 * 4 <= 16 * 2**20
-    assert default_chunk_size(0, 1000) == 1000
+    for platform, block in (("cpu", 8 * 2**20), ("gpu", 16 * 2**20), ("tpu", 16 * 2**20)):
+        c = default_chunk_size(8192, 131072, platform)
+        assert c % 128 == 0 and 131072 % c == 0 and block // 2 < 8192 * c * 4 <= block
+        assert default_chunk_size(10**7, 50_000, platform) == 128  # at least 128 columns
+        c = default_chunk_size(1000, 50_257, platform)  # GPT-2: no divisor, a remainder block
+        assert c % 128 == 0 and c * 1000 * 4 <= block and 50_257 % c
+        assert default_chunk_size(0, 1000, platform) == 1000
+    assert default_chunk_size(8192, 131072) == default_chunk_size(
+        8192, 131072, jax.default_backend()
+    )
 
 
 # -- registry and errors --------------------------------------------------------------

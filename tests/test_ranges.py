@@ -29,6 +29,17 @@ HELPERS = {
         lambda rng: ((rng.normal(size=(2, 3)), rng.normal(size=(2, 3))), {}),
         jaxloss.pairwise_distance,
     ),
+    "linear_log_probs": (
+        lambda rng: (
+            (
+                rng.normal(size=(4, 3)).astype(np.float32),
+                rng.normal(size=(3, 7)).astype(np.float32),
+                np.array([0, 6, 2, 3], np.int32),
+            ),
+            {"temperature": 0.7, "logit_soft_cap": 5.0},
+        ),
+        jaxloss.linear_log_probs,
+    ),
 }
 
 
