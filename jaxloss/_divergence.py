@@ -438,3 +438,153 @@ def generalized_kl_divergence(
     )
     values = _kl_rows(t, logp, axis) + jnp.sum(jnp.exp(logp) - t, axis=axis)
     return core.finish(fn, values, reduction, mask, weights)
+
+
+def _kl_log_terms(logt: Array, logp: Array) -> Array:
+    """``exp(logt) (logt - logp)``, exactly 0 with zero gradients where ``exp(logt)`` is 0.
+
+    The plain-``jnp`` form of `_kl_log_rows`'s terms (a double ``where``), without a
+    custom VJP: ``jaxloss.checked`` cannot differentiate a custom VJP next to a traced
+    hyperparameter's check (jax's checkify hands it misaligned residuals), and forward
+    mode works.
+    """
+    t = jnp.exp(logt)
+    present = t > 0
+    zero = jnp.zeros((), t.dtype)
+    safe_t, safe_p = jnp.where(present, logt, zero), jnp.where(present, logp, zero)
+    return jnp.where(present, t * (safe_t - safe_p), zero)
+
+
+def _jsd_rows(logq: Array, logp: Array, beta: Array, axis: int) -> Array:
+    """``beta KL(P || M) + (1 - beta) KL(Q || M)``, ``M = beta P + (1 - beta) Q``, for
+    ``0 < beta < 1``; a ``beta`` at an endpoint is replaced by 0.5 (its value is not
+    used there, see the caller), so that ``log(beta)`` never reaches the gradient as
+    ``0 * inf``. A class with probability 0 on both sides enters the mixture as 0 on
+    both: ``logaddexp(-inf, -inf)`` has a NaN gradient (its terms are 0 either way)."""
+    interior = (beta > 0) & (beta < 1)
+    b = jnp.where(interior, beta, jnp.asarray(0.5, beta.dtype))
+    either = (jnp.exp(logp) > 0) | (jnp.exp(logq) > 0)
+    zero = jnp.zeros((), logp.dtype)
+    safe_p, safe_q = jnp.where(either, logp, zero), jnp.where(either, logq, zero)
+    logm = jnp.logaddexp(jnp.log(b) + safe_p, jnp.log1p(-b) + safe_q)
+    terms = b * _kl_log_terms(logp, logm) + (1 - b) * _kl_log_terms(logq, logm)
+    return jnp.sum(terms, axis=axis)
+
+
+@register(
+    family="divergence",
+    inputs="log_probabilities",
+    ranges={"beta": core.Range(low=0.0, high=1.0)},
+)
+def jensen_shannon_divergence(
+    log_predictions: ArrayLike,
+    log_targets: ArrayLike,
+    *,
+    beta: float | Array = 0.5,
+    axis: int | tuple[int, ...] | None = -1,
+    reduction: str = "mean",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> Array:
+    r"""Generalized Jensen-Shannon divergence of a student from a teacher (GKD), per example.
+
+    $$
+        M = \beta P + (1 - \beta) Q, \qquad
+        \ell = \begin{cases}
+            \mathrm{KL}(P \,\|\, Q) & \beta = 0 \\
+            \beta\, \mathrm{KL}(P \,\|\, M) + (1 - \beta)\, \mathrm{KL}(Q \,\|\, M)
+                & 0 < \beta < 1 \\
+            \mathrm{KL}(Q \,\|\, P) & \beta = 1
+        \end{cases}
+    $$
+
+    with $P = e^{\log t}$ the teacher's (target) and $Q = e^{\log p}$ the student's
+    (predicted) distribution; at $\beta = 0.5$ it is the Jensen-Shannon divergence.
+
+    Args:
+      log_predictions: the student's log-probabilities $\log Q$, ``[..., C, ...]``,
+        floating (``jax.nn.log_softmax`` of the logits).
+      log_targets: the teacher's log-probabilities $\log P$, same shape, floating.
+      beta: $\beta \in [0, 1]$, the weight of the teacher in the mixture (a Python
+        float or a JAX scalar; traced values work, also at the endpoints).
+      axis: the class axis (static): an int, a tuple of axes (summed over together, as
+        one axis), or ``None`` for every axis.
+      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      where: boolean mask. With as many dimensions as the inputs (broadcastable to their
+        shape) it masks entries, as optax's ``where``: masked entries are left out of
+        the sum over ``axis`` (an example with none left is masked). With fewer it masks
+        examples, broadcastable to the per-example shape (``axis`` dropped).
+      weights: non-negative sample weights broadcastable to the per-example shape.
+
+    Returns:
+      A scalar, or the per-example shape (``axis`` dropped) for ``reduction="none"``;
+      float32 for half precision inputs.
+
+    Raises:
+      TypeError: if ``log_predictions`` is not floating, if ``log_targets`` is complex or not
+        numeric, if ``axis`` is not an int, a tuple of ints or ``None``, or if ``where`` is not
+        boolean.
+      ValueError: if ``log_targets`` does not have the shape of ``log_predictions``, if ``axis`` is
+        out of range for ``log_predictions`` or names an axis twice, if a concrete ``beta`` is not
+        in ``[0, 1]``, if ``where`` is not broadcastable to the input shape (as many dimensions) or
+        to the per-example loss shape (fewer), if ``weights`` is not broadcastable to the
+        per-example loss shape, or if ``reduction`` is not ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Note:
+      The endpoints are special cases, as in TRL and Liger Kernel: the interior formula
+      tends to 0 as $\beta \to 0$ or $\beta \to 1$, while $\beta = 0$ gives the forward
+      KL $\mathrm{KL}(P \,\|\, Q)$ and $\beta = 1$ the reverse KL
+      $\mathrm{KL}(Q \,\|\, P)$ (the value is discontinuous there). A static ``beta``
+      of 0 or 1 compiles only that KL; a traced one selects it with ``jnp.where``, with
+      a finite gradient with respect to ``beta`` everywhere (0 at the endpoints).
+      $\log M$ is ``logaddexp(log(beta) + log_targets, log1p(-beta) +
+      log_predictions)``. At $\beta = 0.5$ the value lies in $[0, \log 2]$ for
+      normalized inputs. A class with probability 0 in both inputs (``-inf`` in both)
+      contributes 0 with zero gradient; one with probability 0 in one input only is
+      finite in the interior (``M > 0``), and at an endpoint is what that KL gives
+      (``inf`` where the first distribution has mass and the second none). It is plain
+      ``jnp`` with double ``where``s, without a custom VJP: forward mode works. Masked
+      entries, and the entries of masked examples, are replaced by probability 0 on
+      both sides: they contribute 0 and get exactly zero gradient, also when they hold
+      inf or NaN.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> log_q = jnp.log(jnp.array([[0.5, 0.5], [0.9, 0.1]]))
+      >>> log_p = jnp.log(jnp.array([[1.0, 0.0], [0.9, 0.1]]))
+      >>> out = jaxloss.jensen_shannon_divergence(log_q, log_p, reduction="none")
+      >>> [round(v, 4) for v in out.tolist()]
+      [0.2158, 0.0]
+
+    Equivalent to TRL's ``GKDTrainer.generalized_jsd_loss(student_logits,
+    teacher_logits, beta=beta, reduction="none")`` summed over the vocabulary, applied
+    here to ``log_softmax`` of the logits (TRL divides the logits by ``temperature``
+    first; its default ``reduction="batchmean"`` with ``labels``, the sum divided by the
+    number of tokens whose label is not -100, is ``reduction="mean"`` over ``[batch,
+    tokens]`` examples with ``where=labels != -100``) and to Liger Kernel's
+    ``LigerJSD(beta=beta)(log_q, log_p)`` (student first, as here; it averages over the
+    tokens that are not ignored). Agarwal et al. 2024, "On-Policy Distillation of
+    Language Models: Learning from Self-Generated Mistakes".
+    """
+    fn = "jensen_shannon_divergence"
+    names = ("log_predictions", "log_targets")
+    # A masked entry has probability exactly 0 on both sides (exp(_LOG_ZERO) == 0).
+    logq, logp, mask, ax = _inputs(
+        fn, log_predictions, log_targets, where, axis, names=names, fills=(_LOG_ZERO, _LOG_ZERO)
+    )
+    b = core.hyperparameter(fn, "beta", beta, logq.dtype)
+    static = core.static_value(beta)
+    if static == 0.0:
+        values = jnp.sum(_kl_log_terms(logp, logq), axis=ax)
+    elif static == 1.0:
+        values = jnp.sum(_kl_log_terms(logq, logp), axis=ax)
+    else:
+        values = _jsd_rows(logq, logp, b, ax)
+        if static is None:  # traced: the endpoints, selected at run time
+            # Unselected, each KL compares a distribution with itself (0, finite
+            # gradients): a KL that is infinite (disjoint supports) where it is not used
+            # would give NaN gradients through the ``where``.
+            forward = jnp.sum(_kl_log_terms(logp, jnp.where(b == 0, logq, logp)), axis=ax)
+            reverse = jnp.sum(_kl_log_terms(logq, jnp.where(b == 1, logp, logq)), axis=ax)
+            values = jnp.where(b == 0, forward, jnp.where(b == 1, reverse, values))
+    return core.finish(fn, values, reduction, mask, weights)

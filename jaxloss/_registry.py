@@ -74,6 +74,7 @@ FAMILIES: dict[str, str] = {
     "segmentation": "Segmentation",
     "detection": "Detection (boxes)",
     "large_vocab": "Large vocabulary",
+    "preference": "Preference optimization",
 }
 
 # The libraries whose equivalent functions the registry records, with their display names.

@@ -518,3 +518,150 @@ def test_convex_kl_divergence_is_generalized_kl_divergence_as_in_optax():
             np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
             for g, h in zip(ours[1], theirs[1]):
                 np.testing.assert_allclose(g, np.where(m, h, 0) if kw else h, rtol=1e-12)
+
+
+# -- jensen_shannon_divergence ---------------------------------------------------------
+
+# The registered function (jaxloss.jensen_shannon_divergence once the exports are
+# regenerated from the registry).
+JSD = jaxloss.info("jensen_shannon_divergence").fn
+
+
+def ref_jsd(log_q, log_p, beta, axis=-1):
+    """The generalized JSD of GKD (TRL's and Liger's definition), float64: P the teacher
+    (``log_p``), Q the student (``log_q``), M = beta P + (1 - beta) Q, the KLs at the
+    endpoints; 0 log 0 = 0."""
+    log_q, log_p = np.asarray(log_q, np.float64), np.asarray(log_p, np.float64)
+    p, q = np.exp(log_p), np.exp(log_q)
+
+    def kl(a, log_a, log_b):
+        with np.errstate(invalid="ignore"):
+            return np.sum(np.where(a > 0, a * (log_a - log_b), 0.0), axis=axis)
+
+    if beta == 0:
+        return kl(p, log_p, log_q)
+    if beta == 1:
+        return kl(q, log_q, log_p)
+    with np.errstate(divide="ignore"):
+        log_m = np.log(beta * p + (1 - beta) * q)
+    return beta * kl(p, log_p, log_m) + (1 - beta) * kl(q, log_q, log_m)
+
+
+BETAS = (0.0, 0.25, 0.5, 0.9, 1.0)
+
+
+def test_jsd_matches_reference_with_static_and_traced_beta():
+    log_q, log_p = _log_pair(40, (3, 4))
+    static = jax.jit(lambda a, b: [JSD(a, b, beta=beta, reduction="none") for beta in BETAS])
+    traced = jax.jit(lambda a, b, betas: [JSD(a, b, beta=t, reduction="none") for t in betas])
+    betas = [jnp.float32(beta) for beta in BETAS]
+    for beta, s, t in zip(BETAS, static(log_q, log_p), traced(log_q, log_p, betas)):
+        expected = ref_jsd(log_q, log_p, beta)
+        np.testing.assert_allclose(s, expected, rtol=2e-5, atol=1e-6, err_msg=str(beta))
+        np.testing.assert_allclose(t, expected, rtol=2e-5, atol=1e-6, err_msg=str(beta))
+    # an eager call (the public boundary's kernel, beta a runtime argument)
+    np.testing.assert_allclose(
+        JSD(log_q, log_p, reduction="none"), ref_jsd(log_q, log_p, 0.5), rtol=2e-5, atol=1e-6
+    )
+    # a tuple axis sums over both
+    out = JSD(log_q, log_p, beta=0.3, axis=(1, 2), reduction="none")
+    np.testing.assert_allclose(out, ref_jsd(log_q, log_p, 0.3).sum(-1), rtol=2e-5, atol=1e-6)
+
+
+def test_jsd_endpoints_are_the_two_kl_divergences():
+    log_q, log_p = _log_pair(41, (5,))
+    kl = jaxloss.kl_divergence_with_log_targets
+    forward, reverse = kl(log_q, log_p, reduction="none"), kl(log_p, log_q, reduction="none")
+    f = jax.jit(lambda a, b, t: JSD(a, b, beta=t, reduction="none"))
+    for beta, expected in [(0.0, forward), (1.0, reverse)]:
+        np.testing.assert_allclose(
+            JSD(log_q, log_p, beta=beta, reduction="none"), expected, rtol=1e-6
+        )
+        np.testing.assert_allclose(f(log_q, log_p, jnp.float32(beta)), expected, rtol=1e-6)
+
+
+def test_jsd_is_symmetric_and_at_most_log_2_at_one_half():
+    rng = np.random.default_rng(42)
+    # from nearly equal to nearly disjoint distributions, and two disjoint ones
+    log_q = _log_softmax(rng.normal(scale=[[0.1], [1.0], [5.0], [30.0]], size=(4, 6)))
+    log_p = _log_softmax(rng.normal(scale=[[0.1], [1.0], [5.0], [30.0]], size=(4, 6)))
+    log_q = np.concatenate([log_q, [[0.0, -np.inf, -np.inf, -np.inf, -np.inf, -np.inf]]])
+    log_p = np.concatenate([log_p, [[-np.inf, 0.0, -np.inf, -np.inf, -np.inf, -np.inf]]])
+    f = jax.jit(lambda a, b: (JSD(a, b, reduction="none"), JSD(b, a, reduction="none")))
+    ab, ba = f(log_q.astype(np.float32), log_p.astype(np.float32))
+    np.testing.assert_allclose(ab, ba, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ab, ref_jsd(log_q, log_p, 0.5), rtol=2e-5, atol=1e-6)
+    assert np.all(np.asarray(ab) >= 0) and np.all(np.asarray(ab) <= np.log(2) * (1 + 1e-6))
+    np.testing.assert_allclose(ab[-1], np.log(2), rtol=1e-6)  # disjoint supports
+    # finite gradients there, beta static or traced (the unused endpoint KLs are infinite)
+    grads = jax.jit(
+        lambda a, b, t: [
+            jax.grad(lambda a, b, beta=beta: JSD(a, b, beta=beta), (0, 1))(a, b)
+            for beta in (0.5, t)
+        ]
+    )(log_q[-1:].astype(np.float32), log_p[-1:].astype(np.float32), jnp.float32(0.5))
+    for g in jax.tree.leaves(grads):
+        assert np.all(np.isfinite(g)), g
+
+
+def test_jsd_gradients():
+    with jax.enable_x64(True):
+        log_q, log_p = _log_pair(43, (3,), dtype=np.float64)
+        for beta in (0.0, 0.3, 1.0):
+            f = lambda a, b, beta=beta: JSD(a, b, beta=beta)
+            # plain jnp, no custom VJP: forward mode too
+            check_grads(f, (log_q, log_p), order=1, modes=["fwd", "rev"], eps=1e-5)
+        # with respect to a traced beta: the interior formula's derivative, 0 at the ends
+        g = jax.jit(jax.vmap(jax.grad(lambda t: JSD(log_q, log_p, beta=t))))(
+            jnp.array([0.0, 0.3, 0.8, 1.0])
+        )
+        eps = 1e-6
+        for t, got in zip((0.3, 0.8), np.asarray(g)[1:3]):
+            fd = (ref_jsd(log_q, log_p, t + eps) - ref_jsd(log_q, log_p, t - eps)).mean() / (
+                2 * eps
+            )
+            np.testing.assert_allclose(got, fd, rtol=1e-6)
+        np.testing.assert_array_equal(np.asarray(g)[[0, 3]], 0.0)
+
+
+def test_jsd_zero_probability_in_both_inputs_and_masked_entries():
+    log_q, log_p = _log_pair(44, (2,), num_classes=4)
+    log_q[0, 2] = log_p[0, 2] = -np.inf  # a class that neither distribution has
+    log_q[0] -= np.log(np.sum(np.exp(log_q[0])))
+    log_p[0] -= np.log(np.sum(np.exp(log_p[0])))
+    m = np.ones((2, 4), bool)
+    m[1, 3] = False  # an element-masked entry, holding NaN
+    poisoned_q = log_q.copy()
+    poisoned_q[1, 3] = np.nan
+
+    def program(a, b, betas):
+        out = []
+        for t in betas:
+            loss = lambda a, b, t=t: JSD(a, b, beta=t, where=m, reduction="sum")
+            out.append((JSD(a, b, beta=t, where=m, reduction="none"), jax.grad(loss, (0, 1))(a, b)))
+        return out
+
+    betas = [jnp.float32(t) for t in (0.0, 0.5, 1.0)] + [0.0, 0.5, 1.0]  # traced, then static
+    results = jax.jit(program, static_argnums=())(poisoned_q, log_p, betas)
+    kept = np.where(m, log_q, -np.inf), np.where(m, log_p, -np.inf)  # masked entry: no mass
+    for t, (value, grads) in zip((0.0, 0.5, 1.0) * 2, results):
+        np.testing.assert_allclose(value, ref_jsd(*kept, t), rtol=2e-5, atol=1e-6, err_msg=str(t))
+        for g in grads:
+            g = np.asarray(g)
+            assert np.all(np.isfinite(g)), (t, g)
+            assert g[0, 2] == 0 and g[1, 3] == 0, (t, g)
+
+
+def test_jsd_errors():
+    log_q, log_p = _log_pair(45)
+    with pytest.raises(
+        ValueError,
+        match=r"jensen_shannon_divergence: argument 'beta' must be in \[0.0, 1.0\], got 1.5",
+    ):
+        JSD(log_q, log_p, beta=1.5)
+    with pytest.raises(
+        ValueError,
+        match=r"jensen_shannon_divergence: arguments 'log_predictions' and 'log_targets' must "
+        r"have the same shape",
+    ):
+        JSD(log_q, log_p[:, :3])

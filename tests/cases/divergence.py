@@ -40,3 +40,7 @@ CASES.update(
         "generalized_kl_divergence": Case(_log_predictions_and_measures, diff=(0, 1)),
     }
 )
+
+CASES["jensen_shannon_divergence"] = Case(
+    lambda rng, b: (_log_predictions_and_log_targets(rng, b)[0], {"beta": 0.3}), diff=(0, 1)
+)
