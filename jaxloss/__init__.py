@@ -22,7 +22,10 @@ from jaxloss._registry import names as names
 
 # Public helpers that are not losses.
 from jaxloss._classification import smooth_labels as smooth_labels  # isort: skip
+from jaxloss._large_vocab import default_chunk_size as default_chunk_size  # isort: skip
+from jaxloss._large_vocab import linear_log_probs as linear_log_probs  # isort: skip
 from jaxloss._metric import pairwise_distance as pairwise_distance  # isort: skip
+from jaxloss._preference import sequence_log_probs as sequence_log_probs  # isort: skip
 from jaxloss._sequence import (  # isort: skip
     ctc_loss_with_forward_probs as ctc_loss_with_forward_probs,
 )
@@ -38,12 +41,15 @@ __all__ = [
     "checked",
     "combine",
     "ctc_loss_with_forward_probs",
+    "default_chunk_size",
     "get",
     "info",
+    "linear_log_probs",
     "make_fenchel_young_loss",
     "names",
     "pairwise_distance",
     "reduce_loss",
+    "sequence_log_probs",
     "smooth_labels",
 ]
 
@@ -86,8 +92,13 @@ from jaxloss._detection import distance_box_iou_loss as distance_box_iou_loss
 from jaxloss._detection import generalized_box_iou_loss as generalized_box_iou_loss
 from jaxloss._divergence import generalized_kl_divergence as convex_kl_divergence
 from jaxloss._divergence import generalized_kl_divergence as generalized_kl_divergence
+from jaxloss._divergence import jensen_shannon_divergence as jensen_shannon_divergence
 from jaxloss._divergence import kl_divergence as kl_divergence
 from jaxloss._divergence import kl_divergence_with_log_targets as kl_divergence_with_log_targets
+from jaxloss._large_vocab import (
+    linear_jensen_shannon_divergence as linear_jensen_shannon_divergence,
+)
+from jaxloss._large_vocab import linear_kl_divergence as linear_kl_divergence
 from jaxloss._large_vocab import (
     linear_softmax_cross_entropy_with_integer_labels as linear_softmax_cross_entropy_with_integer_labels,
 )
@@ -107,6 +118,11 @@ from jaxloss._metric import hinge_embedding_loss as hinge_embedding_loss
 from jaxloss._metric import margin_ranking_loss as margin_ranking_loss
 from jaxloss._metric import triplet_margin_loss as triplet_margin_loss
 from jaxloss._metric import triplet_margin_with_distance_loss as triplet_margin_with_distance_loss
+from jaxloss._preference import cpo_loss as cpo_loss
+from jaxloss._preference import dpo_loss as dpo_loss
+from jaxloss._preference import kto_loss as kto_loss
+from jaxloss._preference import orpo_loss as orpo_loss
+from jaxloss._preference import simpo_loss as simpo_loss
 from jaxloss._ranking import listmle_loss as listmle_loss
 from jaxloss._ranking import pairwise_hinge_loss as pairwise_hinge_loss
 from jaxloss._ranking import pairwise_logistic_loss as pairwise_logistic_loss
@@ -170,9 +186,11 @@ __all__ += [
     "cosine_distance",
     "cosine_embedding_loss",
     "cosine_similarity",
+    "cpo_loss",
     "ctc_loss",
     "dice_loss",
     "distance_box_iou_loss",
+    "dpo_loss",
     "gaussian_nll_loss",
     "generalized_box_iou_loss",
     "generalized_dice_loss",
@@ -180,9 +198,13 @@ __all__ += [
     "hinge_embedding_loss",
     "hinge_loss",
     "huber_loss",
+    "jensen_shannon_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
+    "kto_loss",
     "l2_loss",
+    "linear_jensen_shannon_divergence",
+    "linear_kl_divergence",
     "linear_softmax_cross_entropy_with_integer_labels",
     "listmle_loss",
     "log_cosh",
@@ -201,6 +223,7 @@ __all__ += [
     "negative_log_likelihood",
     "nll_loss",
     "ntxent",
+    "orpo_loss",
     "pairwise_hinge_loss",
     "pairwise_logistic_loss",
     "pairwise_mse_loss",
@@ -221,6 +244,7 @@ __all__ += [
     "siglip_loss",
     "sigmoid_binary_cross_entropy",
     "sigmoid_focal_loss",
+    "simpo_loss",
     "smooth_l1_loss",
     "soft_margin_loss",
     "softmax_cross_entropy",

@@ -8,15 +8,16 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-PLOTTING = {"01_tour", "02_training_flax", "04_large_vocabulary"}
+PLOTTING = {"01_tour", "02_training_flax", "04_large_vocabulary", "05_post_training"}
 
 
-def test_the_four_notebooks_exist():
+def test_the_five_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == [
         "01_tour.ipynb",
         "02_training_flax.ipynb",
         "03_haiku_and_equinox.ipynb",
         "04_large_vocabulary.ipynb",
+        "05_post_training.ipynb",
     ]
 
 
