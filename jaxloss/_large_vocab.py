@@ -583,12 +583,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
     """
     fn = _FN
     h, w, b = _head_inputs(fn, hidden, weight, bias, ("hidden", "weight", "bias"))
-    labels = core.as_labels(fn, "labels", labels)
-    if labels.shape != h.shape[:-1]:
-        raise ValueError(
-            f"{fn}: argument 'labels' must have the shape of 'hidden' without its last axis, "
-            f"got hidden.shape={tuple(h.shape)} and labels.shape={tuple(labels.shape)}"
-        )
+    labels = _token_labels(fn, h, labels)
     vocab_local = int(w.shape[1])
     ignore_index = core.ignore_index_option(fn, ignore_index)
     _static_options(fn, chunk_size, axis_name)
@@ -607,13 +602,7 @@ def linear_softmax_cross_entropy_with_integer_labels(
         cap = core.hyperparameter(fn, "logit_soft_cap", logit_soft_cap, acc)
 
     vocab_total = _vocab_total(vocab_local, axis_name)
-    in_range = (labels >= 0) & (labels < vocab_total)
-    ignored = None if ignore_index is None else labels == ignore_index
-    valid = in_range if ignored is None else in_range | ignored
-    core.check_labels(fn, valid, labels, vocab_total, mask)
-    keep = mask
-    if ignored is not None:
-        keep = ~ignored if keep is None else keep & ~ignored
+    in_range, valid, keep = _label_validity(fn, labels, ignore_index, vocab_total, mask)
 
     h2 = _tokens(h, keep, mm)
     n = h2.shape[0]
@@ -901,16 +890,18 @@ def _divergence_forward(cfg: _Stream, hs, ws, bs, ht, wt, bt, temp, beta):
     low = jnp.full((n,), -jnp.inf, acc)
     init = _varying((low, zeros, low, zeros, zeros), vma)
     ms, ss, mt, st, a = _blocks(cfg, lse_body, init)
-    ms, (ss, a_s) = _combine(cfg, ms, (ss, a))
-    mt, (st, a_t) = _combine(cfg, mt, (st, a))
+    # the running sum `a` is weighted by the teacher's exponentials (forward) or the
+    # student's (reverse): it is rescaled with that head's max
+    ms, (ss, *a_s) = _combine(cfg, ms, (ss, a) if cfg.kind == "reverse" else (ss,))
+    mt, (st, *a_t) = _combine(cfg, mt, (st, a) if cfg.kind == "forward" else (st,))
     lse_s, ok_s = _log_normalizer(ms, ss)
     lse_t, ok_t = _log_normalizer(mt, st)
     ok = ok_s & ok_t
     if cfg.kind == "forward":  # KL(t || s) = E_t[z^t - z^s] - lse_t + lse_s
-        kl = a_t / jnp.where(ok, st, 1) - lse_t + lse_s
+        kl = a_t[0] / jnp.where(ok, st, 1) - lse_t + lse_s
         value, stats = kl, (kl, kl)
     elif cfg.kind == "reverse":  # KL(s || t) = E_s[z^s - z^t] - lse_s + lse_t
-        kl = a_s / jnp.where(ok, ss, 1) - lse_s + lse_t
+        kl = a_s[0] / jnp.where(ok, ss, 1) - lse_s + lse_t
         value, stats = kl, (kl, kl)
     else:  # a second walk: the log of the mixture needs the normalized log-probs
         log_b, log_1b = _beta_terms(beta)
@@ -1067,6 +1058,36 @@ def _head_inputs(fn: str, hidden, weight, bias, names: tuple[str, str, str]):
     return h, w, b
 
 
+def _token_labels(fn: str, h: Array, labels, hidden_name: str = "hidden") -> Array:
+    """Integer ``labels`` with the token shape of ``h`` (``hidden`` without its last axis)."""
+    labels = core.as_labels(fn, "labels", labels)
+    if labels.shape != h.shape[:-1]:
+        raise ValueError(
+            f"{fn}: argument 'labels' must have the shape of '{hidden_name}' without its last "
+            f"axis, got {hidden_name}.shape={tuple(h.shape)} and labels.shape={tuple(labels.shape)}"
+        )
+    return labels
+
+
+def _counted(mask: Array | None, ignored: Array | None) -> Array | None:
+    """The counted tokens: the ``where`` mask without the ``ignore_index`` ones (``None``:
+    every token)."""
+    if ignored is None:
+        return mask
+    return ~ignored if mask is None else mask & ~ignored
+
+
+def _label_validity(fn: str, labels: Array, ignore_index, vocab_total: int, mask):
+    """``(in_range, valid, counted)`` for the labels of a log-probability head: labels in
+    ``[0, vocab_total)``, those or ``ignore_index``, and the counted tokens; registers
+    the label check of `jaxloss.checked` (masked tokens exempt)."""
+    in_range = (labels >= 0) & (labels < vocab_total)
+    ignored = None if ignore_index is None else labels == ignore_index
+    valid = in_range if ignored is None else in_range | ignored
+    core.check_labels(fn, valid, labels, vocab_total, mask)
+    return in_range, valid, _counted(mask, ignored)
+
+
 def _static_options(fn: str, chunk_size, axis_name) -> None:
     if chunk_size is not None:
         if not isinstance(chunk_size, int | np.integer) or isinstance(chunk_size, bool):
@@ -1203,12 +1224,7 @@ def linear_log_probs(
     """
     fn = "linear_log_probs"
     h, w, b = _head_inputs(fn, hidden, weight, bias, ("hidden", "weight", "bias"))
-    labels = core.as_labels(fn, "labels", labels)
-    if labels.shape != h.shape[:-1]:
-        raise ValueError(
-            f"{fn}: argument 'labels' must have the shape of 'hidden' without its last axis, "
-            f"got hidden.shape={tuple(h.shape)} and labels.shape={tuple(labels.shape)}"
-        )
+    labels = _token_labels(fn, h, labels)
     ignore_index = core.ignore_index_option(fn, ignore_index)
     _static_options(fn, chunk_size, axis_name)
     acc = core.compute_dtype(h, w, b)
@@ -1221,13 +1237,7 @@ def linear_log_probs(
         cap = core.hyperparameter(fn, "logit_soft_cap", logit_soft_cap, acc)
     vocab_local = int(w.shape[1])
     vocab_total = _vocab_total(vocab_local, axis_name)
-    in_range = (labels >= 0) & (labels < vocab_total)
-    ignored = None if ignore_index is None else labels == ignore_index
-    valid = in_range if ignored is None else in_range | ignored
-    core.check_labels(fn, valid, labels, vocab_total, mask)
-    keep = mask
-    if ignored is not None:
-        keep = ~ignored if keep is None else keep & ~ignored
+    _, valid, keep = _label_validity(fn, labels, ignore_index, vocab_total, mask)
     h2 = _tokens(h, keep, mm)
     n = h2.shape[0]
     cfg = _Stream(
@@ -1303,29 +1313,16 @@ def _linear_divergence(
     ignore_index = core.ignore_index_option(fn, ignore_index)
     ignored = None
     if labels is not None:
-        labels = core.as_labels(fn, "labels", labels)
-        if labels.shape != batch_shape:
-            raise ValueError(
-                f"{fn}: argument 'labels' must have the shape of 'student_hidden' without "
-                f"its last axis, got student_hidden.shape={tuple(hs.shape)} and "
-                f"labels.shape={tuple(labels.shape)}"
-            )
+        labels = _token_labels(fn, hs, labels, "student_hidden")
         if ignore_index is not None:
             ignored = labels == ignore_index
-    if not isinstance(teacher_gradient, bool):
-        raise TypeError(
-            f"{fn}: argument 'teacher_gradient' must be a bool, got "
-            f"{type(teacher_gradient).__name__}"
-        )
+    teacher_gradient = core.static_bool(fn, "teacher_gradient", teacher_gradient)
     _static_options(fn, chunk_size, axis_name)
     core.check_reduction(fn, reduction)
     acc = core.compute_dtype(hs, ws, bs, ht, wt, bt)
     mm_s = jnp.result_type(hs.dtype, ws.dtype)
     mm_t = jnp.result_type(ht.dtype, wt.dtype)
-    mask = core.example_mask(fn, where, batch_shape)
-    keep = mask
-    if ignored is not None:
-        keep = ~ignored if keep is None else keep & ~ignored
+    keep = _counted(core.example_mask(fn, where, batch_shape), ignored)
     temp = core.optional_hyperparameter(fn, "temperature", temperature, acc, unless=1.0)
     beta_arr = None
     if kind == "jsd":

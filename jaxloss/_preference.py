@@ -66,6 +66,20 @@ def _inputs(
     return arrays, mask
 
 
+def _pair_inputs(fn: str, chosen: ArrayLike, rejected: ArrayLike, where: ArrayLike | None):
+    """`_inputs` for the losses of a policy's chosen and rejected log-probabilities alone."""
+    return _inputs(
+        fn, (("policy_chosen_logps", chosen), ("policy_rejected_logps", rejected)), where
+    )
+
+
+def _with_nll(fn: str, values: Array, chosen: Array, nll_weight) -> Array:
+    """``values - nll_weight * chosen``: the SFT term of CPO and ORPO on the chosen
+    completions' log-probabilities (left out when ``nll_weight`` is statically 0)."""
+    alpha = core.optional_hyperparameter(fn, "nll_weight", nll_weight, chosen.dtype, unless=0.0)
+    return values if alpha is None else values - alpha * chosen
+
+
 def _check_loss_type(fn: str, loss_type: str, allowed: tuple[str, ...]) -> None:
     if not isinstance(loss_type, str) or loss_type not in allowed:
         quoted = [repr(t) for t in allowed]
@@ -425,14 +439,7 @@ def simpo_loss(
     fn = "simpo_loss"
     _check_loss_type(fn, loss_type, _PAIR_TYPES)
     return_metrics = core.static_bool(fn, "return_metrics", return_metrics)
-    (pc, pr), mask = _inputs(
-        fn,
-        (
-            ("policy_chosen_logps", policy_chosen_logps),
-            ("policy_rejected_logps", policy_rejected_logps),
-        ),
-        where,
-    )
+    (pc, pr), mask = _pair_inputs(fn, policy_chosen_logps, policy_rejected_logps, where)
     b = core.hyperparameter(fn, "beta", beta, pc.dtype)
     g = core.hyperparameter(fn, "gamma", gamma, pc.dtype)
     values = _pair_loss(fn, b * (pc - pr) - g, label_smoothing, loss_type)
@@ -537,19 +544,10 @@ def cpo_loss(
     fn = "cpo_loss"
     _check_loss_type(fn, loss_type, _PAIR_TYPES)
     return_metrics = core.static_bool(fn, "return_metrics", return_metrics)
-    (pc, pr), mask = _inputs(
-        fn,
-        (
-            ("policy_chosen_logps", policy_chosen_logps),
-            ("policy_rejected_logps", policy_rejected_logps),
-        ),
-        where,
-    )
+    (pc, pr), mask = _pair_inputs(fn, policy_chosen_logps, policy_rejected_logps, where)
     b = core.hyperparameter(fn, "beta", beta, pc.dtype)
     values = _pair_loss(fn, b * (pc - pr), label_smoothing, loss_type)
-    alpha = core.optional_hyperparameter(fn, "nll_weight", nll_weight, pc.dtype, unless=0.0)
-    if alpha is not None:
-        values = values - alpha * pc
+    values = _with_nll(fn, values, pc, nll_weight)
     loss = core.finish(fn, values, reduction, mask, weights)
     if not return_metrics:
         return loss
@@ -645,20 +643,11 @@ def orpo_loss(
     """
     fn = "orpo_loss"
     return_metrics = core.static_bool(fn, "return_metrics", return_metrics)
-    (pc, pr), mask = _inputs(
-        fn,
-        (
-            ("policy_chosen_logps", policy_chosen_logps),
-            ("policy_rejected_logps", policy_rejected_logps),
-        ),
-        where,
-    )
+    (pc, pr), mask = _pair_inputs(fn, policy_chosen_logps, policy_rejected_logps, where)
     b = core.hyperparameter(fn, "beta", beta, pc.dtype)
     log_odds = (pc - pr) - (_log1mexp(pc) - _log1mexp(pr))
     values = -b * jax.nn.log_sigmoid(log_odds)
-    alpha = core.optional_hyperparameter(fn, "nll_weight", nll_weight, pc.dtype, unless=0.0)
-    if alpha is not None:
-        values = values - alpha * pc
+    values = _with_nll(fn, values, pc, nll_weight)
     loss = core.finish(fn, values, reduction, mask, weights)
     if not return_metrics:
         return loss

@@ -507,7 +507,7 @@ def test_errors():
         JSD(h, w, ht, wt, beta=1.5)
     with pytest.raises(ValueError, match=r"argument 'teacher_bias' must have shape \(23,\)"):
         JSD(h, w, ht, wt, teacher_bias=b[:4])
-    with pytest.raises(TypeError, match=r"argument 'teacher_gradient' must be a bool"):
+    with pytest.raises(TypeError, match=r"argument 'teacher_gradient' must be a Python bool"):
         KL(h, w, ht, wt, teacher_gradient=1)
     with pytest.raises(ValueError, match=r"linear_kl_divergence: argument 'labels' must have"):
         KL(h, w, ht, wt, y[:2])
