@@ -2,7 +2,9 @@
 
 Usage from another script::
 
-    from benchmarks._timing import machine_info, time_interleaved, median, ...
+    from benchmarks import _timing as timing
+
+    timing.median(timing.time_interleaved(fns, args, repeats)["jaxloss"])
 
 ``time_interleaved`` runs the candidates alternately in one process, so slow drift of the
 machine (frequency scaling, a neighbour's load) hits every candidate alike; compare the
@@ -29,6 +31,9 @@ import jax
 from tqdm import tqdm
 
 T = TypeVar("T")
+
+# Where the scripts write their JSON and the runner its report.
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _version(module: str) -> str | None:

@@ -23,31 +23,17 @@ target's and a short one, ``8x24x32x6``.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:  # `python benchmarks/bench_ctc.py` from anywhere
-    sys.path.insert(0, str(_ROOT))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-
-import jaxloss  # noqa: E402
-from benchmarks._timing import (  # noqa: E402
-    machine_info,
-    machine_line,
-    markdown_table,
-    median,
-    progress,
-    progress_bar,
-    time_interleaved,
-    write_json,
-)
+import jaxloss
+from benchmarks import _timing as timing
 
 TARGET_RATIO = 0.5
 # The target size, and short sequences (keyword spotting, short utterances), where the
@@ -102,9 +88,9 @@ def run_size(
         start = time.perf_counter()
         results[name] = jax.block_until_ready(fn(*args))
         compile_s[name] = time.perf_counter() - start
-    samples = time_interleaved(fns, args, repeats, warmup=2)
+    samples = timing.time_interleaved(fns, args, repeats, warmup=2)
     (v_ours, g_ours), (v_theirs, g_theirs) = results["jaxloss"], results["optax"]
-    ms = {name: median(s) * 1e3 for name, s in samples.items()}
+    ms = {name: timing.median(s) * 1e3 for name, s in samples.items()}
     return {
         "size": {"B": batch, "T": steps, "K": classes, "L": length},
         "frames": "padded" if padded else "all valid",
@@ -154,18 +140,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Runs the benchmark, prints the table, writes the JSON; returns the JSON payload."""
     args = _parse(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    info = machine_info()
-    json_path = (
-        Path(args.json)
-        if args.json
-        else _ROOT / "benchmarks" / "results" / f"ctc_{info['backend']}.json"
-    )
+    info = timing.machine_info()
+    json_path = Path(args.json) if args.json else timing.RESULTS / f"ctc_{info['backend']}.json"
     rows = []
     runs = [(size, padded) for size in sizes for padded in (True, False)]
-    for size, padded in progress_bar(runs, "ctc"):
+    for size, padded in timing.progress_bar(runs, "ctc"):
         frames = "padded" if padded else "all valid"
         row = run_size(size, args.repeats, args.seed, padded)
-        progress(
+        timing.progress(
             f"B,T,K,L = {size}, {frames}: jaxloss {row['jaxloss_ms']:.3f} ms, optax "
             f"{row['optax_ms']:.3f} ms, ratio {row['ratio']:.3f}"
         )
@@ -189,7 +171,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{args.repeats} interleaved runs{' (--quick)' if args.quick else ''}"
     )
     print()
-    print(f"Machine: {machine_line(info)}")
+    print(f"Machine: {timing.machine_line(info)}")
     print()
     table = [
         (
@@ -203,7 +185,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for r in rows
     ]
     print(
-        markdown_table(
+        timing.markdown_table(
             ["B x T x K x L", "frames", "jaxloss ms", "optax ms", "ratio", "check"], table
         )
     )
@@ -215,7 +197,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"Ratio at {'x'.join(map(str, DEFAULT_SIZES[0]))}, {r['frames']} frames: "
                 f"{r['ratio']:.3f}, {verdict} the target of at most {TARGET_RATIO}."
             )
-    path = write_json(json_path, payload)
+    path = timing.write_json(json_path, payload)
     print(f"JSON: {path}")
     return payload
 

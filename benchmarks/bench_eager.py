@@ -31,33 +31,18 @@ process does with jax, so run it on its own, not from ``benchmarks.run``.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax._src import xla_bridge  # private: is a backend started yet?
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-from jax._src import xla_bridge  # noqa: E402  (private: is a backend started yet?)
-
-import jaxloss  # noqa: E402
-from benchmarks._timing import (  # noqa: E402
-    calls_per_sample,
-    machine_info,
-    machine_line,
-    markdown_table,
-    median,
-    progress_bar,
-    time_interleaved,
-    write_json,
-)
-from benchmarks.bench_losses import PAIRS, SIZES, Pair  # noqa: E402
+import jaxloss
+from benchmarks import _timing as timing
+from benchmarks.bench_losses import PAIRS, SIZES, Pair
 
 EAGER_TARGET = 0.5
 COMPILE_TARGET = 1.0
@@ -73,7 +58,9 @@ EAGER_SIZES: dict[str, tuple[int, ...]] = {
 }
 
 
-def _calls(pair: Pair):
+def _setup(pair: Pair, shape: tuple[int, ...], seed: int):
+    """The pair's inputs at ``shape``, and its two scalar losses of those inputs."""
+    inputs = tuple(jnp.asarray(a) for a in pair.make(np.random.default_rng(seed), shape))
     jfn = getattr(jaxloss, pair.name)
     ofn = getattr(optax.losses, pair.optax)
 
@@ -83,29 +70,31 @@ def _calls(pair: Pair):
     def theirs(*inputs):
         return jnp.mean(pair.optax_call(ofn, *inputs))
 
-    return ours, theirs
+    return inputs, ours, theirs
 
 
-def eager_row(pair: Pair, repeats: int, seed: int) -> dict[str, Any]:
-    shape = EAGER_SIZES[pair.size]
-    inputs = tuple(jnp.asarray(a) for a in pair.make(np.random.default_rng(seed), shape))
-    ours, theirs = _calls(pair)
-    fns = {"jaxloss": ours, "optax": theirs}
-    for fn in fns.values():  # first calls: jaxloss compiles its kernel here
-        jax.block_until_ready(fn(*inputs))
-    number = calls_per_sample(fns, inputs, 0.02)
-    samples = time_interleaved(fns, inputs, repeats, warmup=2, number=number)
-    jus, ous = (median(samples[k]) * 1e6 for k in ("jaxloss", "optax"))
-    agree = bool(np.allclose(float(ours(*inputs)), float(theirs(*inputs)), rtol=1e-4, atol=1e-6))
+def _row(pair: Pair, inputs, unit: str, ours: float, theirs: float, digits: int, **extra):
+    """A table row: both medians in ``unit``, their ratio, and ``extra`` fields."""
     return {
         "name": pair.name,
         "shape": list(inputs[0].shape),
-        "jaxloss_us": round(jus, 2),
-        "optax_us": round(ous, 2),
-        "ratio": round(jus / ous, 4),
-        "values_agree": agree,
-        "calls_per_sample": number,
+        f"jaxloss_{unit}": round(ours, digits),
+        f"optax_{unit}": round(theirs, digits),
+        "ratio": round(ours / theirs, 4),
+        **extra,
     }
+
+
+def eager_row(pair: Pair, repeats: int, seed: int) -> dict[str, Any]:
+    inputs, ours, theirs = _setup(pair, EAGER_SIZES[pair.size], seed)
+    fns = {"jaxloss": ours, "optax": theirs}
+    for fn in fns.values():  # first calls: jaxloss compiles its kernel here
+        jax.block_until_ready(fn(*inputs))
+    number = timing.calls_per_sample(fns, inputs, 0.02)
+    samples = timing.time_interleaved(fns, inputs, repeats, warmup=2, number=number)
+    jus, ous = (timing.median(samples[k]) * 1e6 for k in ("jaxloss", "optax"))
+    agree = bool(np.allclose(float(ours(*inputs)), float(theirs(*inputs)), rtol=1e-4, atol=1e-6))
+    return _row(pair, inputs, "us", jus, ous, 2, values_agree=agree, calls_per_sample=number)
 
 
 def _compile_once(fn, inputs) -> float:
@@ -123,24 +112,22 @@ def _compile_once(fn, inputs) -> float:
 
 
 def compile_row(pair: Pair, repeats: int, seed: int, quick: bool) -> dict[str, Any]:
-    shape = SIZES[pair.size][1 if quick else 0]
-    inputs = tuple(jnp.asarray(a) for a in pair.make(np.random.default_rng(seed), shape))
-    ours, theirs = _calls(pair)
+    inputs, ours, theirs = _setup(pair, SIZES[pair.size][1 if quick else 0], seed)
     times: dict[str, list[float]] = {"jaxloss": [], "optax": []}
     for r in range(repeats):
         order = (("jaxloss", ours), ("optax", theirs))
         for label, fn in order if r % 2 == 0 else order[::-1]:
             times[label].append(_compile_once(fn, inputs))
-    js, os_ = median(times["jaxloss"]), median(times["optax"])
-    return {
-        "name": pair.name,
-        "shape": list(inputs[0].shape),
-        "jaxloss_s": round(js, 4),
-        "optax_s": round(os_, 4),
-        "ratio": round(js / os_, 4),
-        "jaxloss_samples_s": [round(t, 4) for t in times["jaxloss"]],
-        "optax_samples_s": [round(t, 4) for t in times["optax"]],
-    }
+    return _row(
+        pair,
+        inputs,
+        "s",
+        timing.median(times["jaxloss"]),
+        timing.median(times["optax"]),
+        4,
+        jaxloss_samples_s=[round(t, 4) for t in times["jaxloss"]],
+        optax_samples_s=[round(t, 4) for t in times["optax"]],
+    )
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -179,9 +166,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     pairs = [p for p in PAIRS if not only or p.name in only]
     if args.quick and not only:  # a smoke run
         pairs = pairs[:3]
-    info = machine_info()
+    info = timing.machine_info()
     eager, compiled = [], []
-    for pair in progress_bar(pairs, "eager"):
+    for pair in timing.progress_bar(pairs, "eager"):
         eager.append(eager_row(pair, repeats, args.seed))
         compiled.append(compile_row(pair, compile_repeats, args.seed, args.quick))
     worst_eager = max(eager, key=lambda r: r["ratio"]) if eager else None
@@ -204,13 +191,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         and {"name": worst_compile["name"], "ratio": worst_compile["ratio"]},
     }
     suffix = "_sync" if args.sync_dispatch else ""
-    path = args.json or _ROOT / "benchmarks" / "results" / f"eager_{info['backend']}{suffix}.json"
-    write_json(path, payload)
-    print(f"## jaxloss vs optax: eager calls and compile time\n\n{machine_line(info)}\n")
+    path = args.json or timing.RESULTS / f"eager_{info['backend']}{suffix}.json"
+    timing.write_json(path, payload)
+    print(f"## jaxloss vs optax: eager calls and compile time\n\n{timing.machine_line(info)}\n")
     dispatch = "synchronous CPU dispatch" if args.sync_dispatch else "default (async) dispatch"
     print(f"Eager call at notebook size, {dispatch}, median of interleaved samples:\n")
     print(
-        markdown_table(
+        timing.markdown_table(
             ["loss", "shape", "jaxloss us", "optax us", "ratio", "check"],
             [
                 [
@@ -227,7 +214,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     print("\nCompile time of jit(value_and_grad), trace + lower + compile, median:\n")
     print(
-        markdown_table(
+        timing.markdown_table(
             ["loss", "shape", "jaxloss s", "optax s", "ratio"],
             [
                 [

@@ -29,30 +29,16 @@ temporary memory at most 5% of naive, fused time at most 1.3x naive.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:  # `python benchmarks/bench_large_vocab.py` from anywhere
-    sys.path.insert(0, str(_ROOT))
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-import jaxloss  # noqa: E402
-from benchmarks._timing import (  # noqa: E402
-    machine_info,
-    machine_line,
-    markdown_table,
-    median,
-    progress,
-    time_interleaved,
-    write_json,
-)
-from jaxloss._large_vocab import default_chunk_size  # noqa: E402
+import jaxloss
+from benchmarks import _timing as timing
+from jaxloss._large_vocab import default_chunk_size
 
 MEMORY_TARGET = 0.05
 TIME_TARGET = 1.3
@@ -123,12 +109,12 @@ def _agree(a, b, rtol: float) -> bool:
 def memory_section(quick: bool) -> dict[str, Any]:
     n, d, v = MEMORY_SIZE[quick]
     specs = _specs(n, d, v, jnp.bfloat16)
-    progress(f"[memory] compiling fused value_and_grad at N={n} D={d} V={v} bf16 ...")
+    timing.progress(f"[memory] compiling fused value_and_grad at N={n} D={d} V={v} bf16 ...")
     fused, fused_s = temp_bytes(_value_and_grad(fused_loss), specs)
-    progress(f"[memory] fused: {_mib(fused)} MiB temporary ({fused_s:.1f} s compile)")
-    progress("[memory] compiling naive value_and_grad ...")
+    timing.progress(f"[memory] fused: {_mib(fused)} MiB temporary ({fused_s:.1f} s compile)")
+    timing.progress("[memory] compiling naive value_and_grad ...")
     naive, naive_s = temp_bytes(_value_and_grad(naive_loss), specs)
-    progress(f"[memory] naive: {_mib(naive)} MiB temporary ({naive_s:.1f} s compile)")
+    timing.progress(f"[memory] naive: {_mib(naive)} MiB temporary ({naive_s:.1f} s compile)")
     ratio = None if not fused or not naive else fused / naive
     return {
         "N": n,
@@ -145,25 +131,26 @@ def memory_section(quick: bool) -> dict[str, Any]:
     }
 
 
-def time_section(size, dtype, repeats: int, label: str) -> dict[str, Any]:
+def timed_pair(fns, args, specs, size, dtype, flops: int, repeats: int, label: str):
+    """Temporary bytes, agreement and interleaved times of ``fns["fused"]`` and ``["naive"]``.
+
+    ``flops`` per call gives the effective TFLOP/s; the row has the size, both medians,
+    their ratio and every sample.
+    """
     n, d, v = size
-    args = _inputs(n, d, v, dtype)
-    fns = {"fused": _value_and_grad(fused_loss), "naive": _value_and_grad(naive_loss)}
-    progress(f"[{label}] N={n} D={d} V={v} {jnp.dtype(dtype).name}: compiling and warming up")
-    temps = {name: temp_bytes(fn, _specs(n, d, v, dtype))[0] for name, fn in fns.items()}
+    timing.progress(f"[{label}] N={n} D={d} V={v} {jnp.dtype(dtype).name}: compiling")
+    temps = {name: temp_bytes(fn, specs)[0] for name, fn in fns.items()}
     outs = {name: fn(*args) for name, fn in fns.items()}
     agree = _agree(outs["fused"], outs["naive"], 1e-3 if dtype == jnp.float32 else 3e-2)
-    progress(f"[{label}] timing {repeats} interleaved rounds")
-    samples = time_interleaved(fns, args, repeats)
-    fused_s, naive_s = median(samples["fused"]), median(samples["naive"])
-    flops = 6 * n * d * v
-    progress(f"[{label}] fused {fused_s * 1e3:.1f} ms, naive {naive_s * 1e3:.1f} ms")
+    timing.progress(f"[{label}] timing {repeats} interleaved rounds")
+    samples = timing.time_interleaved(fns, args, repeats)
+    fused_s, naive_s = timing.median(samples["fused"]), timing.median(samples["naive"])
+    timing.progress(f"[{label}] fused {fused_s * 1e3:.1f} ms, naive {naive_s * 1e3:.1f} ms")
     return {
         "N": n,
         "D": d,
         "V": v,
         "dtype": jnp.dtype(dtype).name,
-        "chunk_size": default_chunk_size(n, v),
         "fused_ms": fused_s * 1e3,
         "naive_ms": naive_s * 1e3,
         "ratio": fused_s / naive_s,
@@ -175,6 +162,14 @@ def time_section(size, dtype, repeats: int, label: str) -> dict[str, Any]:
         "fused_samples_ms": [s * 1e3 for s in samples["fused"]],
         "naive_samples_ms": [s * 1e3 for s in samples["naive"]],
     }
+
+
+def time_section(size, dtype, repeats: int, label: str) -> dict[str, Any]:
+    n, d, v = size
+    fns = {"fused": _value_and_grad(fused_loss), "naive": _value_and_grad(naive_loss)}
+    args, specs = _inputs(n, d, v, dtype), _specs(n, d, v, dtype)
+    row = timed_pair(fns, args, specs, size, dtype, 6 * n * d * v, repeats, label)
+    return {**row, "chunk_size": default_chunk_size(n, v)}
 
 
 def ce_section(size, repeats: int) -> dict[str, Any]:
@@ -194,11 +189,11 @@ def ce_section(size, repeats: int) -> dict[str, Any]:
             )
         ),
     }
-    progress(f"[ce] integer-label CE on [{n}, {v}] bf16 logits: jaxloss vs optax")
+    timing.progress(f"[ce] integer-label CE on [{n}, {v}] bf16 logits: jaxloss vs optax")
     outs = {name: fn(logits, labels) for name, fn in fns.items()}
     agree = _agree(outs["jaxloss"], outs["optax"], 3e-2)
-    samples = time_interleaved(fns, (logits, labels), repeats)
-    a, b = median(samples["jaxloss"]), median(samples["optax"])
+    samples = timing.time_interleaved(fns, (logits, labels), repeats)
+    a, b = timing.median(samples["jaxloss"]), timing.median(samples["optax"])
     return {
         "N": n,
         "V": v,
@@ -271,20 +266,37 @@ def _table(results: dict[str, Any]) -> str:
                 "-",
             ]
         )
-    return markdown_table(["measure", "size", "fused", "naive", "fused/naive", "target"], rows)
+    return timing.markdown_table(
+        ["measure", "size", "fused", "naive", "fused/naive", "target"], rows
+    )
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """The options of this script and of bench_llm_losses: --quick, --repeats, --json."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="much smaller sizes (smoke test)")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--json", type=str, default=None)
-    args = parser.parse_args(argv)
+    return parser
 
-    info = machine_info()
-    backend = jax.default_backend()
-    progress(f"machine: {machine_line(info)}")
-    results: dict[str, Any] = {"machine": info, "quick": args.quick}
+
+def start(quick: bool) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """The machine, the backend, and the results dict that the sections fill."""
+    info = timing.machine_info()
+    timing.progress(f"machine: {timing.machine_line(info)}")
+    return info, jax.default_backend(), {"machine": info, "quick": quick}
+
+
+def save(path, results: dict[str, Any]) -> dict[str, Any]:
+    """Writes ``results`` as JSON to ``path`` and says so on stderr."""
+    timing.write_json(path, results)
+    timing.progress(f"wrote {path}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = arguments(__doc__).parse_args(argv)
+    info, backend, results = start(args.quick)
     results["memory"] = memory_section(args.quick)
     if backend == "cpu":
         results["cpu_time"] = time_section(
@@ -296,7 +308,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         results["gpu_ce"] = ce_section(GPU_CE_SIZE[args.quick], args.repeats)
 
-    print(machine_line(info))
+    print(timing.machine_line(info))
     print(
         f"platform {backend}, {info['cpu_count']} CPUs, jax {info['jax']}, "
         f"device {info['device_kind']}"
@@ -320,10 +332,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"memory target (fused <= {100 * MEMORY_TARGET:.0f}% of naive): "
             f"{'met' if mem['meets_target'] else 'MISSED'}"
         )
-    path = args.json or _ROOT / "benchmarks" / "results" / f"large_vocab_{backend}.json"
-    write_json(path, results)
-    progress(f"wrote {path}")
-    return results
+    return save(args.json or timing.RESULTS / f"large_vocab_{backend}.json", results)
 
 
 if __name__ == "__main__":

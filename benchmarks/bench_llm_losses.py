@@ -39,30 +39,23 @@ Prints progress on stderr, the machine and markdown tables on stdout, and writes
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-import jaxloss  # noqa: E402
-from benchmarks._timing import (  # noqa: E402
-    machine_info,
-    machine_line,
-    markdown_table,
-    median,
-    progress,
-    time_interleaved,
-    write_json,
+import jaxloss
+from benchmarks import _timing as timing
+from benchmarks.bench_large_vocab import (
+    _mib,
+    arguments,
+    ce_section,
+    save,
+    start,
+    temp_bytes,
+    timed_pair,
 )
-from benchmarks.bench_large_vocab import _agree, _mib, ce_section, temp_bytes  # noqa: E402
 
 MEMORY_TARGET = 0.05
 TIME_TARGET = 1.0
@@ -160,7 +153,7 @@ def memory_section(quick: bool) -> list[dict[str, Any]]:
     for name in ("log_probs", "kl", "jsd"):
         fused, naive, teacher, _ = PAIRS[name]
         specs = _specs(n, d, v, jnp.bfloat16, teacher)
-        progress(f"[memory] {name}: compiling fused and naive at N={n} D={d} V={v} bf16")
+        timing.progress(f"[memory] {name}: compiling fused and naive at N={n} D={d} V={v} bf16")
         f_bytes, _ = temp_bytes(_vg(fused), specs)
         n_bytes, _ = temp_bytes(_vg(naive), specs)
         ratio = None if not f_bytes or not n_bytes else f_bytes / n_bytes
@@ -186,36 +179,13 @@ def time_rows(names, size, dtype, repeats: int, label: str) -> list[dict[str, An
     rows = []
     for name in names:
         fused, naive, teacher, factor = PAIRS[name]
-        args = _inputs(n, d, v, dtype, teacher)
         fns = {"fused": _vg(fused), "naive": _vg(naive)}
-        progress(f"[{label}] {name} N={n} D={d} V={v} {jnp.dtype(dtype).name}: compiling")
-        temps = {k: temp_bytes(f, _specs(n, d, v, dtype, teacher))[0] for k, f in fns.items()}
-        outs = {k: f(*args) for k, f in fns.items()}
-        agree = _agree(outs["fused"], outs["naive"], 1e-3 if dtype == jnp.float32 else 3e-2)
-        samples = time_interleaved(fns, args, repeats)
-        f_s, n_s = median(samples["fused"]), median(samples["naive"])
-        flops = factor * n * d * v
-        progress(f"[{label}] {name}: fused {f_s * 1e3:.1f} ms, naive {n_s * 1e3:.1f} ms")
-        rows.append(
-            {
-                "function": name,
-                "N": n,
-                "D": d,
-                "V": v,
-                "dtype": jnp.dtype(dtype).name,
-                "chunk_size": jaxloss.default_chunk_size(2 * n if teacher else n, v),
-                "fused_ms": f_s * 1e3,
-                "naive_ms": n_s * 1e3,
-                "ratio": f_s / n_s,
-                "fused_tflops": flops / f_s / 1e12,
-                "naive_tflops": flops / n_s / 1e12,
-                "fused_temp_bytes": temps["fused"],
-                "naive_temp_bytes": temps["naive"],
-                "values_and_grads_agree": agree,
-                "fused_samples_ms": [s * 1e3 for s in samples["fused"]],
-                "naive_samples_ms": [s * 1e3 for s in samples["naive"]],
-            }
+        args, specs = _inputs(n, d, v, dtype, teacher), _specs(n, d, v, dtype, teacher)
+        row = timed_pair(
+            fns, args, specs, size, dtype, factor * n * d * v, repeats, f"{label} {name}"
         )
+        chunk = jaxloss.default_chunk_size(2 * n if teacher else n, v)
+        rows.append({"function": name, **row, "chunk_size": chunk})
     return rows
 
 
@@ -230,9 +200,9 @@ def chunk_section(quick: bool, repeats: int) -> list[dict[str, Any]]:
                 continue
             for name, f in (("ce", ce_fused), ("log_probs", lp_fused)):
                 fns[(name, mib, chunk)] = _vg(lambda h, w, y, f=f, c=chunk: f(h, w, y, c))
-        progress(f"[chunks] N={n} D={d} V={v}: {len(fns)} programs")
+        timing.progress(f"[chunks] N={n} D={d} V={v}: {len(fns)} programs")
         keyed = {f"{k[0]}/{k[1]}": f for k, f in fns.items()}
-        samples = time_interleaved(keyed, args, repeats)
+        samples = timing.time_interleaved(keyed, args, repeats)
         for (name, mib, chunk), key in zip(fns, keyed):
             rows.append(
                 {
@@ -242,7 +212,7 @@ def chunk_section(quick: bool, repeats: int) -> list[dict[str, Any]]:
                     "V": v,
                     "block_mib": mib,
                     "chunk_size": chunk,
-                    "ms": median(samples[key]) * 1e3,
+                    "ms": timing.median(samples[key]) * 1e3,
                     "default_chunk_size": jaxloss.default_chunk_size(n, v),
                 }
             )
@@ -253,11 +223,14 @@ def chunk_section(quick: bool, repeats: int) -> list[dict[str, Any]]:
 # report
 
 
+def _name_and_size(r, dtype: str) -> list[str]:
+    return [r["function"], f"{r['N']}x{r['D']}x{r['V']} {dtype}"]
+
+
 def _time_table(rows) -> str:
     body = [
         [
-            r["function"],
-            f"{r['N']}x{r['D']}x{r['V']} {r['dtype']}",
+            *_name_and_size(r, r["dtype"]),
             f"{r['fused_ms']:.1f} ms ({r['fused_tflops']:.2f} TFLOP/s)",
             f"{r['naive_ms']:.1f} ms ({r['naive_tflops']:.2f} TFLOP/s)",
             f"{r['ratio']:.3f}x",
@@ -267,14 +240,13 @@ def _time_table(rows) -> str:
         for r in rows
     ]
     headers = ["function", "size", "fused", "naive", "fused/naive", "temp fused/naive", "agree"]
-    return markdown_table(headers, body)
+    return timing.markdown_table(headers, body)
 
 
 def _memory_table(rows) -> str:
     body = [
         [
-            r["function"],
-            f"{r['N']}x{r['D']}x{r['V']} bf16",
+            *_name_and_size(r, "bf16"),
             f"{_mib(r['fused_temp_bytes'])} MiB",
             f"{_mib(r['naive_temp_bytes'])} MiB",
             "-" if r["ratio"] is None else f"{100 * r['ratio']:.2f}%",
@@ -282,7 +254,9 @@ def _memory_table(rows) -> str:
         ]
         for r in rows
     ]
-    return markdown_table(["function", "size", "fused", "naive", "fused/naive", "target"], body)
+    return timing.markdown_table(
+        ["function", "size", "fused", "naive", "fused/naive", "target"], body
+    )
 
 
 def _chunk_table(rows) -> str:
@@ -303,21 +277,14 @@ def _chunk_table(rows) -> str:
             row.append(str(jaxloss.default_chunk_size(size[0], size[2])))
             body.append(row)
     headers = ["N x D x V", "function", *(f"{m} MiB" for m in mibs), "default"]
-    return markdown_table(headers, body)
+    return timing.markdown_table(headers, body)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="much smaller sizes (smoke test)")
-    parser.add_argument("--repeats", type=int, default=10)
+    parser = arguments(__doc__)
     parser.add_argument("--chunks", action="store_true", help="also the chunk-size sweep")
-    parser.add_argument("--json", type=str, default=None)
     args = parser.parse_args(argv)
-
-    info = machine_info()
-    backend = jax.default_backend()
-    progress(f"machine: {machine_line(info)}")
-    results: dict[str, Any] = {"machine": info, "quick": args.quick}
+    info, backend, results = start(args.quick)
     results["memory"] = memory_section(args.quick)
     if backend == "cpu":
         rows = []
@@ -332,7 +299,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.chunks:
         results["chunks"] = chunk_section(args.quick, args.repeats)
 
-    print(machine_line(info))
+    print(timing.machine_line(info))
     print()
     print(_memory_table(results["memory"]))
     for key in ("cpu_time", "gpu_time"):
@@ -353,10 +320,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for row in results.get("cpu_time", [])[:3]:
         row["target"] = TIME_TARGET
         row["meets_target"] = row["ratio"] <= TIME_TARGET
-    path = args.json or _ROOT / "benchmarks" / "results" / f"llm_losses_{backend}.json"
-    write_json(path, results)
-    progress(f"wrote {path}")
-    return results
+    return save(args.json or timing.RESULTS / f"llm_losses_{backend}.json", results)
 
 
 if __name__ == "__main__":

@@ -31,27 +31,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:  # `python benchmarks/bench_losses.py` from anywhere
-    sys.path.insert(0, str(_ROOT))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-
-import jaxloss  # noqa: E402
-from benchmarks._timing import (  # noqa: E402
-    calls_per_sample,
-    machine_info,
-    machine_line,
-    markdown_table,
-    median,
-    progress,
-    progress_bar,
-    time_interleaved,
-    write_json,
-)
+import jaxloss
+from benchmarks import _timing as timing
 
 THRESHOLD = 1.05
 
@@ -171,88 +157,46 @@ class Pair:
     optax_call: Callable = dataclasses.field(default_factory=_ox)  # (fn, *inputs) -> values
 
 
+def same(name: str, size: str, make: Callable, **options: Any) -> Pair:
+    """A loss with one name in both libraries, called with the same keyword options."""
+    return Pair(name, name, size, make, _jl(**options), _ox(**options))
+
+
 E, C = "elementwise", "classes"
 
 PAIRS: tuple[Pair, ...] = (
     # regression
-    Pair("squared_error", "squared_error", E, make_regression),
-    Pair("l2_loss", "l2_loss", E, make_regression),
-    Pair("huber_loss", "huber_loss", E, make_regression, _jl(delta=1.0), _ox(delta=1.0)),
-    Pair("log_cosh", "log_cosh", E, make_regression),
-    Pair(
-        "cosine_similarity",
-        "cosine_similarity",
-        E,
-        make_regression,
-        _jl(epsilon=1e-8),
-        _ox(epsilon=1e-8),
-    ),
-    Pair(
-        "cosine_distance",
-        "cosine_distance",
-        E,
-        make_regression,
-        _jl(epsilon=1e-8),
-        _ox(epsilon=1e-8),
-    ),
+    same("squared_error", E, make_regression),
+    same("l2_loss", E, make_regression),
+    same("huber_loss", E, make_regression, delta=1.0),
+    same("log_cosh", E, make_regression),
+    same("cosine_similarity", E, make_regression, epsilon=1e-8),
+    same("cosine_distance", E, make_regression, epsilon=1e-8),
     # binary / elementwise classification
-    Pair("sigmoid_binary_cross_entropy", "sigmoid_binary_cross_entropy", E, make_binary01),
-    Pair(
-        "sigmoid_focal_loss",
-        "sigmoid_focal_loss",
-        E,
-        make_binary01,
-        _jl(alpha=0.25, gamma=2.0),
-        _ox(alpha=0.25, gamma=2.0),
-    ),
-    Pair("hinge_loss", "hinge_loss", E, make_signs),  # optax: (predictor_outputs, targets)
-    Pair("perceptron_loss", "perceptron_loss", E, make_signs),
-    Pair("sparsemax_loss", "sparsemax_loss", E, make_binary01),  # binary labels in {0, 1}
+    same("sigmoid_binary_cross_entropy", E, make_binary01),
+    same("sigmoid_focal_loss", E, make_binary01, alpha=0.25, gamma=2.0),
+    same("hinge_loss", E, make_signs),  # optax: (predictor_outputs, targets)
+    same("perceptron_loss", E, make_signs),
+    same("sparsemax_loss", E, make_binary01),  # binary labels in {0, 1}
     # softmax / categorical
-    Pair("softmax_cross_entropy", "softmax_cross_entropy", C, make_one_hot),
-    Pair(
-        "softmax_cross_entropy_with_integer_labels",
-        "softmax_cross_entropy_with_integer_labels",
-        C,
-        make_int_labels,
-    ),
-    Pair(
-        "poly_loss_cross_entropy",
-        "poly_loss_cross_entropy",
-        C,
-        make_one_hot,
-        _jl(epsilon=2.0),
-        _ox(epsilon=2.0),
-    ),
-    Pair("multiclass_hinge_loss", "multiclass_hinge_loss", C, make_int_labels),
-    Pair("multiclass_perceptron_loss", "multiclass_perceptron_loss", C, make_int_labels),
+    same("softmax_cross_entropy", C, make_one_hot),
+    same("softmax_cross_entropy_with_integer_labels", C, make_int_labels),
+    same("poly_loss_cross_entropy", C, make_one_hot, epsilon=2.0),
+    same("multiclass_hinge_loss", C, make_int_labels),
+    same("multiclass_perceptron_loss", C, make_int_labels),
     # sparsemax sorts each row: 2048 x 2048 keeps it at 4M elements without a 32768-sort
-    Pair("multiclass_sparsemax_loss", "multiclass_sparsemax_loss", E, make_int_labels),
+    same("multiclass_sparsemax_loss", E, make_int_labels),
     # divergences: optax kl_divergence(log_predictions, targets)
-    Pair("kl_divergence", "kl_divergence", C, make_log_probs),
-    Pair(
-        "kl_divergence_with_log_targets",
-        "kl_divergence_with_log_targets",
-        C,
-        make_log_probs_log_targets,
-    ),
-    Pair(
-        "generalized_kl_divergence", "generalized_kl_divergence", C, make_log_probs_positive_targets
-    ),
+    same("kl_divergence", C, make_log_probs),
+    same("kl_divergence_with_log_targets", C, make_log_probs_log_targets),
+    same("generalized_kl_divergence", C, make_log_probs_positive_targets),
     # structured, metric, self-supervised, ranking, segmentation
-    Pair("ctc_loss", "ctc_loss", "ctc", make_ctc),  # (logits, logit_paddings, labels, ...)
-    Pair(
-        "triplet_margin_loss",
-        "triplet_margin_loss",
-        E,
-        make_triplet,
-        _jl(margin=1.0),
-        _ox(margin=1.0),
-    ),
-    Pair("ntxent", "ntxent", "ntxent", make_ntxent, _jl(temperature=0.07), _ox(temperature=0.07)),
-    Pair("ranking_softmax_loss", "ranking_softmax_loss", E, make_binary01),
-    Pair("dice_loss", "dice_loss", "dice", make_dice),
-    Pair("binary_dice_loss", "binary_dice_loss", "binary_dice", make_binary01),
+    same("ctc_loss", "ctc", make_ctc),  # (logits, logit_paddings, labels, ...)
+    same("triplet_margin_loss", E, make_triplet, margin=1.0),
+    same("ntxent", "ntxent", make_ntxent, temperature=0.07),
+    same("ranking_softmax_loss", E, make_binary01),
+    same("dice_loss", "dice", make_dice),
+    same("binary_dice_loss", "binary_dice", make_binary01),
 )
 
 
@@ -308,10 +252,10 @@ def run_pair(
     del outputs, gj, go
 
     fns = {"jaxloss": jaxloss_vg, "optax": optax_vg}
-    number = calls_per_sample(fns, inputs, min_sample_ms / 1e3)
-    samples = time_interleaved(fns, inputs, repeats, number=number)
-    jms = median(samples["jaxloss"]) * 1e3
-    oms = median(samples["optax"]) * 1e3
+    number = timing.calls_per_sample(fns, inputs, min_sample_ms / 1e3)
+    samples = timing.time_interleaved(fns, inputs, repeats, number=number)
+    jms = timing.median(samples["jaxloss"]) * 1e3
+    oms = timing.median(samples["optax"]) * 1e3
     return {
         "name": pair.name,
         "optax": f"optax.losses.{pair.optax}",
@@ -381,24 +325,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Runs the benchmark, prints the table, writes the JSON; returns the JSON payload."""
     args = _parse(argv)
     pairs = [p for p in PAIRS if args.only is None or p.name in args.only]
-    info = machine_info()
+    info = timing.machine_info()
     json_path = (
-        Path(args.json)
-        if args.json
-        else (_ROOT / "benchmarks" / "results" / f"losses_{info['backend']}.json")
+        Path(args.json) if args.json else (timing.RESULTS / f"losses_{info['backend']}.json")
     )
 
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     errors: dict[str, str] = {}
-    for pair in progress_bar(pairs, "losses"):
+    for pair in timing.progress_bar(pairs, "losses"):
         head = f"{pair.name}:"
         if not hasattr(jaxloss, pair.name):
-            progress(f"{head} skipped: not in jaxloss yet")
+            timing.progress(f"{head} skipped: not in jaxloss yet")
             skipped.append(pair.name)
             continue
         if not hasattr(optax.losses, pair.optax):
-            progress(f"{head} skipped: optax {optax.__version__} has no losses.{pair.optax}")
+            timing.progress(f"{head} skipped: optax {optax.__version__} has no losses.{pair.optax}")
             skipped.append(pair.name)
             continue
         try:
@@ -411,10 +353,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             )
         except Exception as exc:  # report and go on: one broken adaptor must not stop the rest
             errors[pair.name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            progress(f"{head} error: {errors[pair.name]}")
+            timing.progress(f"{head} error: {errors[pair.name]}")
             traceback.print_exc(file=sys.stderr)
             continue
-        progress(
+        timing.progress(
             f"{head} jaxloss {row['jaxloss_ms']:.3f} ms, optax {row['optax_ms']:.3f} ms, "
             f"ratio {row['ratio']:.3f}"
         )
@@ -449,7 +391,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"samples of >= {args.min_sample_ms:g} ms{' (--quick)' if args.quick else ''}"
     )
     print()
-    print(f"Machine: {machine_line(info)}")
+    print(f"Machine: {timing.machine_line(info)}")
     print()
     table_rows = [
         (
@@ -462,7 +404,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         for r in rows
     ]
-    print(markdown_table(["loss", "shape", "jaxloss ms", "optax ms", "ratio", "check"], table_rows))
+    print(
+        timing.markdown_table(
+            ["loss", "shape", "jaxloss ms", "optax ms", "ratio", "check"], table_rows
+        )
+    )
     print()
     if worst is not None:
         print(f"worst ratio: {worst['ratio']:.3f} ({worst['name']})")
@@ -474,7 +420,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print("errors: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
     if unpaired:
         print(f"registered with an optax counterpart but no pair here: {', '.join(unpaired)}")
-    path = write_json(json_path, payload)
+    path = timing.write_json(json_path, payload)
     print(f"wrote {path}")
     return payload
 

@@ -28,9 +28,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from benchmarks import bench_ctc, bench_eager, bench_large_vocab, bench_losses  # noqa: E402
-from benchmarks._timing import progress_bar  # noqa: E402
+from benchmarks._timing import RESULTS, progress_bar  # noqa: E402
 
-RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 SCRIPTS = {
     "losses": bench_losses,
     "ctc": bench_ctc,
