@@ -36,6 +36,7 @@ import jax.numpy as jnp  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import scipy.special  # noqa: E402
 
 import jaxloss  # noqa: E402
 from tests.grads import of_args  # noqa: E402
@@ -174,14 +175,11 @@ def compare(j_result, k_result, diff, *, rtol=RTOL, atol=ATOL):
 
 
 def _probs(rng, shape, axis=-1):
-    x = rng.normal(size=shape)
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    return scipy.special.softmax(rng.normal(size=shape), axis=axis)
 
 
 def _onehot(rng, shape, axis=-1):
-    axis = axis % len(shape)
-    labels = rng.integers(0, shape[axis], size=shape[:axis] + shape[axis + 1 :])
+    labels = rng.integers(0, shape[axis], size=np.delete(shape, axis))
     return np.moveaxis(np.eye(shape[axis])[labels], -1, axis)
 
 
@@ -231,10 +229,10 @@ def _keras(cls, **kw):
     return lambda r, p, t: cls(reduction=KERAS_REDUCTION[r], **kw)(t, p)
 
 
-def _last_axis_mean(fn, **kw):
+def _last_axis_mean(fn):
     """jaxloss's elementwise ``fn`` in Keras's form: averaged over the last axis."""
 
-    def f(r, p, t):
+    def f(r, p, t, **kw):
         if r == "none":
             return jnp.mean(fn(p, t, reduction="none", **kw), axis=-1)
         out = fn(p, t, reduction=r, **kw)
@@ -243,25 +241,78 @@ def _last_axis_mean(fn, **kw):
     return f
 
 
-def _per_example(fn, **kw):
-    return lambda r, p, t: fn(p, t, reduction=r, **kw)
+def _per_example(fn):
+    return lambda r, p, t, **kw: fn(p, t, reduction=r, **kw)
 
 
-def _dice_jax(fn, **kw):
-    """jaxloss dice/tversky in Keras's [B, C] output (axis=(1, 2) over [B, H, W, C])."""
+def _overlap(fn):
+    """jaxloss dice/tversky in Keras's [B, C] output (axis=(1, 2) over [B, H, W, C]): no
+    smoothing, probabilities in, the class reduction the example reduction."""
+    return lambda r, p, t, **kw: fn(
+        p, t, smooth=0.0, apply_softmax=False, class_reduction=r, reduction=r, **kw
+    )
 
-    def f(r, p, t):  # the class reduction is the example reduction
-        return fn(
-            p,
-            t,
-            smooth=0.0,
-            apply_softmax=False,
-            class_reduction=r,
-            reduction=r,
-            **kw,
+
+# Keras's names of jaxloss's options, where they differ
+_KERAS_NAME = {"ignore_index": "ignore_class"}
+
+
+def _on(inputs, fn):
+    """``fn`` of ``inputs(pred, true)``."""
+    return fn if inputs is None else lambda r, p, t, **kw: fn(r, *inputs(p, t), **kw)
+
+
+def _case(
+    name,
+    jfn,
+    cls,
+    data,
+    diff=(0, 1),
+    *,
+    jax_only=(),
+    keras_only=(),
+    jax_inputs=None,
+    keras_inputs=None,
+    **options,
+):
+    """A :class:`Case`: ``jfn(r, pred, true, **options)`` (jaxloss in Keras's form) against
+    ``cls(**options)`` (named by ``_KERAS_NAME``), with the ``jax_only``/``keras_only``
+    options; ``jax_inputs``/``keras_inputs``: what that side makes of ``(pred, true)`` first
+    (``None``: nothing)."""
+    k_options = {_KERAS_NAME.get(k, k): v for k, v in options.items()} | dict(keras_only)
+    return Case(
+        name,
+        _on(jax_inputs, functools.partial(jfn, **options, **dict(jax_only))),
+        _on(keras_inputs, _keras(cls, **k_options)),
+        data,
+        diff,
+    )
+
+
+def _family(jfn, cls, **keras_only):
+    """``case(name, data, diff=(0, 1), **options)``: :func:`_case` for ``jfn`` against
+    ``cls``, with the Keras-only options ``keras_only``."""
+    return lambda name, data, diff=(0, 1), **kw: _case(
+        name, jfn, cls, data, diff, keras_only=keras_only, **kw
+    )
+
+
+def _binary_focal(jfn, **keras_only):
+    """:func:`_family` for jaxloss's binary focal ``jfn`` against BinaryFocalCrossentropy,
+    whose class balancing (with ``alpha``) is jaxloss's ``alpha`` (not None)."""
+
+    def case(name, data, **options):
+        balancing = {"apply_class_balancing": "alpha" in options}
+        return _case(
+            name,
+            _last_axis_mean(jfn),
+            KL.BinaryFocalCrossentropy,
+            data,
+            keras_only=keras_only | balancing,
+            **options,
         )
 
-    return f
+    return case
 
 
 def _ctc_data(rng):
@@ -362,332 +413,278 @@ def _circle_function(remove_diagonal, with_batch=False):
     return jfn, kfn
 
 
-W_CLASS = [0.5, 2.0, 1.0, 0.25, 1.5]
+W_CLASS = np.array([0.5, 2.0, 1.0, 0.25, 1.5])
+
+
+def _softmax(x, t):
+    return jax.nn.softmax(x), t
+
+
+def _one_hot(x, t):
+    return x, jax.nn.one_hot(t, C)
+
+
+def _softmax_one_hot(x, t):
+    return _one_hot(*_softmax(x, t))
+
+
+def _hard_logits(rng):
+    return _logits_binary(rng, hard=True)
+
+
+def _logits_and(targets):
+    """Data: logits [N, C] (times 2) and ``targets(rng)``."""
+    return lambda rng: (rng.normal(size=(N, C)) * 2, targets(rng))
+
+
+def _probs_and(targets):
+    """Data: probabilities [N, C] and ``targets(rng)``."""
+    return lambda rng: (_probs(rng, (N, C)), targets(rng))
+
+
+def _soft_labels(rng):
+    return _probs(rng, (N, C))
+
+
+def _onehot_labels(rng):
+    return _onehot(rng, (N, C))
+
+
+def _int_labels(rng):
+    return rng.integers(0, C, N)
+
+
+def _labels_ignoring_2(rng):
+    """Integer labels, twice the class 2 (the ignored class of the cases that use them)."""
+    return np.array([2, 0, 4, 2, 1, 3])
+
+
+def _hinge_signs(rng):
+    return rng.normal(size=(N, C)) * 1.5, _signs(rng, (N, C))
+
+
+def _nonzero_targets(rng):
+    return rng.normal(size=(N, C)), rng.uniform(0.5, 2, (N, C)) * _signs(rng, (N, C))
+
+
+def _nonnegative(rng):
+    return rng.uniform(-0.5, 3.0, (N, C)), rng.uniform(0.0, 3.0, (N, C))
+
+
+def _counts(rng):
+    return rng.uniform(0.1, 3.0, (N, C)), rng.integers(0, 6, (N, C)).astype(float)
+
+
+# Keras's elementwise losses: the class (the case's name), jaxloss's loss and the data
+_ELEMENTWISE = [
+    (KL.MeanSquaredError, jaxloss.squared_error, _values),
+    (KL.MeanAbsoluteError, jaxloss.absolute_error, _values),
+    (KL.MeanAbsolutePercentageError, jaxloss.absolute_percentage_error, _nonzero_targets),
+    (KL.MeanSquaredLogarithmicError, jaxloss.squared_logarithmic_error, _nonnegative),
+    (KL.Huber, jaxloss.huber_loss, _values),
+    (KL.LogCosh, jaxloss.log_cosh, _values),
+    (KL.Poisson, jaxloss.poisson_loss, _counts),
+    (KL.Hinge, jaxloss.hinge_loss, _hinge_signs),
+    (KL.SquaredHinge, jaxloss.squared_hinge_loss, _hinge_signs),
+]
+
+# the losses with several cases: jaxloss's function in Keras's form, Keras's class
+_cosine = _family(
+    lambda r, p, t, **kw: -jaxloss.cosine_similarity(p, t, reduction=r, **kw), KL.CosineSimilarity
+)
+_bce = _family(_last_axis_mean(jaxloss.binary_cross_entropy), KL.BinaryCrossentropy)
+_bce_logits = _family(
+    _last_axis_mean(jaxloss.sigmoid_binary_cross_entropy), KL.BinaryCrossentropy, from_logits=True
+)
+_focal_logits = _binary_focal(jaxloss.sigmoid_focal_loss, from_logits=True)
+_focal_probs = _binary_focal(jaxloss.binary_focal_loss)
+_cce_logits = _family(
+    _per_example(jaxloss.softmax_cross_entropy), KL.CategoricalCrossentropy, from_logits=True
+)
+_sparse_logits = _family(
+    _per_example(jaxloss.softmax_cross_entropy_with_integer_labels),
+    KL.SparseCategoricalCrossentropy,
+    from_logits=True,
+)
+_cce = _family(_per_example(jaxloss.categorical_cross_entropy), KL.CategoricalCrossentropy)
+_gce = _family(
+    _per_example(jaxloss.categorical_generalized_cross_entropy),
+    KL.CategoricalGeneralizedCrossEntropy,
+)
+_cfocal_logits = _family(
+    _per_example(jaxloss.softmax_focal_loss), KL.CategoricalFocalCrossentropy, from_logits=True
+)
+_cfocal = _family(_per_example(jaxloss.categorical_focal_loss), KL.CategoricalFocalCrossentropy)
 
 CASES = [
-    # --- regression
-    Case(
-        "MeanSquaredError",
-        _last_axis_mean(jaxloss.squared_error),
-        _keras(KL.MeanSquaredError),
-        _values,
-    ),
-    Case(
-        "MeanAbsoluteError",
-        _last_axis_mean(jaxloss.absolute_error),
-        _keras(KL.MeanAbsoluteError),
-        _values,
-    ),
-    Case(
-        "MeanAbsolutePercentageError",
-        _last_axis_mean(jaxloss.absolute_percentage_error),
-        _keras(KL.MeanAbsolutePercentageError),
-        lambda rng: (rng.normal(size=(N, C)), rng.uniform(0.5, 2, (N, C)) * _signs(rng, (N, C))),
-    ),
-    Case(
-        "MeanSquaredLogarithmicError",
-        _last_axis_mean(jaxloss.squared_logarithmic_error),
-        _keras(KL.MeanSquaredLogarithmicError),
-        lambda rng: (rng.uniform(-0.5, 3.0, (N, C)), rng.uniform(0.0, 3.0, (N, C))),
-    ),
-    Case("Huber", _last_axis_mean(jaxloss.huber_loss), _keras(KL.Huber), _values),
-    Case(
-        "Huber-delta0.6",
-        _last_axis_mean(jaxloss.huber_loss, delta=0.6),
-        _keras(KL.Huber, delta=0.6),
-        _values,
-    ),
-    Case("LogCosh", _last_axis_mean(jaxloss.log_cosh), _keras(KL.LogCosh), _values),
-    Case(
-        "Poisson",
-        _last_axis_mean(jaxloss.poisson_loss),
-        _keras(KL.Poisson),
-        lambda rng: (rng.uniform(0.1, 3.0, (N, C)), rng.integers(0, 6, (N, C)).astype(float)),
-    ),
-    Case(
-        "CosineSimilarity",
-        lambda r, p, t: -jaxloss.cosine_similarity(p, t, reduction=r),
-        _keras(KL.CosineSimilarity),
-        _values,
-    ),
-    Case(
-        "CosineSimilarity-axis1",
-        lambda r, p, t: -jaxloss.cosine_similarity(p, t, axis=1, reduction=r),
-        _keras(KL.CosineSimilarity, axis=1),
-        lambda rng: _values(rng, (N, C, 3)),
-    ),
+    # --- elementwise, averaged over the last axis
+    *(_case(cls.__name__, _last_axis_mean(fn), cls, data) for cls, fn, data in _ELEMENTWISE),
+    _case("Huber-delta0.6", _last_axis_mean(jaxloss.huber_loss), KL.Huber, _values, delta=0.6),
+    _cosine("CosineSimilarity", _values),
+    _cosine("CosineSimilarity-axis1", lambda rng: _values(rng, (N, C, 3)), axis=1),
     # --- binary classification
-    Case(
-        "BinaryCrossentropy",
-        _last_axis_mean(jaxloss.binary_cross_entropy),
-        _keras(KL.BinaryCrossentropy),
-        _probs_binary,
-    ),
-    Case(
+    _bce("BinaryCrossentropy", _probs_binary),
+    _bce(
         "BinaryCrossentropy-hard-smoothing",
-        _last_axis_mean(jaxloss.binary_cross_entropy, label_smoothing=0.1),
-        _keras(KL.BinaryCrossentropy, label_smoothing=0.1),
         lambda rng: _probs_binary(rng, hard=True),
+        label_smoothing=0.1,
     ),
-    Case(
-        "BinaryCrossentropy-logits",
-        _last_axis_mean(jaxloss.sigmoid_binary_cross_entropy),
-        _keras(KL.BinaryCrossentropy, from_logits=True),
-        _logits_binary,
-    ),
-    Case(
-        "BinaryCrossentropy-logits-hard-smoothing",
-        _last_axis_mean(jaxloss.sigmoid_binary_cross_entropy, label_smoothing=0.2),
-        _keras(KL.BinaryCrossentropy, from_logits=True, label_smoothing=0.2),
-        lambda rng: _logits_binary(rng, hard=True),
-    ),
-    Case(
-        "BinaryFocalCrossentropy-balanced-hard",
-        _last_axis_mean(jaxloss.sigmoid_focal_loss, alpha=0.25, gamma=2.0),
-        _keras(
-            KL.BinaryFocalCrossentropy,
-            apply_class_balancing=True,
-            alpha=0.25,
-            gamma=2.0,
-            from_logits=True,
-        ),
-        lambda rng: _logits_binary(rng, hard=True),
-    ),
-    Case(
-        "BinaryFocalCrossentropy-soft-gamma1.5",
-        _last_axis_mean(jaxloss.sigmoid_focal_loss, gamma=1.5),
-        _keras(KL.BinaryFocalCrossentropy, gamma=1.5, from_logits=True),
-        _logits_binary,
-    ),
-    Case(
+    _bce_logits("BinaryCrossentropy-logits", _logits_binary),
+    _bce_logits("BinaryCrossentropy-logits-hard-smoothing", _hard_logits, label_smoothing=0.2),
+    _focal_logits("BinaryFocalCrossentropy-balanced-hard", _hard_logits, alpha=0.25, gamma=2.0),
+    _focal_logits("BinaryFocalCrossentropy-soft-gamma1.5", _logits_binary, gamma=1.5),
+    _focal_logits(
         "BinaryFocalCrossentropy-logits-balanced-hard-smoothing",
-        _last_axis_mean(jaxloss.sigmoid_focal_loss, alpha=0.25, label_smoothing=0.2),
-        _keras(
-            KL.BinaryFocalCrossentropy,
-            apply_class_balancing=True,
-            label_smoothing=0.2,
-            from_logits=True,
-        ),
-        lambda rng: _logits_binary(rng, hard=True),
+        _hard_logits,
+        alpha=0.25,
+        label_smoothing=0.2,
     ),
     # Probabilities: Keras's defaults (no class balancing) are binary_focal_loss's.
-    Case(
-        "BinaryFocalCrossentropy-probs",
-        _last_axis_mean(jaxloss.binary_focal_loss),
-        _keras(KL.BinaryFocalCrossentropy),
-        _probs_binary,
-    ),
-    Case(
+    _focal_probs("BinaryFocalCrossentropy-probs", _probs_binary),
+    _focal_probs(
         "BinaryFocalCrossentropy-probs-balanced-hard-smoothing",
-        _last_axis_mean(jaxloss.binary_focal_loss, alpha=0.3, gamma=1.5, label_smoothing=0.1),
-        _keras(
-            KL.BinaryFocalCrossentropy,
-            apply_class_balancing=True,
-            alpha=0.3,
-            gamma=1.5,
-            label_smoothing=0.1,
-        ),
         lambda rng: _probs_binary(rng, hard=True),
+        alpha=0.3,
+        gamma=1.5,
+        label_smoothing=0.1,
     ),
     # --- categorical
-    Case(
-        "CategoricalCrossentropy-logits",
-        _per_example(jaxloss.softmax_cross_entropy),
-        _keras(KL.CategoricalCrossentropy, from_logits=True),
-        lambda rng: (rng.normal(size=(N, C)) * 2, _probs(rng, (N, C))),
-    ),
-    Case(
+    _cce_logits("CategoricalCrossentropy-logits", _logits_and(_soft_labels)),
+    _cce_logits(
         "CategoricalCrossentropy-logits-onehot-smoothing",
-        _per_example(jaxloss.softmax_cross_entropy, label_smoothing=0.1),
-        _keras(KL.CategoricalCrossentropy, from_logits=True, label_smoothing=0.1),
-        lambda rng: (rng.normal(size=(N, C)) * 2, _onehot(rng, (N, C))),
+        _logits_and(_onehot_labels),
+        label_smoothing=0.1,
     ),
-    Case(
+    _cce_logits(
         "CategoricalCrossentropy-logits-axis1",
-        _per_example(jaxloss.softmax_cross_entropy, axis=1),
-        _keras(KL.CategoricalCrossentropy, from_logits=True, axis=1),
         lambda rng: (rng.normal(size=(N, C, 3)) * 2, _onehot(rng, (N, C, 3), axis=1)),
+        axis=1,
     ),
     # Keras renormalizes probabilities: equal values on normalized ones, and equal label
     # gradients; the probability gradient differs (DIFFERENCES, asserted below).
-    Case(
-        "CategoricalCrossentropy-probs",
-        _per_example(jaxloss.categorical_cross_entropy),
-        _keras(KL.CategoricalCrossentropy),
-        lambda rng: (_probs(rng, (N, C)), _probs(rng, (N, C))),
-        (1,),
-    ),
-    Case(
-        "SparseCategoricalCrossentropy-logits",
-        _per_example(jaxloss.softmax_cross_entropy_with_integer_labels),
-        _keras(KL.SparseCategoricalCrossentropy, from_logits=True),
-        lambda rng: (rng.normal(size=(N, C)) * 2, rng.integers(0, C, N)),
-        (0,),
-    ),
-    Case(
+    _cce("CategoricalCrossentropy-probs", _probs_and(_soft_labels), (1,)),
+    _sparse_logits("SparseCategoricalCrossentropy-logits", _logits_and(_int_labels), (0,)),
+    _sparse_logits(
         "SparseCategoricalCrossentropy-logits-ignore_class",
-        _per_example(jaxloss.softmax_cross_entropy_with_integer_labels, ignore_index=2),
-        _keras(KL.SparseCategoricalCrossentropy, from_logits=True, ignore_class=2),
-        lambda rng: (rng.normal(size=(N, C)) * 2, np.array([2, 0, 4, 2, 1, 3])),
+        _logits_and(_labels_ignoring_2),
         (0,),
+        ignore_index=2,
     ),
-    Case(
+    _case(
         "SparseCategoricalCrossentropy-probs",
         _per_example(jaxloss.categorical_cross_entropy),
-        _keras(KL.SparseCategoricalCrossentropy),
-        lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, N)),
+        KL.SparseCategoricalCrossentropy,
+        _probs_and(_int_labels),
         (),
     ),
     # Probabilities as a softmax of logits: Keras's rescaling is then the identity, so the
     # gradients with respect to the logits are comparable.
-    Case(
+    _cce(
         "CategoricalCrossentropy-softmax-smoothing",
-        lambda r, x, t: jaxloss.categorical_cross_entropy(
-            jax.nn.softmax(x), t, label_smoothing=0.1, reduction=r
-        ),
-        lambda r, x, t: _keras(KL.CategoricalCrossentropy, label_smoothing=0.1)(
-            r, jax.nn.softmax(x), t
-        ),
-        lambda rng: (rng.normal(size=(N, C)) * 2, _probs(rng, (N, C))),
+        _logits_and(_soft_labels),
+        jax_inputs=_softmax,
+        keras_inputs=_softmax,
+        label_smoothing=0.1,
     ),
-    Case(
+    _cce(
         "CategoricalCrossentropy-softmax-smoothing-integer-labels",
-        lambda r, x, t: jaxloss.categorical_cross_entropy(
-            jax.nn.softmax(x), t, label_smoothing=0.25, reduction=r
-        ),
-        lambda r, x, t: _keras(KL.CategoricalCrossentropy, label_smoothing=0.25)(
-            r, jax.nn.softmax(x), jax.nn.one_hot(t, C)
-        ),
-        lambda rng: (rng.normal(size=(N, C)) * 2, rng.integers(0, C, N)),
+        _logits_and(_int_labels),
         (0,),
+        jax_inputs=_softmax,
+        keras_inputs=_softmax_one_hot,
+        label_smoothing=0.25,
     ),
-    Case(
+    _case(
         "SparseCategoricalCrossentropy-softmax-ignore_class",
-        lambda r, x, t: jaxloss.categorical_cross_entropy(
-            jax.nn.softmax(x), t, ignore_index=2, reduction=r
-        ),
-        lambda r, x, t: _keras(KL.SparseCategoricalCrossentropy, ignore_class=2)(
-            r, jax.nn.softmax(x), t
-        ),
-        lambda rng: (rng.normal(size=(N, C)) * 2, np.array([2, 0, 4, 2, 1, 3])),
+        _per_example(jaxloss.categorical_cross_entropy),
+        KL.SparseCategoricalCrossentropy,
+        _logits_and(_labels_ignoring_2),
         (0,),
+        jax_inputs=_softmax,
+        keras_inputs=_softmax,
+        ignore_index=2,
     ),
-    Case(
-        "CategoricalGeneralizedCrossEntropy",
-        _per_example(jaxloss.categorical_generalized_cross_entropy, q=0.7),
-        _keras(KL.CategoricalGeneralizedCrossEntropy, q=0.7),
-        lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, N)),
-        (0,),
-    ),
-    Case(
+    _gce("CategoricalGeneralizedCrossEntropy", _probs_and(_int_labels), (0,), q=0.7),
+    _gce(
         "CategoricalGeneralizedCrossEntropy-onehot-labels",
-        lambda r, p, t: jaxloss.categorical_generalized_cross_entropy(
-            p, jax.nn.one_hot(t, C), reduction=r
-        ),
-        _keras(KL.CategoricalGeneralizedCrossEntropy),
-        lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, N)),
+        _probs_and(_int_labels),
         (0,),
+        jax_inputs=_one_hot,
     ),
-    Case(
-        "CategoricalFocalCrossentropy",
-        _per_example(jaxloss.softmax_focal_loss, alpha=0.25, gamma=2.0),
-        _keras(KL.CategoricalFocalCrossentropy, alpha=0.25, gamma=2.0, from_logits=True),
-        lambda rng: (rng.normal(size=(N, C)) * 2, _onehot(rng, (N, C))),
+    _cfocal_logits(
+        "CategoricalFocalCrossentropy", _logits_and(_onehot_labels), alpha=0.25, gamma=2.0
     ),
-    Case(
+    _cfocal_logits(
         "CategoricalFocalCrossentropy-class-alpha-soft",
-        _per_example(jaxloss.softmax_focal_loss, alpha=np.array(W_CLASS), gamma=1.5),
-        _keras(KL.CategoricalFocalCrossentropy, alpha=W_CLASS, gamma=1.5, from_logits=True),
-        lambda rng: (rng.normal(size=(N, C)) * 2, _probs(rng, (N, C))),
+        _logits_and(_soft_labels),
+        alpha=W_CLASS,
+        gamma=1.5,
     ),
-    Case(
+    _cfocal_logits(
         "CategoricalFocalCrossentropy-logits-onehot-smoothing",
-        _per_example(jaxloss.softmax_focal_loss, alpha=0.25, label_smoothing=0.1),
-        _keras(KL.CategoricalFocalCrossentropy, label_smoothing=0.1, from_logits=True),
-        lambda rng: (rng.normal(size=(N, C)) * 2, _onehot(rng, (N, C))),
+        _logits_and(_onehot_labels),
+        alpha=0.25,
+        label_smoothing=0.1,
     ),
     # Integer labels against Keras's one-hot form.
-    Case(
+    _case(
         "CategoricalFocalCrossentropy-logits-integer-labels",
-        _per_example(
-            jaxloss.softmax_focal_loss_with_integer_labels,
-            alpha=np.array(W_CLASS),
-            gamma=1.5,
-            label_smoothing=0.1,
-        ),
-        lambda r, x, labels: _keras(
-            KL.CategoricalFocalCrossentropy,
-            alpha=W_CLASS,
-            gamma=1.5,
-            label_smoothing=0.1,
-            from_logits=True,
-        )(r, x, jax.nn.one_hot(labels, C)),
-        lambda rng: (rng.normal(size=(N, C)) * 2, rng.integers(0, C, N)),
+        _per_example(jaxloss.softmax_focal_loss_with_integer_labels),
+        KL.CategoricalFocalCrossentropy,
+        _logits_and(_int_labels),
         (0,),
+        keras_only={"from_logits": True},
+        keras_inputs=_one_hot,
+        alpha=W_CLASS,
+        gamma=1.5,
+        label_smoothing=0.1,
     ),
     # Probabilities: the same defaults (alpha=0.25, gamma=2). Keras renormalizes them:
     # equal values and label gradients on normalized ones; the probability gradients
     # differ by a constant per example (DIFFERENCES, asserted below).
-    Case(
-        "CategoricalFocalCrossentropy-probs",
-        _per_example(jaxloss.categorical_focal_loss),
-        _keras(KL.CategoricalFocalCrossentropy),
-        lambda rng: (_probs(rng, (N, C)), _probs(rng, (N, C))),
-        (1,),
-    ),
-    Case(
+    _cfocal("CategoricalFocalCrossentropy-probs", _probs_and(_soft_labels), (1,)),
+    _cfocal(
         "CategoricalFocalCrossentropy-probs-class-alpha-onehot-smoothing",
-        _per_example(
-            jaxloss.categorical_focal_loss, alpha=np.array(W_CLASS), gamma=1.5, label_smoothing=0.2
-        ),
-        _keras(KL.CategoricalFocalCrossentropy, alpha=W_CLASS, gamma=1.5, label_smoothing=0.2),
-        lambda rng: (_probs(rng, (N, C)), _onehot(rng, (N, C))),
+        _probs_and(_onehot_labels),
         (1,),
+        alpha=W_CLASS,
+        gamma=1.5,
+        label_smoothing=0.2,
     ),
-    Case(
+    _cfocal(
         "CategoricalFocalCrossentropy-probs-axis1",
-        _per_example(jaxloss.categorical_focal_loss, axis=1),
-        _keras(KL.CategoricalFocalCrossentropy, axis=1),
         lambda rng: (_probs(rng, (N, C, 3), axis=1), _onehot(rng, (N, C, 3), axis=1)),
         (1,),
+        axis=1,
     ),
-    Case(
+    _case(
         "KLDivergence",
-        lambda r, p, t: jaxloss.kl_divergence(jnp.log(p), t, reduction=r),
-        _keras(KL.KLDivergence),
-        lambda rng: (_probs(rng, (N, C)), _probs(rng, (N, C))),
+        _per_example(lambda p, t, **kw: jaxloss.kl_divergence(jnp.log(p), t, **kw)),
+        KL.KLDivergence,
+        _probs_and(_soft_labels),
     ),
     # --- margin
-    Case(
-        "Hinge",
-        _last_axis_mean(jaxloss.hinge_loss),
-        _keras(KL.Hinge),
-        lambda rng: (rng.normal(size=(N, C)) * 1.5, _signs(rng, (N, C))),
-    ),
-    Case(
-        "SquaredHinge",
-        _last_axis_mean(jaxloss.squared_hinge_loss),
-        _keras(KL.SquaredHinge),
-        lambda rng: (rng.normal(size=(N, C)) * 1.5, _signs(rng, (N, C))),
-    ),
-    Case(
+    _case(
         "CategoricalHinge",
         _per_example(jaxloss.categorical_hinge_loss),
-        _keras(KL.CategoricalHinge),
+        KL.CategoricalHinge,
         lambda rng: (rng.normal(size=(N, C)) * 1.5, _onehot(rng, (N, C))),
     ),
     # --- segmentation: soft masks [B, H, W, C], per example and class (axis=(1, 2))
-    Case(
+    _case(
         "Dice",
-        _dice_jax(jaxloss.dice_loss),
-        _keras(KL.Dice, axis=(1, 2)),
+        _overlap(jaxloss.dice_loss),
+        KL.Dice,
         lambda rng: _masks(rng, (3, 4, 4, 2)),
+        keras_only={"axis": (1, 2)},
     ),
-    Case(
+    _case(
         "Tversky",
-        _dice_jax(jaxloss.tversky_loss, alpha=0.7, beta=0.3),
-        _keras(KL.Tversky, alpha=0.3, beta=0.7, axis=(1, 2)),
+        _overlap(jaxloss.tversky_loss),
+        KL.Tversky,
         lambda rng: _masks(rng, (3, 4, 4, 2)),
+        jax_only={"alpha": 0.7, "beta": 0.3},
+        keras_only={"alpha": 0.3, "beta": 0.7, "axis": (1, 2)},
     ),
     # --- sequence and metric learning
     Case("Circle", *_circle_class(True), _circle_data, (0,)),
@@ -734,13 +731,15 @@ def test_differences_are_asserted():
         assert reason and test in globals(), (key, test)
 
 
-@pytest.mark.parametrize("name", ["hinge_loss", "squared_hinge_loss"])
-def test_hinge_converts_binary_labels_in_keras(name):
+@pytest.mark.parametrize(
+    ("fn", "cls"),
+    [(jaxloss.hinge_loss, KL.Hinge), (jaxloss.squared_hinge_loss, KL.SquaredHinge)],
+    ids=["hinge_loss", "squared_hinge_loss"],
+)
+def test_hinge_converts_binary_labels_in_keras(fn, cls):
     rng = np.random.default_rng(1)
     x = _f32(rng.normal(size=(N, C)))
     y01 = _f32(rng.integers(0, 2, size=(N, C)))
-    fn = getattr(jaxloss, name)
-    cls = KL.Hinge if name == "hinge_loss" else KL.SquaredHinge
 
     @jax.jit  # one compiled program for the three losses
     def losses(x, y01):
@@ -839,26 +838,14 @@ def test_categorical_focal_smoothing_uses_the_last_axis_in_keras():
     assert not np.allclose(j, k, rtol=1e-2)
 
 
-def _tversky_jax(p, t, alpha, beta):
-    return jaxloss.tversky_loss(
-        p,
-        t,
-        alpha=alpha,
-        beta=beta,
-        smooth=0.0,
-        apply_softmax=False,
-        class_reduction="none",
-        reduction="none",
-    )
-
-
 def test_tversky_alpha_and_beta_are_swapped_in_keras():
     p, t = (a.astype(np.float32) for a in _masks(np.random.default_rng(3), (3, 4, 4, 2)))
 
     @jax.jit  # one compiled program for the three losses
     def losses(p, t):
         k = KL.Tversky(alpha=0.2, beta=0.8, axis=(1, 2), reduction=None)(t, p)
-        return k, _tversky_jax(p, t, 0.8, 0.2), _tversky_jax(p, t, 0.2, 0.8)
+        tversky = functools.partial(_overlap(jaxloss.tversky_loss), "none", p, t)
+        return k, tversky(alpha=0.8, beta=0.2), tversky(alpha=0.2, beta=0.8)
 
     k, j_swapped, j = losses(p, t)
     np.testing.assert_allclose(j_swapped, k, rtol=RTOL, atol=ATOL)
@@ -877,8 +864,10 @@ def test_empty_masks():
 
     @jax.jit  # one compiled program for the four losses
     def losses(p, t):
-        opts = dict(smooth=0.0, apply_softmax=False, class_reduction="none", reduction="none")
-        return [(kcls(axis=(1, 2), reduction=None)(t, p), jfn(p, t, **opts)) for kcls, jfn in pairs]
+        return [
+            (kcls(axis=(1, 2), reduction=None)(t, p), _overlap(jfn)("none", p, t))
+            for kcls, jfn in pairs
+        ]
 
     for k, j in losses(p, t):
         np.testing.assert_allclose(j[1], k[1], rtol=RTOL, atol=ATOL)

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.special
 import torch
 import torch.nn.functional as F
 
@@ -224,14 +225,11 @@ def _vjp(fn, g, *args):
 
 
 def _probs(rng, shape, axis=-1):
-    x = rng.normal(size=shape)
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    return scipy.special.softmax(rng.normal(size=shape), axis=axis)
 
 
 def _onehot(rng, shape, axis=-1):
-    axis = axis % len(shape)
-    labels = rng.integers(0, shape[axis], size=shape[:axis] + shape[axis + 1 :])
+    labels = rng.integers(0, shape[axis], size=np.delete(shape, axis))
     return np.moveaxis(np.eye(shape[axis])[labels], -1, axis)
 
 
@@ -244,16 +242,57 @@ def _sigmoid(x):
 
 
 # ---------------------------------------------------------------------------
-# the cases: jaxloss fn(reduction, *arrays), torch fn(reduction, *tensors), data, diff
+# the cases
 
 
 @dataclass(frozen=True)
 class Case:
+    """jaxloss's ``jfn(*arrays, reduction=r)`` against torch's ``tfn(*tensors, reduction=r)``
+    on the arrays ``data(rng)`` returns, both differentiated with respect to ``arrays[i]``
+    for ``i`` in ``diff`` (see :func:`_case`)."""
+
     name: str
     jfn: Callable
     tfn: Callable
     data: Callable[[np.random.Generator], tuple]
     diff: tuple[int, ...] = (0,)
+
+
+# torch's names of jaxloss's options, where they differ
+_TORCH_NAME = {"epsilon": "eps", "class_weights": "weight"}
+
+
+def _calling(fn, named, options):
+    """``fn(*arrays, reduction=r)``: the last ``len(named)`` arrays as the keywords ``named``,
+    with ``options``."""
+
+    def call(*arrays, reduction):
+        k = len(arrays) - len(named)
+        return fn(*arrays[:k], **dict(zip(named, arrays[k:])), **options, reduction=reduction)
+
+    return call
+
+
+def _case(name, jfn, tfn, data, diff=(0,), *, named=(), jax_only=(), torch_only=(), **options):
+    """A :class:`Case` calling jaxloss's ``jfn`` and torch's ``tfn`` alike on the arrays of
+    ``data``: the last ``len(named)`` of them as the keywords ``named``, with ``options``
+    (both renamed for torch by ``_TORCH_NAME``), and ``jax_only``/``torch_only`` options
+    (``axis=1``: torch's class axis)."""
+    t_named = tuple(_TORCH_NAME.get(k, k) for k in named)
+    t_options = {_TORCH_NAME.get(k, k): v for k, v in options.items()} | dict(torch_only)
+    return Case(
+        name,
+        _calling(jfn, named, options | dict(jax_only)),
+        _calling(tfn, t_named, t_options),
+        data,
+        diff,
+    )
+
+
+def _family(jfn, tfn, diff=(0,)):
+    """``case(name, data, diff=diff, **kw)``: :func:`_case` for jaxloss's ``jfn`` against
+    torch's ``tfn``."""
+    return lambda name, data, diff=diff, **kw: _case(name, jfn, tfn, data, diff, **kw)
 
 
 def _elementwise(rng, shape=(N, C), scale=1.5):
@@ -292,15 +331,15 @@ def _gauss_data(rng, var_shape):
     return p, t, rng.uniform(0.2, 2.0, size=var_shape)
 
 
-def _focal_torchvision(x, y, r, alpha, gamma):
+def _focal_torchvision(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
     """torchvision.ops.sigmoid_focal_loss, verbatim (torchvision is not installed)."""
-    p = torch.sigmoid(x)
-    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-    p_t = p * y + (1 - p) * (1 - y)
+    p = torch.sigmoid(inputs)
+    ce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
     loss = ce * ((1 - p_t) ** gamma)
     if alpha is not None:
-        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
-    return loss if r == "none" else loss.mean() if r == "mean" else loss.sum()
+        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
+    return _reduce(loss, reduction)
 
 
 def _ce_int_data(rng, shape=(N, C), ignore=None):
@@ -316,6 +355,18 @@ def _ce_prob_data(rng, shape=(N, C), onehot=False):
     x = rng.normal(size=shape) * 2
     y = _onehot(rng, shape, axis=1) if onehot else _probs(rng, shape, axis=1)
     return x, y
+
+
+def _linear_ce_data(rng, labels=None, class_weights=False):
+    """Hidden states [N, 4], a head [4, 7], labels (random unless given) and a bias [7] (with
+    ``class_weights``: class weights [7] instead)."""
+    h, w = rng.normal(size=(N, 4)), rng.normal(size=(4, 7))
+    y = rng.integers(0, 7, size=N) if labels is None else np.array(labels)
+    return h, w, y, rng.uniform(0.2, 2.0, size=7) if class_weights else rng.normal(size=7)
+
+
+def _triplets(rng):
+    return tuple(rng.normal(size=(N, 4)) for _ in range(3))
 
 
 def _ctc_data(rng, blank=0, input_lengths=(8, 7, 6, 8)):
@@ -342,27 +393,30 @@ def _ctc_torch(x, logit_pad, labels, label_pad, blank=0, zero_infinity=False, r=
     )
 
 
-def _kl_torch(r, lp, t, log_target):
-    if r == "none":
+def _kl_torch(lp, t, log_target=False, reduction="mean"):
+    """torch kl_div in jaxloss's reductions: summed over the classes, 'mean' is batchmean."""
+    if reduction == "none":
         return F.kl_div(lp, t, reduction="none", log_target=log_target).sum(-1)
-    return F.kl_div(lp, t, reduction="batchmean" if r == "mean" else "sum", log_target=log_target)
+    r = "batchmean" if reduction == "mean" else "sum"
+    return F.kl_div(lp, t, reduction=r, log_target=log_target)
 
 
-def _multilabel_kdim(r, x, y, w=None):
+def _multilabel_kdim(x, y, weight=None, reduction="mean"):
     xx, yy = x.movedim(1, -1).reshape(-1, x.shape[1]), y.movedim(1, -1).reshape(-1, x.shape[1])
-    out = F.multilabel_soft_margin_loss(xx, yy, weight=w, reduction=r)
-    return out.reshape(x.shape[0], x.shape[2]) if r == "none" else out
+    out = F.multilabel_soft_margin_loss(xx, yy, weight=weight, reduction=reduction)
+    return out.reshape(x.shape[0], x.shape[2]) if reduction == "none" else out
 
 
-def _multimargin_kdim(r, x, y, **kw):
+def _multimargin_kdim(x, y, reduction="mean", **kw):
     out = F.multi_margin_loss(
-        x.movedim(1, -1).reshape(-1, x.shape[1]), y.reshape(-1), reduction=r, **kw
+        x.movedim(1, -1).reshape(-1, x.shape[1]), y.reshape(-1), reduction=reduction, **kw
     )
-    return out.reshape(y.shape) if r == "none" else out
+    return out.reshape(y.shape) if reduction == "none" else out
 
 
-# the options both sides of the class-weighted linear cross-entropy case take
-_LCE_OPTIONS = {"ignore_index": -100, "label_smoothing": 0.2}
+def _linear_ce_torch(h, w, y, bias=None, **kw):
+    """torch's linear_cross_entropy with jaxloss's [D, V] head and ``bias=``."""
+    return F.linear_cross_entropy(h, w.T, y, linear_bias=bias, **kw)
 
 
 def _multilabel_targets(rng, shape=(N, C)):
@@ -379,6 +433,26 @@ def _multilabel_targets(rng, shape=(N, C)):
 
 def _reduce(v, r):
     return v if r == "none" else v.mean() if r == "mean" else v.sum()
+
+
+def _reducing(tfn):
+    """torch's per-example ``tfn`` (no reduction of its own), reduced as jaxloss reduces."""
+    return lambda *tensors, reduction: _reduce(tfn(*tensors), reduction)
+
+
+def _of_log(tfn):
+    """torch's ``tfn`` of log-probabilities, called on probabilities."""
+    return lambda p, *rest, **kw: tfn(torch.log(p), *rest, **kw)
+
+
+def _times(factor, tfn):
+    """``factor`` times torch's ``tfn``."""
+    return lambda *tensors, **kw: factor * tfn(*tensors, **kw)
+
+
+def _smoothed(tfn, s):
+    """torch's binary ``tfn`` on labels smoothed by ``s`` (jaxloss's ``label_smoothing=s``)."""
+    return lambda x, y, **kw: tfn(x, y * (1 - s) + s / 2, **kw)
 
 
 W_CLASS = np.array([0.5, 2.0, 1.0, 0.25, 1.5])
@@ -400,641 +474,379 @@ def _l1_jax(x, y):
     return jnp.sum(jnp.abs(x - y), axis=-1)
 
 
+PT = (0, 1)  # differentiate the first two arrays (predictions and targets)
+ALL3 = (0, 1, 2)  # all three
+
+# the losses with several cases: jaxloss's function, torch's, the arrays differentiated
+_huber = _family(jaxloss.huber_loss, F.huber_loss, PT)
+_smooth_l1 = _family(jaxloss.smooth_l1_loss, F.smooth_l1_loss, PT)
+_poisson = _family(jaxloss.poisson_nll_loss, F.poisson_nll_loss, PT)
+_gauss = _family(jaxloss.gaussian_nll_loss, F.gaussian_nll_loss, ALL3)
+_bce = _family(jaxloss.binary_cross_entropy, F.binary_cross_entropy, PT)
+_bce_logits = _family(jaxloss.sigmoid_binary_cross_entropy, F.binary_cross_entropy_with_logits, PT)
+_focal = _family(jaxloss.sigmoid_focal_loss, _focal_torchvision, PT)
+_int_ce = _family(jaxloss.softmax_cross_entropy_with_integer_labels, F.cross_entropy)
+_linear_ce = _family(jaxloss.linear_softmax_cross_entropy_with_integer_labels, _linear_ce_torch)
+_prob_ce = _family(jaxloss.softmax_cross_entropy, F.cross_entropy, PT)
+_cce = _family(jaxloss.categorical_cross_entropy, _of_log(F.nll_loss))
+_nll = _family(jaxloss.nll_loss, F.nll_loss)
+_kl = _family(jaxloss.kl_divergence, _kl_torch, PT)
+_soft_margin = _family(jaxloss.multilabel_soft_margin_loss, F.multilabel_soft_margin_loss, PT)
+_multi_margin = _family(jaxloss.multi_margin_loss, F.multi_margin_loss)
+_label_margin = _family(jaxloss.multilabel_margin_loss, F.multilabel_margin_loss)
+_ranking = _family(jaxloss.margin_ranking_loss, F.margin_ranking_loss, ALL3)
+_hinge_emb = _family(jaxloss.hinge_embedding_loss, F.hinge_embedding_loss)
+_cos_emb = _family(jaxloss.cosine_embedding_loss, F.cosine_embedding_loss, PT)
+_triplet = _family(jaxloss.triplet_margin_loss, F.triplet_margin_loss, ALL3)
+_triplet_d = _family(
+    jaxloss.triplet_margin_with_distance_loss, F.triplet_margin_with_distance_loss, ALL3
+)
+
+
+def _with_distance(variant, jdist, tdist, **options):
+    """The case ``triplet_margin_with_distance_loss-{variant}``: jaxloss with the distance
+    ``jdist``, torch with ``tdist``."""
+    return _triplet_d(
+        f"triplet_margin_with_distance_loss-{variant}",
+        _triplets,
+        jax_only={"distance_function": jdist},
+        torch_only={"distance_function": tdist},
+        **options,
+    )
+
+
+_CW = ("class_weights",)  # the last array: class weights
+
 CASES = [
     # --- elementwise regression
-    Case(
-        "mse_loss",
-        lambda r, p, t: jaxloss.squared_error(p, t, reduction=r),
-        lambda r, p, t: F.mse_loss(p, t, reduction=r),
-        lambda rng: _elementwise(rng, (3, 4, 2)),
-        (0, 1),
+    _case(
+        "mse_loss", jaxloss.squared_error, F.mse_loss, lambda rng: _elementwise(rng, (3, 4, 2)), PT
     ),
-    Case(
-        "mse_loss-half-is-l2_loss",
-        lambda r, p, t: jaxloss.l2_loss(p, t, reduction=r),
-        lambda r, p, t: 0.5 * F.mse_loss(p, t, reduction=r),
-        _elementwise,
-        (0, 1),
-    ),
-    Case(
-        "l1_loss",
-        lambda r, p, t: jaxloss.absolute_error(p, t, reduction=r),
-        lambda r, p, t: F.l1_loss(p, t, reduction=r),
-        _l1_data,
-        (0, 1),
-    ),
-    Case(
-        "huber_loss",
-        lambda r, p, t: jaxloss.huber_loss(p, t, reduction=r),
-        lambda r, p, t: F.huber_loss(p, t, reduction=r),
-        _elementwise,
-        (0, 1),
-    ),
-    Case(
-        "huber_loss-delta0.7",
-        lambda r, p, t: jaxloss.huber_loss(p, t, delta=0.7, reduction=r),
-        lambda r, p, t: F.huber_loss(p, t, delta=0.7, reduction=r),
-        _elementwise,
-        (0, 1),
-    ),
-    Case(
-        "smooth_l1_loss",
-        lambda r, p, t: jaxloss.smooth_l1_loss(p, t, reduction=r),
-        lambda r, p, t: F.smooth_l1_loss(p, t, reduction=r),
-        _elementwise,
-        (0, 1),
-    ),
-    Case(
-        "smooth_l1_loss-beta0.5",
-        lambda r, p, t: jaxloss.smooth_l1_loss(p, t, beta=0.5, reduction=r),
-        lambda r, p, t: F.smooth_l1_loss(p, t, beta=0.5, reduction=r),
-        _elementwise,
-        (0, 1),
-    ),
-    Case(
-        "smooth_l1_loss-beta0",
-        lambda r, p, t: jaxloss.smooth_l1_loss(p, t, beta=0.0, reduction=r),
-        lambda r, p, t: F.smooth_l1_loss(p, t, beta=0.0, reduction=r),
-        _l1_data,
-        (0, 1),
-    ),
-    Case(
-        "poisson_nll_loss",
-        lambda r, p, t: jaxloss.poisson_nll_loss(p, t, reduction=r),
-        lambda r, p, t: F.poisson_nll_loss(p, t, reduction=r),
-        lambda rng: _poisson_data(rng, True),
-        (0, 1),
-    ),
-    Case(
-        "poisson_nll_loss-full",
-        lambda r, p, t: jaxloss.poisson_nll_loss(p, t, full=True, reduction=r),
-        lambda r, p, t: F.poisson_nll_loss(p, t, full=True, reduction=r),
-        lambda rng: _poisson_data(rng, True, zeros=False),
-        (0, 1),
-    ),
-    Case(
-        "poisson_nll_loss-rate",
-        lambda r, p, t: jaxloss.poisson_nll_loss(p, t, log_input=False, reduction=r),
-        lambda r, p, t: F.poisson_nll_loss(p, t, log_input=False, reduction=r),
-        lambda rng: _poisson_data(rng, False),
-        (0, 1),
-    ),
-    Case(
+    _case("mse_loss-half-is-l2_loss", jaxloss.l2_loss, _times(0.5, F.mse_loss), _elementwise, PT),
+    _case("l1_loss", jaxloss.absolute_error, F.l1_loss, _l1_data, PT),
+    _huber("huber_loss", _elementwise),
+    _huber("huber_loss-delta0.7", _elementwise, delta=0.7),
+    _smooth_l1("smooth_l1_loss", _elementwise),
+    _smooth_l1("smooth_l1_loss-beta0.5", _elementwise, beta=0.5),
+    _smooth_l1("smooth_l1_loss-beta0", _l1_data, beta=0.0),
+    _poisson("poisson_nll_loss", lambda rng: _poisson_data(rng, True)),
+    _poisson("poisson_nll_loss-full", lambda rng: _poisson_data(rng, True, zeros=False), full=True),
+    _poisson("poisson_nll_loss-rate", lambda rng: _poisson_data(rng, False), log_input=False),
+    _poisson(
         "poisson_nll_loss-rate-full-eps",
-        lambda r, p, t: jaxloss.poisson_nll_loss(
-            p, t, log_input=False, full=True, epsilon=0.01, reduction=r
-        ),
-        lambda r, p, t: F.poisson_nll_loss(p, t, log_input=False, full=True, eps=0.01, reduction=r),
         lambda rng: _poisson_data(rng, False, zeros=False),
-        (0, 1),
+        log_input=False,
+        full=True,
+        epsilon=0.01,
     ),
-    Case(
-        "gaussian_nll_loss",
-        lambda r, p, t, v: jaxloss.gaussian_nll_loss(p, t, v, reduction=r),
-        lambda r, p, t, v: F.gaussian_nll_loss(p, t, v, reduction=r),
-        lambda rng: _gauss_data(rng, (N, C)),
-        (0, 1, 2),
-    ),
-    Case(
-        "gaussian_nll_loss-full-rowvar",
-        lambda r, p, t, v: jaxloss.gaussian_nll_loss(p, t, v, full=True, reduction=r),
-        lambda r, p, t, v: F.gaussian_nll_loss(p, t, v, full=True, reduction=r),
-        lambda rng: _gauss_data(rng, (N, 1)),
-        (0, 1, 2),
-    ),
-    Case(
+    _gauss("gaussian_nll_loss", lambda rng: _gauss_data(rng, (N, C))),
+    _gauss("gaussian_nll_loss-full-rowvar", lambda rng: _gauss_data(rng, (N, 1)), full=True),
+    _case(
         "gaussian_nll_loss-rank-minus-one-var",
-        lambda r, p, t, v: jaxloss.gaussian_nll_loss(p, t, v[..., None], reduction=r),
-        lambda r, p, t, v: F.gaussian_nll_loss(p, t, v, reduction=r),
+        lambda p, t, v, **kw: jaxloss.gaussian_nll_loss(p, t, v[..., None], **kw),
+        F.gaussian_nll_loss,
         lambda rng: _gauss_data(rng, (N,)),
-        (0, 1, 2),
+        ALL3,
     ),
     # --- binary classification
-    Case(
-        "binary_cross_entropy",
-        lambda r, p, y: jaxloss.binary_cross_entropy(p, y, reduction=r),
-        lambda r, p, y: F.binary_cross_entropy(p, y, reduction=r),
-        _bce_data,
-        (0, 1),
-    ),
-    Case(
-        "binary_cross_entropy-hard",
-        lambda r, p, y: jaxloss.binary_cross_entropy(p, y, reduction=r),
-        lambda r, p, y: F.binary_cross_entropy(p, y, reduction=r),
-        lambda rng: _bce_data(rng, hard=True),
-        (0, 1),
-    ),
-    Case(
+    _bce("binary_cross_entropy", _bce_data),
+    _bce("binary_cross_entropy-hard", lambda rng: _bce_data(rng, hard=True)),
+    _case(
         "binary_cross_entropy-weight",
-        lambda r, p, y, w: jaxloss.binary_cross_entropy(
-            p, y, positive_weight=w, negative_weight=w, reduction=r
+        lambda p, y, weight, **kw: jaxloss.binary_cross_entropy(
+            p, y, positive_weight=weight, negative_weight=weight, **kw
         ),
-        lambda r, p, y, w: F.binary_cross_entropy(p, y, weight=w, reduction=r),
+        F.binary_cross_entropy,
         lambda rng: (*_bce_data(rng), rng.uniform(0.1, 2.0, size=(N, C))),
-        (0, 1),
+        PT,
+        named=("weight",),
     ),
-    Case(
+    _case(
         "binary_cross_entropy-smoothing",
-        lambda r, p, y: jaxloss.binary_cross_entropy(p, y, label_smoothing=0.2, reduction=r),
-        lambda r, p, y: F.binary_cross_entropy(p, y * 0.8 + 0.1, reduction=r),
+        jaxloss.binary_cross_entropy,
+        _smoothed(F.binary_cross_entropy, 0.2),
         lambda rng: _bce_data(rng, hard=True, shape=(3, 4, 2)),
-        (0, 1),
+        PT,
+        jax_only={"label_smoothing": 0.2},
     ),
-    Case(
-        "bce_with_logits",
-        lambda r, x, y: jaxloss.sigmoid_binary_cross_entropy(x, y, reduction=r),
-        lambda r, x, y: F.binary_cross_entropy_with_logits(x, y, reduction=r),
-        _logit_data,
-        (0, 1),
-    ),
-    Case(
-        "bce_with_logits-hard",
-        lambda r, x, y: jaxloss.sigmoid_binary_cross_entropy(x, y, reduction=r),
-        lambda r, x, y: F.binary_cross_entropy_with_logits(x, y, reduction=r),
-        lambda rng: _logit_data(rng, hard=True),
-        (0, 1),
-    ),
-    Case(
+    _bce_logits("bce_with_logits", _logit_data),
+    _bce_logits("bce_with_logits-hard", lambda rng: _logit_data(rng, hard=True)),
+    _bce_logits(
         "bce_with_logits-extreme-logits-pos_weight",
-        lambda r, x, y, pw: jaxloss.sigmoid_binary_cross_entropy(x, y, pos_weight=pw, reduction=r),
-        lambda r, x, y, pw: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction=r),
         lambda rng: (rng.normal(size=(N, C)) * 40, rng.integers(0, 2, (N, C)) * 1.0, W_CLASS),
-        (0, 1),
+        named=("pos_weight",),
     ),
-    Case(
+    _bce_logits(
         "bce_with_logits-pos_weight",
-        lambda r, x, y, pw: jaxloss.sigmoid_binary_cross_entropy(x, y, pos_weight=pw, reduction=r),
-        lambda r, x, y, pw: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction=r),
         lambda rng: (*_logit_data(rng), W_CLASS * 2),
-        (0, 1),
+        named=("pos_weight",),
     ),
-    Case(
+    _case(
         "bce_with_logits-pos_weight-smoothing-kdim",
-        lambda r, x, y, pw: jaxloss.sigmoid_binary_cross_entropy(
-            x, y, pos_weight=pw, label_smoothing=0.1, reduction=r
-        ),
-        lambda r, x, y, pw: F.binary_cross_entropy_with_logits(
-            x, y * 0.9 + 0.05, pos_weight=pw, reduction=r
-        ),
+        jaxloss.sigmoid_binary_cross_entropy,
+        _smoothed(F.binary_cross_entropy_with_logits, 0.1),
         lambda rng: (*_logit_data(rng, hard=True, shape=(3, 2, C)), W_CLASS),
-        (0, 1),
+        PT,
+        named=("pos_weight",),
+        jax_only={"label_smoothing": 0.1},
     ),
-    Case(
-        "sigmoid_focal-hard",
-        lambda r, x, y: jaxloss.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0, reduction=r),
-        lambda r, x, y: _focal_torchvision(x, y, r, 0.25, 2.0),
-        lambda rng: _logit_data(rng, hard=True),
-        (0, 1),
-    ),
-    Case(
-        "sigmoid_focal-soft-gamma1.5",
-        lambda r, x, y: jaxloss.sigmoid_focal_loss(x, y, gamma=1.5, reduction=r),
-        lambda r, x, y: _focal_torchvision(x, y, r, None, 1.5),
-        _logit_data,
-        (0, 1),
-    ),
-    Case(
-        "sigmoid_focal-soft-gamma0",
-        lambda r, x, y: jaxloss.sigmoid_focal_loss(x, y, alpha=0.6, gamma=0.0, reduction=r),
-        lambda r, x, y: _focal_torchvision(x, y, r, 0.6, 0.0),
-        _logit_data,
-        (0, 1),
-    ),
+    _focal("sigmoid_focal-hard", lambda rng: _logit_data(rng, hard=True), alpha=0.25, gamma=2.0),
+    _focal("sigmoid_focal-soft-gamma1.5", _logit_data, alpha=None, gamma=1.5),
+    _focal("sigmoid_focal-soft-gamma0", _logit_data, alpha=0.6, gamma=0.0),
     # --- softmax cross-entropy, integer labels
-    Case(
-        "cross_entropy",
-        lambda r, x, y: jaxloss.softmax_cross_entropy_with_integer_labels(x, y, reduction=r),
-        lambda r, x, y: F.cross_entropy(x, y, reduction=r),
-        _ce_int_data,
-    ),
-    Case(
-        "cross_entropy-weight",
-        lambda r, x, y, w: jaxloss.softmax_cross_entropy_with_integer_labels(
-            x, y, class_weights=w, reduction=r
-        ),
-        lambda r, x, y, w: F.cross_entropy(x, y, weight=w, reduction=r),
-        lambda rng: (*_ce_int_data(rng), W_CLASS),
-    ),
-    Case(
+    _int_ce("cross_entropy", _ce_int_data),
+    _int_ce("cross_entropy-weight", lambda rng: (*_ce_int_data(rng), W_CLASS), named=_CW),
+    _int_ce(
         "cross_entropy-ignore_index",
-        lambda r, x, y: jaxloss.softmax_cross_entropy_with_integer_labels(
-            x, y, ignore_index=-100, reduction=r
-        ),
-        lambda r, x, y: F.cross_entropy(x, y, ignore_index=-100, reduction=r),
         lambda rng: _ce_int_data(rng, ignore=-100),
+        ignore_index=-100,
     ),
-    Case(
-        "cross_entropy-label_smoothing",
-        lambda r, x, y: jaxloss.softmax_cross_entropy_with_integer_labels(
-            x, y, label_smoothing=0.15, reduction=r
-        ),
-        lambda r, x, y: F.cross_entropy(x, y, label_smoothing=0.15, reduction=r),
-        _ce_int_data,
-    ),
-    Case(
+    _int_ce("cross_entropy-label_smoothing", _ce_int_data, label_smoothing=0.15),
+    _int_ce(
         "cross_entropy-weight-ignore-smoothing",
-        lambda r, x, y, w: jaxloss.softmax_cross_entropy_with_integer_labels(
-            x, y, class_weights=w, ignore_index=2, label_smoothing=0.2, reduction=r
-        ),
-        lambda r, x, y, w: F.cross_entropy(
-            x, y, weight=w, ignore_index=2, label_smoothing=0.2, reduction=r
-        ),
         lambda rng: (*_ce_int_data(rng, ignore=2), W_CLASS),
+        named=_CW,
+        ignore_index=2,
+        label_smoothing=0.2,
     ),
-    Case(
+    _int_ce(
         "cross_entropy-kdim-weight-ignore-smoothing",
-        lambda r, x, y, w: jaxloss.softmax_cross_entropy_with_integer_labels(
-            x, y, axis=1, class_weights=w, ignore_index=-100, label_smoothing=0.1, reduction=r
-        ),
-        lambda r, x, y, w: F.cross_entropy(
-            x, y, weight=w, ignore_index=-100, label_smoothing=0.1, reduction=r
-        ),
         lambda rng: (*_ce_int_data(rng, (3, C, 2, 3), ignore=-100), W_CLASS),
+        named=_CW,
+        jax_only={"axis": 1},
+        ignore_index=-100,
+        label_smoothing=0.1,
     ),
-    Case(
+    _case(
         "cross_entropy-kdim-moved-axis",
-        lambda r, x, y: jaxloss.softmax_cross_entropy_with_integer_labels(
-            jnp.moveaxis(x, 1, -1), y, label_smoothing=0.1, reduction=r
+        lambda x, y, **kw: jaxloss.softmax_cross_entropy_with_integer_labels(
+            jnp.moveaxis(x, 1, -1), y, **kw
         ),
-        lambda r, x, y: F.cross_entropy(x, y, label_smoothing=0.1, reduction=r),
+        F.cross_entropy,
         lambda rng: _ce_int_data(rng, (3, C, 4)),
+        label_smoothing=0.1,
     ),
-    Case(
+    _linear_ce(
         "linear_cross_entropy",
-        lambda r, h, w, y, b: jaxloss.linear_softmax_cross_entropy_with_integer_labels(
-            h, w, y, bias=b, chunk_size=3, reduction=r
-        ),
-        lambda r, h, w, y, b: F.linear_cross_entropy(h, w.T, y, linear_bias=b, reduction=r),
-        lambda rng: (
-            rng.normal(size=(N, 4)),
-            rng.normal(size=(4, 7)),
-            rng.integers(0, 7, size=N),
-            rng.normal(size=7),
-        ),
+        _linear_ce_data,
         (0, 1, 3),
+        named=("bias",),
+        jax_only={"chunk_size": 3},
     ),
-    Case(
+    _linear_ce(
         "linear_cross_entropy-ignore-smoothing",
-        lambda r, h, w, y, b: jaxloss.linear_softmax_cross_entropy_with_integer_labels(
-            h, w, y, bias=b, ignore_index=-100, label_smoothing=0.2, chunk_size=4, reduction=r
-        ),
-        lambda r, h, w, y, b: F.linear_cross_entropy(
-            h, w.T, y, linear_bias=b, ignore_index=-100, label_smoothing=0.2, reduction=r
-        ),
-        lambda rng: (
-            rng.normal(size=(N, 4)),
-            rng.normal(size=(4, 7)),
-            np.array([3, -100, 0, 6, -100, 2]),
-            rng.normal(size=7),
-        ),
+        lambda rng: _linear_ce_data(rng, [3, -100, 0, 6, -100, 2]),
         (0, 1, 3),
+        named=("bias",),
+        jax_only={"chunk_size": 4},
+        ignore_index=-100,
+        label_smoothing=0.2,
     ),
-    Case(
+    _linear_ce(
         "linear_cross_entropy-weight",
-        lambda r, h, w, y, cw: jaxloss.linear_softmax_cross_entropy_with_integer_labels(
-            h, w, y, class_weights=cw, chunk_size=3, reduction=r
-        ),
-        lambda r, h, w, y, cw: F.linear_cross_entropy(h, w.T, y, weight=cw, reduction=r),
-        lambda rng: (
-            rng.normal(size=(N, 4)),
-            rng.normal(size=(4, 7)),
-            rng.integers(0, 7, size=N),
-            rng.uniform(0.2, 2.0, size=7),
-        ),
-        (0, 1),  # torch does not differentiate its class weights
+        lambda rng: _linear_ce_data(rng, class_weights=True),
+        PT,  # torch does not differentiate its class weights
+        named=_CW,
+        jax_only={"chunk_size": 3},
     ),
-    Case(
+    _linear_ce(
         "linear_cross_entropy-weight-bias-ignore-smoothing-zero-weight",
-        lambda r, h, w, y, b, cw: jaxloss.linear_softmax_cross_entropy_with_integer_labels(
-            h, w, y, bias=b, class_weights=cw, chunk_size=4, reduction=r, **_LCE_OPTIONS
-        ),
-        lambda r, h, w, y, b, cw: F.linear_cross_entropy(
-            h, w.T, y, linear_bias=b, weight=cw, reduction=r, **_LCE_OPTIONS
-        ),
         lambda rng: (
-            rng.normal(size=(N, 4)),
-            rng.normal(size=(4, 7)),
-            np.array([3, -100, 0, 6, -100, 1]),  # class 1 has weight 0
-            rng.normal(size=7),
+            *_linear_ce_data(rng, [3, -100, 0, 6, -100, 1]),  # class 1 has weight 0
             np.array([0.5, 0.0, 2.0, 1.0, 0.25, 1.5, 3.0]),
         ),
         (0, 1, 3),
+        named=("bias", "class_weights"),
+        jax_only={"chunk_size": 4},
+        ignore_index=-100,
+        label_smoothing=0.2,
     ),
     # --- softmax cross-entropy, probability targets
-    Case(
-        "cross_entropy-probs",
-        lambda r, x, y: jaxloss.softmax_cross_entropy(x, y, reduction=r),
-        lambda r, x, y: F.cross_entropy(x, y, reduction=r),
-        _ce_prob_data,
-        (0, 1),
-    ),
-    Case(
-        "cross_entropy-probs-onehot",
-        lambda r, x, y: jaxloss.softmax_cross_entropy(x, y, reduction=r),
-        lambda r, x, y: F.cross_entropy(x, y, reduction=r),
-        lambda rng: _ce_prob_data(rng, onehot=True),
-        (0, 1),
-    ),
-    Case(
+    _prob_ce("cross_entropy-probs", _ce_prob_data),
+    _prob_ce("cross_entropy-probs-onehot", lambda rng: _ce_prob_data(rng, onehot=True)),
+    _prob_ce(
         "cross_entropy-probs-weight-smoothing",
-        lambda r, x, y, w: jaxloss.softmax_cross_entropy(
-            x, y, class_weights=w, label_smoothing=0.2, reduction=r
-        ),
-        lambda r, x, y, w: F.cross_entropy(x, y, weight=w, label_smoothing=0.2, reduction=r),
         lambda rng: (*_ce_prob_data(rng), W_CLASS),
-        (0, 1),
+        named=_CW,
+        label_smoothing=0.2,
     ),
-    Case(
+    _prob_ce(
         "cross_entropy-probs-kdim-weight-smoothing",
-        lambda r, x, y, w: jaxloss.softmax_cross_entropy(
-            x, y, axis=1, class_weights=w, label_smoothing=0.1, reduction=r
-        ),
-        lambda r, x, y, w: F.cross_entropy(x, y, weight=w, label_smoothing=0.1, reduction=r),
         lambda rng: (*_ce_prob_data(rng, (3, C, 2, 2)), W_CLASS),
-        (0, 1),
+        named=_CW,
+        jax_only={"axis": 1},
+        label_smoothing=0.1,
     ),
     # --- probabilities in: nll_loss(log p)
-    Case(
-        "nll_loss",
-        lambda r, p, y: jaxloss.categorical_cross_entropy(p, y, reduction=r),
-        lambda r, p, y: F.nll_loss(torch.log(p), y, reduction=r),
-        lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, size=N)),
-    ),
-    Case(
+    _cce("nll_loss", lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, size=N))),
+    _cce(
         "nll_loss-weight",
-        lambda r, p, y, w: jaxloss.categorical_cross_entropy(p, y, class_weights=w, reduction=r),
-        lambda r, p, y, w: F.nll_loss(torch.log(p), y, weight=w, reduction=r),
         lambda rng: (_probs(rng, (N, C)), rng.integers(0, C, size=N), W_CLASS),
+        named=_CW,
     ),
-    Case(
+    _cce(
         "nll_loss-kdim-weight",
-        lambda r, p, y, w: jaxloss.categorical_cross_entropy(
-            p, y, axis=1, class_weights=w, reduction=r
-        ),
-        lambda r, p, y, w: F.nll_loss(torch.log(p), y, weight=w, reduction=r),
         lambda rng: (_probs(rng, (3, C, 4), axis=1), rng.integers(0, C, size=(3, 4)), W_CLASS),
+        named=_CW,
+        jax_only={"axis": 1},
     ),
-    Case(
+    _case(
         "categorical_cross_entropy-soft",
-        lambda r, p, y: jaxloss.categorical_cross_entropy(p, y, axis=1, reduction=r),
-        lambda r, p, y: F.cross_entropy(torch.log(p), y, reduction=r),
+        jaxloss.categorical_cross_entropy,
+        _of_log(F.cross_entropy),
         lambda rng: (_probs(rng, (3, C, 2), axis=1), _probs(rng, (3, C, 2), axis=1)),
         (1,),
+        jax_only={"axis": 1},
     ),
-    Case(
+    _cce(
         "categorical_cross_entropy-ignore_index-weight",
-        lambda r, p, y, w: jaxloss.categorical_cross_entropy(
-            p, y, axis=1, ignore_index=-100, class_weights=w, reduction=r
-        ),
-        lambda r, p, y, w: F.nll_loss(torch.log(p), y, weight=w, ignore_index=-100, reduction=r),
         lambda rng: (
             _probs(rng, (N, C, 2), axis=1),
             *_ce_int_data(rng, (N, C, 2), -100)[1:],
             W_CLASS,
         ),
+        named=_CW,
+        jax_only={"axis": 1},
+        ignore_index=-100,
     ),
     # label smoothing on probabilities: through a softmax, the gradient with respect to the
     # logits is comparable (DIFFERENCES["categorical_cross_entropy_renormalization"])
-    Case(
+    _case(
         "categorical_cross_entropy-softmax-smoothing-weight-ignore",
-        lambda r, x, y, w: jaxloss.categorical_cross_entropy(
-            jax.nn.softmax(x, axis=1),
-            y,
-            axis=1,
-            label_smoothing=0.2,
-            class_weights=w,
-            ignore_index=3,
-            reduction=r,
-        ),
-        lambda r, x, y, w: F.cross_entropy(
-            x, y, weight=w, label_smoothing=0.2, ignore_index=3, reduction=r
-        ),
+        lambda x, y, **kw: jaxloss.categorical_cross_entropy(jax.nn.softmax(x, axis=1), y, **kw),
+        F.cross_entropy,
         lambda rng: (*_ce_int_data(rng, (N, C, 2), ignore=3), W_CLASS),
+        named=_CW,
+        jax_only={"axis": 1},
+        label_smoothing=0.2,
+        ignore_index=3,
     ),
     # --- nll_loss (log-probabilities in)
-    Case(
+    _nll(
         "nll_loss-log-probabilities",
-        lambda r, lp, y: jaxloss.nll_loss(lp, y, reduction=r),
-        lambda r, lp, y: F.nll_loss(lp, y, reduction=r),
         lambda rng: (np.log(_probs(rng, (N, C))), rng.integers(0, C, size=N)),
     ),
-    Case(
+    _nll(
         "nll_loss-log-probabilities-weight-ignore",
-        lambda r, lp, y, w: jaxloss.nll_loss(
-            lp, y, class_weights=w, ignore_index=-100, reduction=r
-        ),
-        lambda r, lp, y, w: F.nll_loss(lp, y, weight=w, ignore_index=-100, reduction=r),
         lambda rng: (np.log(_probs(rng, (N, C))), *_ce_int_data(rng, ignore=-100)[1:], W_CLASS),
+        named=_CW,
+        ignore_index=-100,
     ),
-    Case(
+    _nll(
         "nll_loss-kdim-weight-ignore-unnormalized",
-        lambda r, lp, y, w: jaxloss.nll_loss(
-            lp, y, axis=1, class_weights=w, ignore_index=2, reduction=r
-        ),
-        lambda r, lp, y, w: F.nll_loss(lp, y, weight=w, ignore_index=2, reduction=r),
         lambda rng: (*_ce_int_data(rng, (3, C, 2, 3), ignore=2), W_CLASS),
+        named=_CW,
+        jax_only={"axis": 1},
+        ignore_index=2,
     ),
     # --- divergences
-    Case(
-        "kl_div",
-        lambda r, lp, t: jaxloss.kl_divergence(lp, t, reduction=r),
-        lambda r, lp, t: _kl_torch(r, lp, t, False),
-        lambda rng: (np.log(_probs(rng, (N, C))), _probs(rng, (N, C))),
-        (0, 1),
-    ),
-    Case(
+    _kl("kl_div", lambda rng: (np.log(_probs(rng, (N, C))), _probs(rng, (N, C)))),
+    _case(
         "kl_div-log_target",
-        lambda r, lp, lt: jaxloss.kl_divergence_with_log_targets(lp, lt, reduction=r),
-        lambda r, lp, lt: _kl_torch(r, lp, lt, True),
+        jaxloss.kl_divergence_with_log_targets,
+        functools.partial(_kl_torch, log_target=True),
         lambda rng: (np.log(_probs(rng, (N, C))), np.log(_probs(rng, (N, C)))),
-        (0, 1),
+        PT,
     ),
     # --- margin
-    Case(
+    _case(
         "soft_margin_loss",
-        lambda r, x, y: jaxloss.soft_margin_loss(x, y, reduction=r),
-        lambda r, x, y: F.soft_margin_loss(x, y, reduction=r),
+        jaxloss.soft_margin_loss,
+        F.soft_margin_loss,
         lambda rng: (rng.normal(size=(N, C)) * 2, _signs(rng, (N, C))),
     ),
-    Case(
-        "multilabel_soft_margin_loss",
-        lambda r, x, y: jaxloss.multilabel_soft_margin_loss(x, y, reduction=r),
-        lambda r, x, y: F.multilabel_soft_margin_loss(x, y, reduction=r),
-        lambda rng: _logit_data(rng, hard=True),
-        (0, 1),
-    ),
-    Case(
+    _soft_margin("multilabel_soft_margin_loss", lambda rng: _logit_data(rng, hard=True)),
+    _soft_margin(
         "multilabel_soft_margin_loss-weight-soft",
-        lambda r, x, y, w: jaxloss.multilabel_soft_margin_loss(x, y, class_weights=w, reduction=r),
-        lambda r, x, y, w: F.multilabel_soft_margin_loss(x, y, weight=w, reduction=r),
         lambda rng: (*_logit_data(rng), W_CLASS),
-        (0, 1),
+        named=_CW,
     ),
-    Case(
+    _case(
         "multilabel_soft_margin_loss-kdim-weight",
-        lambda r, x, y, w: jaxloss.multilabel_soft_margin_loss(
-            x, y, class_weights=w, axis=1, reduction=r
-        ),
-        lambda r, x, y, w: _multilabel_kdim(r, x, y, w),
+        jaxloss.multilabel_soft_margin_loss,
+        _multilabel_kdim,
         lambda rng: (*_logit_data(rng, shape=(3, C, 2)), W_CLASS),
-        (0, 1),
+        PT,
+        named=_CW,
+        jax_only={"axis": 1},
     ),
-    Case(
-        "multi_margin_loss",
-        lambda r, x, y: jaxloss.multi_margin_loss(x, y, reduction=r),
-        lambda r, x, y: F.multi_margin_loss(x, y, reduction=r),
-        lambda rng: (rng.normal(size=(N, C)), rng.integers(0, C, size=N)),
+    _multi_margin(
+        "multi_margin_loss", lambda rng: (rng.normal(size=(N, C)), rng.integers(0, C, size=N))
     ),
-    Case(
+    _multi_margin(
         "multi_margin_loss-p2-margin-weight",
-        lambda r, x, y, w: jaxloss.multi_margin_loss(
-            x, y, p=2, margin=0.7, class_weights=w, reduction=r
-        ),
-        lambda r, x, y, w: F.multi_margin_loss(x, y, p=2, margin=0.7, weight=w, reduction=r),
         lambda rng: (rng.normal(size=(N, C)), rng.integers(0, C, size=N), W_CLASS),
+        named=_CW,
+        p=2,
+        margin=0.7,
     ),
-    Case(
+    _case(
         "multi_margin_loss-kdim-weight",
-        lambda r, x, y, w: jaxloss.multi_margin_loss(
-            x, y, margin=1.5, class_weights=w, axis=1, reduction=r
-        ),
-        lambda r, x, y, w: _multimargin_kdim(r, x, y, margin=1.5, weight=w),
+        jaxloss.multi_margin_loss,
+        _multimargin_kdim,
         lambda rng: (rng.normal(size=(3, C, 2)), rng.integers(0, C, size=(3, 2)), W_CLASS),
+        named=_CW,
+        jax_only={"axis": 1},
+        margin=1.5,
     ),
-    Case(
-        "multilabel_margin_loss",
-        lambda r, x, y: jaxloss.multilabel_margin_loss(x, y, reduction=r),
-        lambda r, x, y: F.multilabel_margin_loss(x, y, reduction=r),
-        _multilabel_targets,
-    ),
-    Case(
+    _label_margin("multilabel_margin_loss", _multilabel_targets),
+    _case(
         "multilabel_margin_loss-class-axis-0",
-        lambda r, x, y: jaxloss.multilabel_margin_loss(x.T, y.T, axis=0, reduction=r),
-        lambda r, x, y: F.multilabel_margin_loss(x, y, reduction=r),
+        lambda x, y, **kw: jaxloss.multilabel_margin_loss(x.T, y.T, axis=0, **kw),
+        F.multilabel_margin_loss,
         lambda rng: _multilabel_targets(rng, (4, 7)),
     ),
-    Case(
-        "multilabel_margin_loss-1d",
-        lambda r, x, y: jaxloss.multilabel_margin_loss(x, y, reduction=r),
-        lambda r, x, y: F.multilabel_margin_loss(x, y, reduction=r),
-        lambda rng: (rng.normal(size=C), np.array([4, 1, -1, 3, 0])),
+    _label_margin(
+        "multilabel_margin_loss-1d", lambda rng: (rng.normal(size=C), np.array([4, 1, -1, 3, 0]))
     ),
     # --- metric learning
-    Case(
-        "margin_ranking_loss",
-        lambda r, a, b, y: jaxloss.margin_ranking_loss(a, b, y, reduction=r),
-        lambda r, a, b, y: F.margin_ranking_loss(a, b, y, reduction=r),
-        lambda rng: (*_elementwise(rng), _signs(rng, (N, C))),
-        (0, 1, 2),
-    ),
-    Case(
+    _ranking("margin_ranking_loss", lambda rng: (*_elementwise(rng), _signs(rng, (N, C)))),
+    _ranking(
         "margin_ranking_loss-margin",
-        lambda r, a, b, y: jaxloss.margin_ranking_loss(a, b, y, margin=0.3, reduction=r),
-        lambda r, a, b, y: F.margin_ranking_loss(a, b, y, margin=0.3, reduction=r),
         lambda rng: (*_elementwise(rng, (3, 4, 2)), _signs(rng, (3, 4, 2))),
-        (0, 1, 2),
+        margin=0.3,
     ),
-    Case(
+    _hinge_emb(
         "hinge_embedding_loss",
-        lambda r, x, y: jaxloss.hinge_embedding_loss(x, y, reduction=r),
-        lambda r, x, y: F.hinge_embedding_loss(x, y, reduction=r),
         lambda rng: (np.abs(rng.normal(size=(N, C))) * 1.5, _signs(rng, (N, C))),
     ),
-    Case(
+    _hinge_emb(
         "hinge_embedding_loss-margin",
-        lambda r, x, y: jaxloss.hinge_embedding_loss(x, y, margin=0.5, reduction=r),
-        lambda r, x, y: F.hinge_embedding_loss(x, y, margin=0.5, reduction=r),
         lambda rng: (rng.normal(size=(N, C)), _signs(rng, (N, C))),
+        margin=0.5,
     ),
-    Case(
-        # labels other than +-1 add both terms, as in torch
+    _hinge_emb(  # labels other than +-1 add both terms, as in torch
         "hinge_embedding_loss-other-labels",
-        lambda r, x, y: jaxloss.hinge_embedding_loss(x, y, margin=0.5, reduction=r),
-        lambda r, x, y: F.hinge_embedding_loss(x, y, margin=0.5, reduction=r),
         lambda rng: (rng.normal(size=(N, C)), rng.choice([-1.0, 0.0, 1.0, 2.0], size=(N, C))),
+        margin=0.5,
     ),
-    Case(
-        "cosine_embedding_loss",
-        lambda r, a, b, y: jaxloss.cosine_embedding_loss(a, b, y, reduction=r),
-        lambda r, a, b, y: F.cosine_embedding_loss(a, b, y, reduction=r),
-        lambda rng: (*_elementwise(rng), _signs(rng, N)),
-        (0, 1),
-    ),
-    Case(
+    _cos_emb("cosine_embedding_loss", lambda rng: (*_elementwise(rng), _signs(rng, N))),
+    _cos_emb(
         "cosine_embedding_loss-margin-label0",
-        lambda r, a, b, y: jaxloss.cosine_embedding_loss(a, b, y, margin=-0.2, reduction=r),
-        lambda r, a, b, y: F.cosine_embedding_loss(a, b, y, margin=-0.2, reduction=r),
         lambda rng: (*_elementwise(rng), np.array([1.0, -1.0, 0.0, 1.0, -1.0, 0.0])),
-        (0, 1),
+        margin=-0.2,
     ),
-    Case(
+    _case(
         "cosine_similarity",
-        lambda r, a, b: jaxloss.cosine_similarity(a, b, axis=1, reduction=r),
-        lambda r, a, b: _reduce(F.cosine_similarity(a, b, dim=1), r),
+        jaxloss.cosine_similarity,
+        _reducing(functools.partial(F.cosine_similarity, dim=1)),
         lambda rng: _elementwise(rng, (N, C, 3)),
-        (0, 1),
+        PT,
+        jax_only={"axis": 1},
     ),
-    Case(
+    _case(
         "one-minus-cosine_similarity-is-cosine_distance",
-        lambda r, a, b: jaxloss.cosine_distance(a, b, reduction=r),
-        lambda r, a, b: _reduce(1 - F.cosine_similarity(a, b, dim=-1), r),
+        jaxloss.cosine_distance,
+        _reducing(_cosine_torch),
         _elementwise,
-        (0, 1),
+        PT,
     ),
-    Case(
-        "triplet_margin_loss",
-        lambda r, a, p, n: jaxloss.triplet_margin_loss(a, p, n, reduction=r),
-        lambda r, a, p, n: F.triplet_margin_loss(a, p, n, reduction=r),
-        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
-        (0, 1, 2),
-    ),
-    Case(
-        "triplet_margin_loss-p1-swap",
-        lambda r, a, p, n: jaxloss.triplet_margin_loss(
-            a, p, n, p=1.0, swap=True, margin=2.0, reduction=r
-        ),
-        lambda r, a, p, n: F.triplet_margin_loss(a, p, n, p=1, swap=True, margin=2.0, reduction=r),
-        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
-        (0, 1, 2),
-    ),
-    Case(
-        "triplet_margin_loss-p3-eps",
-        lambda r, a, p, n: jaxloss.triplet_margin_loss(
-            a, p, n, p=3.0, epsilon=1e-3, margin=1.5, reduction=r
-        ),
-        lambda r, a, p, n: F.triplet_margin_loss(a, p, n, p=3, eps=1e-3, margin=1.5, reduction=r),
-        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
-        (0, 1, 2),
-    ),
-    Case(
-        "triplet_margin_with_distance_loss",
-        lambda r, a, p, n: jaxloss.triplet_margin_with_distance_loss(a, p, n, reduction=r),
-        lambda r, a, p, n: F.triplet_margin_with_distance_loss(a, p, n, reduction=r),
-        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
-        (0, 1, 2),
-    ),
-    Case(
-        "triplet_margin_with_distance_loss-cosine-swap",
-        lambda r, a, p, n: jaxloss.triplet_margin_with_distance_loss(
-            a, p, n, distance_function=_cosine_jax, margin=0.5, swap=True, reduction=r
-        ),
-        lambda r, a, p, n: F.triplet_margin_with_distance_loss(
-            a, p, n, distance_function=_cosine_torch, margin=0.5, swap=True, reduction=r
-        ),
-        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
-        (0, 1, 2),
-    ),
-    Case(
-        "triplet_margin_with_distance_loss-l1",
-        lambda r, a, p, n: jaxloss.triplet_margin_with_distance_loss(
-            a, p, n, distance_function=_l1_jax, margin=3.0, reduction=r
-        ),
-        lambda r, a, p, n: F.triplet_margin_with_distance_loss(
-            a, p, n, distance_function=_l1_torch, margin=3.0, reduction=r
-        ),
-        lambda rng: tuple(rng.normal(size=(N, 4)) for _ in range(3)),
-        (0, 1, 2),
-    ),
+    _triplet("triplet_margin_loss", _triplets),
+    _triplet("triplet_margin_loss-p1-swap", _triplets, p=1.0, swap=True, margin=2.0),
+    _triplet("triplet_margin_loss-p3-eps", _triplets, p=3.0, epsilon=1e-3, margin=1.5),
+    _triplet_d("triplet_margin_with_distance_loss", _triplets),
+    _with_distance("cosine-swap", _cosine_jax, _cosine_torch, margin=0.5, swap=True),
+    _with_distance("l1", _l1_jax, _l1_torch, margin=3.0),
 ]
 
 
@@ -1042,7 +854,7 @@ CASES = [
 def _jax_case(case):
     """jaxloss's side of ``case`` for every reduction, in one compiled program (the tests of
     the three reductions share it)."""
-    fns = [functools.partial(case.jfn, r) for r in REDUCTIONS]
+    fns = [functools.partial(case.jfn, reduction=r) for r in REDUCTIONS]
     return _jit_values_and_vjps(fns, case.diff, zlib.crc32(case.name.encode()))
 
 
@@ -1055,7 +867,7 @@ def test_torch_oracle(case, reduction):
     j_results = _jax_case(case)(*[_jax(a) for a in arrays])
     compare(
         j_results[REDUCTIONS.index(reduction)],
-        lambda *a: case.tfn(reduction, *a),
+        functools.partial(case.tfn, reduction=reduction),
         arrays,
         case.diff,
     )
