@@ -282,26 +282,14 @@ class TestIntegerLabels:
             x = _logits((5, 4)).astype(np.float64)
             labels = np.array([0, 1, 3, 2, 1])
             check_grads(lambda a: self.f(a, labels, **opts), (x,), order=2, modes=["rev"], eps=1e-4)
-            # Gradients of the traced hyperparameters and of the class weights.
-            if "label_smoothing" in opts:
-                check_grads(
-                    lambda s: self.f(x, labels, **{**opts, "label_smoothing": s}),
-                    (0.2,),
-                    order=1,
-                    modes=["rev"],
-                    eps=1e-4,
-                )
-                check_grads(
-                    lambda z: self.f(x, labels, **{**opts, "z_loss": z}),
-                    (0.05,),
-                    order=1,
-                    modes=["rev"],
-                    eps=1e-4,
-                )
+            # Gradients of the traced hyperparameters (at these values) and of the class weights.
+            at = {"label_smoothing": 0.2, "z_loss": 0.05} if "label_smoothing" in opts else {}
             if "class_weights" in opts:
+                at["class_weights"] = opts["class_weights"]
+            for key, value in at.items():
                 check_grads(
-                    lambda w: self.f(x, labels, **{**opts, "class_weights": w}),
-                    (opts["class_weights"],),
+                    lambda v, key=key: self.f(x, labels, **{**opts, key: v}),
+                    (value,),
                     order=1,
                     modes=["rev"],
                     eps=1e-4,

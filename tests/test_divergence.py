@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import jaxloss
 from tests.grads import check_grads
+from tests.shared_checks import check_class_axis, check_same_values, check_values
 
 
 def ref_kl(log_p, t, axis=-1):
@@ -39,17 +40,13 @@ def _distributions(seed, batch=(4,), num_classes=5, dtype=np.float32, spread=2.0
 class TestKLDivergence:
     def test_matches_reference_and_optax(self):
         log_p, t = _distributions(0, (3, 4))
-        out = jaxloss.kl_divergence(log_p, t, reduction="none")
-        assert out.shape == (3, 4) and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_kl(log_p, t), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(out, optax.losses.kl_divergence(log_p, t), rtol=1e-5, atol=1e-6)
+        expected = [ref_kl(log_p, t), optax.losses.kl_divergence(log_p, t)]
+        check_values(jaxloss.kl_divergence, (log_p, t), (3, 4), expected, rtol=1e-5, atol=1e-6)
 
     @pytest.mark.parametrize("axis", [0, 1, -3])
     def test_axis(self, axis):
-        log_p, t = _distributions(1, (3, 2))
-        log_p, t = np.moveaxis(log_p, -1, axis), np.moveaxis(t, -1, axis)
-        out = jaxloss.kl_divergence(log_p, t, axis=axis, reduction="none")
-        np.testing.assert_allclose(out, ref_kl(log_p, t, axis), rtol=1e-5, atol=1e-6)
+        args = _distributions(1, (3, 2))
+        check_class_axis(jaxloss.kl_divergence, ref_kl, args, axis, rtol=1e-5, atol=1e-6)
 
     def test_axon_example(self):
         # Axon.Losses.kl_divergence takes probabilities and clips targets and predictions
@@ -160,18 +157,13 @@ def _log_pair(seed, batch=(4,), num_classes=5, dtype=np.float32):
 class TestKLDivergenceWithLogTargets:
     def test_matches_reference_optax_and_kl_divergence(self):
         log_p, log_t = _log_pair(10, (3, 4))
-        out = jaxloss.kl_divergence_with_log_targets(log_p, log_t, reduction="none")
-        assert out.shape == (3, 4) and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_kl_log_targets(log_p, log_t), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(
-            out, optax.losses.kl_divergence_with_log_targets(log_p, log_t), rtol=1e-5, atol=1e-6
-        )
-        np.testing.assert_allclose(
-            out,
+        expected = [
+            ref_kl_log_targets(log_p, log_t),
+            optax.losses.kl_divergence_with_log_targets(log_p, log_t),
             jaxloss.kl_divergence(log_p, np.exp(log_t), reduction="none"),
-            rtol=1e-5,
-            atol=1e-6,
-        )
+        ]
+        fn = jaxloss.kl_divergence_with_log_targets
+        check_values(fn, (log_p, log_t), (3, 4), expected, rtol=1e-5, atol=1e-6)
 
     @pytest.mark.parametrize("axis", [0, -2])
     def test_axis_and_jit(self, axis):
@@ -206,12 +198,6 @@ class TestKLDivergenceWithLogTargets:
         )
         np.testing.assert_array_equal(out, [np.inf])
 
-    def test_gradients(self):
-        with jax.enable_x64(True):
-            log_p, log_t = _log_pair(12, (3,), dtype=np.float64)
-            f = jax.jit(lambda a, b: jaxloss.kl_divergence_with_log_targets(a, b))
-            check_grads(f, (log_p, log_t), order=2, modes=["rev"], eps=1e-4)
-
     @given(
         z=hnp.arrays(np.float64, (3, 4), elements=st.floats(-10, 10)),
         w=hnp.arrays(np.float64, (3, 4), elements=st.floats(-10, 10)),
@@ -222,20 +208,6 @@ class TestKLDivergenceWithLogTargets:
         assert np.all(out >= -1e-5)
         same = jaxloss.kl_divergence_with_log_targets(log_t, log_t, reduction="none")
         np.testing.assert_allclose(same, 0.0, atol=1e-6)
-
-    def test_errors(self):
-        log_p, log_t = _log_pair(13)
-        with pytest.raises(
-            ValueError,
-            match=r"kl_divergence_with_log_targets: arguments 'log_predictions' and "
-            r"'log_targets' must have the same shape",
-        ):
-            jaxloss.kl_divergence_with_log_targets(log_p, log_t[:2])
-        with pytest.raises(
-            TypeError,
-            match=r"kl_divergence_with_log_targets: argument 'log_predictions'.*floating dtype",
-        ):
-            jaxloss.kl_divergence_with_log_targets(log_p.astype(np.int32), log_t)
 
 
 # -- generalized_kl_divergence -------------------------------------------------
@@ -251,30 +223,20 @@ def _measures(seed, batch=(4,), num_classes=5, dtype=np.float32):
 class TestGeneralizedKL:
     def test_matches_reference_and_optax(self):
         log_p, t = _measures(20, (3, 4))
-        out = jaxloss.generalized_kl_divergence(log_p, t, reduction="none")
-        assert out.shape == (3, 4) and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_generalized_kl(log_p, t), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(
-            out, optax.losses.generalized_kl_divergence(log_p, t), rtol=1e-5, atol=1e-6
-        )
-        f = jax.jit(lambda a, b: jaxloss.generalized_kl_divergence(a, b, reduction="none"))
+        fn = jaxloss.generalized_kl_divergence
+        expected = [ref_generalized_kl(log_p, t), optax.losses.generalized_kl_divergence(log_p, t)]
+        out = check_values(fn, (log_p, t), (3, 4), expected, rtol=1e-5, atol=1e-6)
+        f = jax.jit(lambda a, b: fn(a, b, reduction="none"))
         np.testing.assert_allclose(f(log_p, t), out, rtol=1e-6)
 
     def test_equals_kl_divergence_on_distributions(self):
-        log_p, t = _distributions(21)
-        np.testing.assert_allclose(
-            jaxloss.generalized_kl_divergence(log_p, t, reduction="none"),
-            jaxloss.kl_divergence(log_p, t, reduction="none"),
-            rtol=1e-5,
-            atol=1e-6,
-        )
+        fn, kl = jaxloss.generalized_kl_divergence, jaxloss.kl_divergence
+        check_same_values(fn, kl, _distributions(21), rtol=1e-5, atol=1e-6)
 
     @pytest.mark.parametrize("axis", [0, 1])
     def test_axis(self, axis):
-        log_p, t = _measures(22, (3, 2))
-        log_p, t = np.moveaxis(log_p, -1, axis), np.moveaxis(t, -1, axis)
-        out = jaxloss.generalized_kl_divergence(log_p, t, axis=axis, reduction="none")
-        np.testing.assert_allclose(out, ref_generalized_kl(log_p, t, axis), rtol=1e-5, atol=1e-6)
+        fn, args = jaxloss.generalized_kl_divergence, _measures(22, (3, 2))
+        check_class_axis(fn, ref_generalized_kl, args, axis, rtol=1e-5, atol=1e-6)
 
     def test_zero_targets(self):
         log_p = jnp.array([[0.0, -jnp.inf, np.log(0.3)], [np.log(2.0), 0.5, -1.0]])
@@ -291,12 +253,6 @@ class TestGeneralizedKL:
         expected = (np.log(np.where(zero, 1, t)) - np.asarray(log_p))[~zero]
         np.testing.assert_allclose(g_t[~zero], expected, rtol=1e-6, atol=1e-7)
 
-    def test_gradients(self):
-        with jax.enable_x64(True):
-            log_p, t = _measures(23, (3,), dtype=np.float64)
-            f = jax.jit(lambda a, b: jaxloss.generalized_kl_divergence(a, b))
-            check_grads(f, (log_p, t), order=2, modes=["rev"], eps=1e-4)
-
     @given(
         log_p=hnp.arrays(np.float32, (3, 4), elements=st.floats(-8, 3, width=32)),
         t=hnp.arrays(np.float32, (3, 4), elements=st.floats(0, 10, width=32)),
@@ -306,14 +262,45 @@ class TestGeneralizedKL:
         scale = np.sum(t + np.exp(log_p.astype(np.float64)), axis=-1)
         assert np.all(out >= -1e-5 * scale)
 
-    def test_errors(self):
-        log_p, t = _measures(24)
+
+# -- shared by the divergences: second-order gradients, shape and dtype errors -----------
+
+
+@pytest.mark.parametrize(
+    "name, inputs, seed",
+    [
+        ("kl_divergence_with_log_targets", _log_pair, 12),
+        ("generalized_kl_divergence", _measures, 23),
+    ],
+)
+def test_second_order_gradients(name, inputs, seed):
+    with jax.enable_x64(True):
+        args = inputs(seed, (3,), dtype=np.float64)
+        f = jax.jit(lambda a, b: getattr(jaxloss, name)(a, b))
+        check_grads(f, args, order=2, modes=["rev"], eps=1e-4)
+
+
+_SECOND = {
+    "kl_divergence": "targets",
+    "kl_divergence_with_log_targets": "log_targets",
+    "generalized_kl_divergence": "targets",
+}
+
+
+@pytest.mark.parametrize("name", _SECOND)
+def test_shape_and_dtype_errors(name):
+    fn, second = getattr(jaxloss, name), _SECOND[name]
+    log_p, s = _log_pair(13) if name == "kl_divergence_with_log_targets" else _measures(24)
+    for short in (s[:2], s[:, :2]):
         with pytest.raises(
-            ValueError, match=r"generalized_kl_divergence: arguments 'log_predictions' and "
+            ValueError,
+            match=rf"{name}: arguments 'log_predictions' and '{second}' must have the same shape",
         ):
-            jaxloss.generalized_kl_divergence(log_p, t[:, :2])
-        with pytest.raises(TypeError, match=r"generalized_kl_divergence: argument 'targets'"):
-            jaxloss.generalized_kl_divergence(log_p, t.astype(np.complex64))
+            fn(log_p, short)
+    with pytest.raises(TypeError, match=rf"{name}: argument 'log_predictions'.*floating dtype"):
+        fn(log_p.astype(np.int32), s)
+    with pytest.raises(TypeError, match=rf"{name}: argument '{second}' must have a real floating"):
+        fn(log_p, s.astype(np.complex64))
 
 
 @pytest.mark.parametrize("log_targets", [False, True])

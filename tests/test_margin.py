@@ -3,6 +3,8 @@
 References are float64 NumPy code written from the formulas in the docstrings.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,6 +17,7 @@ from jax.experimental import checkify
 
 import jaxloss
 from tests.grads import check_grads
+from tests.shared_checks import check_class_axis, check_shift_invariant, check_values
 
 # ---------------------------------------------------------------------------
 # references
@@ -72,13 +75,6 @@ AXON_HINGE_SCORES = np.array(
 
 
 class TestHingeLoss:
-    def test_matches_reference_and_optax(self):
-        x, y = _scores(0)
-        out = jaxloss.hinge_loss(x, y, reduction="none")
-        assert out.shape == x.shape and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_hinge(x, y), rtol=1e-6, atol=1e-7)
-        np.testing.assert_allclose(out, optax.losses.hinge_loss(x, y), rtol=1e-6, atol=1e-7)
-
     def test_axon_example(self):
         # Axon.Losses.hinge is the mean over the last axis of the elementwise hinge.
         values = jaxloss.hinge_loss(AXON_HINGE_SCORES, AXON_HINGE_LABELS, reduction="none")
@@ -104,34 +100,6 @@ class TestHingeLoss:
         out = jaxloss.hinge_loss(np.array([3.0, -3.0], np.float32), np.zeros(2), reduction="none")
         np.testing.assert_array_equal(out, [1.0, 1.0])
 
-    def test_gradient_and_kink(self):
-        with jax.enable_x64(True):
-            x, y = _scores(3)
-            x = _away_from_kinks(x.astype(np.float64), y.astype(np.float64))
-            f = lambda x: jaxloss.hinge_loss(x, y, reduction="sum")
-            check_grads(f, (x,), order=1, modes=["rev"], eps=1e-3)
-            np.testing.assert_array_equal(jax.grad(f)(x), np.where(y * x < 1, -y, 0.0))
-            # At the kink y * x == 1 the subgradient is 0.
-            g = jax.grad(lambda x: jaxloss.hinge_loss(x, jnp.array([1.0, -1.0]), reduction="sum"))
-            np.testing.assert_array_equal(g(jnp.array([1.0, -1.0])), [0.0, 0.0])
-
-    def test_infinite_scores(self):
-        x = jnp.array([jnp.inf, -jnp.inf, jnp.inf])
-        y = jnp.array([1.0, -1.0, -1.0])
-        np.testing.assert_array_equal(
-            jaxloss.hinge_loss(x, y, reduction="none"), [0.0, 0.0, np.inf]
-        )
-        g = jax.grad(lambda x: jaxloss.hinge_loss(x, y[:2], reduction="sum"))(x[:2])
-        np.testing.assert_array_equal(g, [0.0, 0.0])
-
-    @given(
-        x=hnp.arrays(np.float32, (6,), elements=st.floats(-1e3, 1e3, width=32)),
-        y=hnp.arrays(np.float32, (6,), elements=st.sampled_from([-1.0, 1.0])),
-    )
-    def test_non_negative(self, x, y):
-        out = np.asarray(jaxloss.hinge_loss(x, y, reduction="none"))
-        assert np.all(out >= 0)
-
 
 # ---------------------------------------------------------------------------
 # categorical_hinge_loss
@@ -140,16 +108,13 @@ class TestHingeLoss:
 class TestCategoricalHingeLoss:
     def test_matches_reference(self):
         x, y = _class_scores(0, (3, 4))
-        out = jaxloss.categorical_hinge_loss(x, y, reduction="none")
-        assert out.shape == (3, 4) and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_categorical_hinge(x, y), rtol=1e-6, atol=1e-7)
+        expected = [ref_categorical_hinge(x, y)]
+        check_values(jaxloss.categorical_hinge_loss, (x, y), (3, 4), expected, rtol=1e-6, atol=1e-7)
 
     @pytest.mark.parametrize("axis", [0, 1, -2])
     def test_axis(self, axis):
-        x, y = _class_scores(1, (3, 4))
-        x, y = np.moveaxis(x, -1, axis), np.moveaxis(y, -1, axis)
-        out = jaxloss.categorical_hinge_loss(x, y, axis=axis, reduction="none")
-        np.testing.assert_allclose(out, ref_categorical_hinge(x, y, axis), rtol=1e-6, atol=1e-7)
+        fn, args = jaxloss.categorical_hinge_loss, _class_scores(1, (3, 4))
+        check_class_axis(fn, ref_categorical_hinge, args, axis, rtol=1e-6, atol=1e-7)
 
     def test_axon_example(self):
         y = np.array([[1, 0, 0], [0, 0, 1]], np.int8)
@@ -210,15 +175,7 @@ class TestCategoricalHingeLoss:
 
 
 class TestSoftMarginLoss:
-    def test_matches_reference(self):
-        x, y = _scores(0)
-        out = jaxloss.soft_margin_loss(x, y, reduction="none")
-        assert out.shape == x.shape and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_soft_margin(x, y), rtol=1e-6)
-        # PyTorch's soft_margin_loss "mean" averages over every element.
-        np.testing.assert_allclose(
-            jaxloss.soft_margin_loss(x, y), ref_soft_margin(x, y).mean(), rtol=1e-6
-        )
+    # the reference values: test_elementwise_matches_reference_and_optax
 
     def test_axon_example(self):
         # Axon.Losses.soft_margin on a [1, 3] batch returns the three elementwise values.
@@ -348,15 +305,6 @@ def _away_from_class_kinks(x, labels, margin):
 
 
 class TestSquaredHingeLoss:
-    def test_matches_reference(self):
-        x, y = _scores(10)
-        out = jaxloss.squared_hinge_loss(x, y, reduction="none")
-        assert out.shape == x.shape and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_squared_hinge(x, y), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(
-            jaxloss.squared_hinge_loss(x, y), ref_squared_hinge(x, y).mean(), rtol=1e-5
-        )
-
     def test_keras_form_is_the_last_axis_mean(self):
         # keras.losses.SquaredHinge averages the elementwise values over the last axis.
         x, y = _scores(12, (2, 3))
@@ -365,81 +313,102 @@ class TestSquaredHingeLoss:
             jnp.mean(values, -1), ref_squared_hinge(x, y).mean(-1), rtol=1e-5
         )
 
-    def test_gradients(self):
-        with jax.enable_x64(True):
-            x, y = _scores(13)
-            x = _away_from_kinks(x.astype(np.float64), y.astype(np.float64))
-            f = lambda x: jaxloss.squared_hinge_loss(x, y, reduction="sum")
-            check_grads(f, (x,), order=1, modes=["rev"], eps=1e-3)
-            np.testing.assert_allclose(
-                jax.grad(f)(x), -2 * y * np.maximum(0.0, 1 - y * x), rtol=1e-12
-            )
-            # The gradient is continuous: 0 at the kink y * x == 1.
-            g = jax.grad(
-                lambda x: jaxloss.squared_hinge_loss(x, jnp.array([1.0, -1.0]), reduction="sum")
-            )
-            np.testing.assert_array_equal(g(jnp.array([1.0, -1.0])), [0.0, 0.0])
-
-    def test_infinite_scores(self):
-        x = jnp.array([jnp.inf, -jnp.inf, jnp.inf])
-        y = jnp.array([1.0, -1.0, -1.0])
-        np.testing.assert_array_equal(
-            jaxloss.squared_hinge_loss(x, y, reduction="none"), [0.0, 0.0, np.inf]
-        )
-        g = jax.grad(lambda x: jaxloss.squared_hinge_loss(x, y[:2], reduction="sum"))(x[:2])
-        np.testing.assert_array_equal(g, [0.0, 0.0])
-
-    @given(
-        x=hnp.arrays(np.float32, (6,), elements=st.floats(-1e3, 1e3, width=32)),
-        y=hnp.arrays(np.float32, (6,), elements=st.sampled_from([-1.0, 1.0])),
-    )
-    def test_non_negative_and_above_hinge_squared(self, x, y):
-        out = np.asarray(jaxloss.squared_hinge_loss(x, y, reduction="none"))
-        assert np.all(out >= 0)
-        hinge = np.asarray(jaxloss.hinge_loss(x, y, reduction="none"), np.float64)
-        np.testing.assert_allclose(out, hinge**2, rtol=1e-5)
-
 
 # ---------------------------------------------------------------------------
-# perceptron_loss
+# what the elementwise losses share: hinge_loss, squared_hinge_loss, perceptron_loss (and
+# soft_margin_loss for the reference values)
+
+# name: (float64 reference, optax's loss or None, seed of the scores, rtol, atol)
+ELEMENTWISE = {
+    "hinge_loss": (ref_hinge, optax.losses.hinge_loss, 0, 1e-6, 1e-7),
+    "squared_hinge_loss": (ref_squared_hinge, None, 10, 1e-5, 1e-6),
+    "perceptron_loss": (ref_perceptron, optax.losses.perceptron_loss, 20, 1e-6, 1e-7),
+    "soft_margin_loss": (ref_soft_margin, None, 0, 1e-6, 0.0),
+}
 
 
-class TestPerceptronLoss:
-    def test_matches_reference_and_optax(self):
-        x, y = _scores(20)
-        out = jaxloss.perceptron_loss(x, y, reduction="none")
-        assert out.shape == x.shape and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_perceptron(x, y), rtol=1e-6, atol=1e-7)
-        np.testing.assert_allclose(out, optax.losses.perceptron_loss(x, y), rtol=1e-6, atol=1e-7)
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_matches_reference_and_optax(name):
+    ref, oracle, seed, rtol, atol = ELEMENTWISE[name]
+    fn = getattr(jaxloss, name)
+    x, y = _scores(seed)
+    expected = [ref(x, y)] + ([] if oracle is None else [oracle(x, y)])
+    check_values(fn, (x, y), x.shape, expected, rtol=rtol, atol=atol)
+    # "mean" averages over every element (PyTorch's soft_margin_loss, Keras's hinges).
+    np.testing.assert_allclose(fn(x, y), ref(x, y).mean(), rtol=rtol)
 
-    def test_gradients(self):
-        with jax.enable_x64(True):
-            x, y = _scores(22)
-            x = np.where(np.abs(x) < 0.05, 0.1, x)
-            f = lambda x: jaxloss.perceptron_loss(x, y, reduction="sum")
-            check_grads(f, (x,), order=1, modes=["rev"], eps=1e-3)
-            np.testing.assert_array_equal(jax.grad(f)(x), np.where(y * x < 0, -y, 0.0))
-            # At the kink x == 0 the subgradient is 0.
-            g = jax.grad(lambda x: jaxloss.perceptron_loss(x, jnp.array([1.0]), reduction="sum"))
-            np.testing.assert_array_equal(g(jnp.array([0.0])), [0.0])
 
-    def test_infinite_scores(self):
-        x = jnp.array([jnp.inf, -jnp.inf, jnp.inf])
-        y = jnp.array([1.0, -1.0, -1.0])
-        np.testing.assert_array_equal(
-            jaxloss.perceptron_loss(x, y, reduction="none"), [0.0, 0.0, np.inf]
-        )
-        g = jax.grad(lambda x: jaxloss.perceptron_loss(x, y[:2], reduction="sum"))(x[:2])
-        np.testing.assert_array_equal(g, [0.0, 0.0])
+HINGES = ["hinge_loss", "squared_hinge_loss", "perceptron_loss"]
 
-    @given(
-        x=hnp.arrays(np.float32, (6,), elements=st.floats(-1e3, 1e3, width=32)),
-        y=hnp.arrays(np.float32, (6,), elements=st.sampled_from([-1.0, 1.0])),
-    )
-    def test_non_negative_and_below_hinge(self, x, y):
-        out = np.asarray(jaxloss.perceptron_loss(x, y, reduction="none"))
-        assert np.all(out >= 0)
-        assert np.all(out <= np.asarray(jaxloss.hinge_loss(x, y, reduction="none")))
+
+@pytest.mark.parametrize("name", HINGES)
+def test_hinges_infinite_scores(name):
+    fn = getattr(jaxloss, name)
+    x = jnp.array([jnp.inf, -jnp.inf, jnp.inf])
+    y = jnp.array([1.0, -1.0, -1.0])
+    np.testing.assert_array_equal(fn(x, y, reduction="none"), [0.0, 0.0, np.inf])
+    g = jax.grad(lambda x: fn(x, y[:2], reduction="sum"))(x[:2])
+    np.testing.assert_array_equal(g, [0.0, 0.0])
+
+
+def _off_hinge_kinks(x, y):
+    return _away_from_kinks(x.astype(np.float64), y.astype(np.float64))
+
+
+# name: (seed, the scores moved off the kinks, the gradient of the "sum" (rtol 0: exact),
+# labels and scores at a kink, where the (sub)gradient is 0)
+HINGE_GRADIENTS = {
+    "hinge_loss": (
+        3,
+        _off_hinge_kinks,
+        lambda x, y: np.where(y * x < 1, -y, 0.0),
+        0.0,
+        ([1.0, -1.0], [1.0, -1.0]),  # y * x == 1
+    ),
+    "squared_hinge_loss": (
+        13,
+        _off_hinge_kinks,
+        lambda x, y: -2 * y * np.maximum(0.0, 1 - y * x),
+        1e-12,
+        ([1.0, -1.0], [1.0, -1.0]),  # y * x == 1: the gradient is continuous there
+    ),
+    "perceptron_loss": (
+        22,
+        lambda x, y: np.where(np.abs(x) < 0.05, 0.1, x),
+        lambda x, y: np.where(y * x < 0, -y, 0.0),
+        0.0,
+        ([1.0], [0.0]),  # x == 0
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HINGE_GRADIENTS)
+def test_hinges_gradients_and_kinks(name):
+    seed, off_kinks, gradient, rtol, (kink_labels, kink_scores) = HINGE_GRADIENTS[name]
+    fn = getattr(jaxloss, name)
+    with jax.enable_x64(True):
+        x, y = _scores(seed)
+        x = off_kinks(x, y)
+        f = lambda x: fn(x, y, reduction="sum")
+        check_grads(f, (x,), order=1, modes=["rev"], eps=1e-3)
+        np.testing.assert_allclose(jax.grad(f)(x), gradient(x, y), rtol=rtol, atol=0)
+        g = jax.grad(lambda x: fn(x, jnp.array(kink_labels), reduction="sum"))
+        np.testing.assert_array_equal(g(jnp.array(kink_scores)), np.zeros(len(kink_scores)))
+
+
+@pytest.mark.parametrize("name", HINGES)
+@given(
+    x=hnp.arrays(np.float32, (6,), elements=st.floats(-1e3, 1e3, width=32)),
+    y=hnp.arrays(np.float32, (6,), elements=st.sampled_from([-1.0, 1.0])),
+)
+def test_hinges_non_negative_and_against_the_hinge(name, x, y):
+    out = np.asarray(getattr(jaxloss, name)(x, y, reduction="none"))
+    assert np.all(out >= 0)
+    hinge = np.asarray(jaxloss.hinge_loss(x, y, reduction="none"), np.float64)
+    if name == "squared_hinge_loss":  # the hinge squared
+        np.testing.assert_allclose(out, hinge**2, rtol=1e-5)
+    if name == "perceptron_loss":  # the hinge without the margin: below it
+        assert np.all(out <= hinge)
 
 
 # ---------------------------------------------------------------------------
@@ -461,19 +430,14 @@ CS_IDS = ["multiclass_hinge_loss", "multiclass_perceptron_loss"]
 class TestCrammerSinger:
     def test_matches_reference_and_optax(self, fn, ref, optax_fn, margin):
         x, y = _int_class_scores(30, (6,))
-        out = fn(x, y, reduction="none")
-        assert out.shape == (6,) and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref(x, y), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(out, optax_fn(x, y), rtol=1e-5, atol=1e-6)
+        check_values(fn, (x, y), (6,), [ref(x, y), optax_fn(x, y)], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(fn(x, y), ref(x, y).mean(), rtol=1e-5)
 
     def test_several_batch_dimensions_and_axis(self, fn, ref, optax_fn, margin):
         x, y = _int_class_scores(31, (2, 3))
         np.testing.assert_allclose(fn(x, y, reduction="none"), ref(x, y), rtol=1e-5, atol=1e-6)
         for axis in (0, 1, -3):
-            xa = np.moveaxis(x, -1, axis)
-            out = fn(xa, y, axis=axis, reduction="none")
-            np.testing.assert_allclose(out, ref(xa, y, axis), rtol=1e-5, atol=1e-6)
+            check_class_axis(fn, ref, (x, y), axis, moved=(0,), rtol=1e-5, atol=1e-6)
 
     def test_gradients(self, fn, ref, optax_fn, margin):
         with jax.enable_x64(True):
@@ -527,10 +491,7 @@ class TestCrammerSinger:
         shift=st.floats(-50, 50, width=32),
     )
     def test_non_negative_and_shift_invariant(self, fn, ref, optax_fn, margin, x, y, shift):
-        out = np.asarray(fn(x, y, reduction="none"))
-        assert np.all(out >= 0)
-        shifted = np.asarray(fn(x + np.float32(shift), y, reduction="none"))
-        np.testing.assert_allclose(shifted, out, atol=1e-4 * (1 + abs(shift)))
+        check_shift_invariant(functools.partial(fn, reduction="none"), x, y, shift)
 
     def test_label_shape_mismatch(self, fn, ref, optax_fn, margin):
         name = fn.__name__
@@ -573,9 +534,9 @@ class TestMultiMarginLoss:
     @pytest.mark.parametrize("margin", [1.0, 0.5])
     def test_matches_reference(self, p, margin):
         x, y = _int_class_scores(40, (6,))
-        out = jaxloss.multi_margin_loss(x, y, p=p, margin=margin, reduction="none")
-        assert out.shape == (6,) and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_multi_margin(x, y, p, margin), rtol=1e-5, atol=1e-6)
+        expected = [ref_multi_margin(x, y, p, margin)]
+        fn = jaxloss.multi_margin_loss
+        check_values(fn, (x, y), (6,), expected, rtol=1e-5, atol=1e-6, p=p, margin=margin)
 
     def test_class_weights_and_pytorch_mean(self):
         x, y = _int_class_scores(41, (6,))
@@ -669,25 +630,13 @@ class TestMultiMarginLoss:
         shift=st.floats(-50, 50, width=32),
     )
     def test_non_negative_and_shift_invariant(self, x, y, shift):
-        out = np.asarray(jaxloss.multi_margin_loss(x, y, reduction="none"))
-        assert np.all(out >= 0)
-        shifted = np.asarray(jaxloss.multi_margin_loss(x + np.float32(shift), y, reduction="none"))
-        np.testing.assert_allclose(shifted, out, atol=1e-4 * (1 + abs(shift)))
+        values = functools.partial(jaxloss.multi_margin_loss, reduction="none")
+        check_shift_invariant(values, x, y, shift)
 
     @pytest.mark.parametrize("p", [0, 3, 1.5, True, "1"])
     def test_bad_p(self, p):
         with pytest.raises(ValueError, match=r"multi_margin_loss: argument 'p' must be 1 or 2"):
             jaxloss.multi_margin_loss(np.zeros((2, 3), np.float32), np.zeros(2, np.int32), p=p)
-
-    def test_bad_class_weights_shape(self):
-        with pytest.raises(
-            ValueError,
-            match=r"multi_margin_loss: argument 'class_weights' must have shape \(3,\) \(one "
-            r"weight per class\), got \(4,\)",
-        ):
-            jaxloss.multi_margin_loss(
-                np.zeros((2, 3), np.float32), np.zeros(2, np.int32), class_weights=np.ones(4)
-            )
 
     def test_nan_margin(self):
         with pytest.raises(ValueError, match=r"multi_margin_loss: argument 'margin' must be"):
@@ -707,6 +656,26 @@ class TestMultiMarginLoss:
             jaxloss.multi_margin_loss(np.zeros((2, 3), np.float32), np.zeros(2))
 
 
+@pytest.mark.parametrize(
+    "name, labels, class_weights, got",
+    [
+        (
+            "multi_margin_loss",
+            np.zeros(2, np.int32),
+            np.ones(4),
+            r" \(one weight per class\), got \(4,\)",
+        ),
+        ("multilabel_soft_margin_loss", np.zeros((2, 3)), np.ones((2, 3)), ""),
+    ],
+)
+def test_bad_class_weights_shape(name, labels, class_weights, got):
+    # scores [2, 3]: one class weight per class, shape (3,)
+    with pytest.raises(
+        ValueError, match=rf"{name}: argument 'class_weights' must have shape \(3,\){got}"
+    ):
+        getattr(jaxloss, name)(np.zeros((2, 3), np.float32), labels, class_weights=class_weights)
+
+
 # ---------------------------------------------------------------------------
 # multilabel_soft_margin_loss
 
@@ -721,9 +690,8 @@ def _multi_hot(seed, batch=(4,), num_classes=5):
 class TestMultilabelSoftMarginLoss:
     def test_matches_reference(self):
         x, y = _multi_hot(50, (6,))
-        out = jaxloss.multilabel_soft_margin_loss(x, y, reduction="none")
-        assert out.shape == (6,) and out.dtype == jnp.float32
-        np.testing.assert_allclose(out, ref_multilabel_soft_margin(x, y), rtol=1e-5)
+        fn, expected = jaxloss.multilabel_soft_margin_loss, [ref_multilabel_soft_margin(x, y)]
+        check_values(fn, (x, y), (6,), expected, rtol=1e-5)
         # PyTorch's "mean" averages the per-example values over the batch.
         np.testing.assert_allclose(
             jaxloss.multilabel_soft_margin_loss(x, y),
@@ -787,16 +755,6 @@ class TestMultilabelSoftMarginLoss:
         assert np.all(out >= 0) and np.all(np.isfinite(out))
         flipped = jaxloss.multilabel_soft_margin_loss(-x, 1 - y, reduction="none")
         np.testing.assert_allclose(flipped, out, rtol=1e-6, atol=1e-7)
-
-    def test_bad_class_weights_shape(self):
-        with pytest.raises(
-            ValueError,
-            match=r"multilabel_soft_margin_loss: argument 'class_weights' must have shape "
-            r"\(3,\)",
-        ):
-            jaxloss.multilabel_soft_margin_loss(
-                np.zeros((2, 3), np.float32), np.zeros((2, 3)), class_weights=np.ones((2, 3))
-            )
 
 
 # ---------------------------------------------------------------------------
@@ -962,10 +920,7 @@ class TestMultilabelMarginLoss:
         shift=st.floats(-20, 20, width=32),
     )
     def test_non_negative_and_shift_invariant(self, x, y, shift):
-        out = np.asarray(_mlm_none(x, y))
-        assert np.all(out >= 0)
-        shifted = np.asarray(_mlm_none(x + np.float32(shift), y))
-        np.testing.assert_allclose(shifted, out, atol=1e-4 * (1 + abs(shift)))
+        check_shift_invariant(_mlm_none, x, y, shift)
 
     def test_errors(self):
         x, y = _multilabel_targets(55)

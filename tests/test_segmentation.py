@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 import jaxloss
 from tests.grads import check_grads
+from tests.shared_checks import check_same_values
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 
@@ -375,12 +376,7 @@ class TestTverskyLoss:
         )
 
     def test_half_half_is_dice(self):
-        logits, targets = _segmentation(1)
-        np.testing.assert_allclose(
-            jaxloss.tversky_loss(logits, targets, reduction="none"),
-            jaxloss.dice_loss(logits, targets, reduction="none"),
-            rtol=1e-6,
-        )
+        check_same_values(jaxloss.tversky_loss, jaxloss.dice_loss, _segmentation(1), rtol=1e-6)
 
     def test_alpha_weights_false_positives(self):
         # One class, probabilities given: all mass predicted where the target is empty.

@@ -101,6 +101,19 @@ def ref_siglip(x, y, temperature, bias, mask=None):
     return out
 
 
+def _ref_circle_anchor(s, sa, pos, neg, margin, gamma):
+    """The circle loss of one anchor: ``s`` its similarities, ``sa`` those that the weights
+    alpha are taken from, ``pos`` and ``neg`` the indices of its positives and negatives."""
+    if not pos or not neg:
+        return 0.0
+    alpha_p = np.maximum(0.0, 1 + margin - sa[pos])
+    alpha_n = np.maximum(0.0, sa[neg] + margin)
+    # log(1 + sum_n exp(.) * sum_p exp(.)), in logs: the terms reach exp(1000).
+    log_n = np.logaddexp.reduce(gamma * alpha_n * (s[neg] - margin))
+    log_p = np.logaddexp.reduce(-gamma * alpha_p * (s[pos] - (1 - margin)))
+    return np.logaddexp(0.0, log_n + log_p)
+
+
 @_per_batch
 def ref_circle(e, labels, margin, gamma, mask=None, alpha_from=None):
     """Circle loss; ``alpha_from`` (embeddings) freezes the weights alpha at that point."""
@@ -114,14 +127,7 @@ def ref_circle(e, labels, margin, gamma, mask=None, alpha_from=None):
     for i in np.flatnonzero(valid):
         pos = [j for j in np.flatnonzero(valid) if j != i and labels[j] == labels[i]]
         neg = [j for j in np.flatnonzero(valid) if labels[j] != labels[i]]
-        if not pos or not neg:
-            continue
-        alpha_p = np.maximum(0.0, 1 + margin - sa[i, pos])
-        alpha_n = np.maximum(0.0, sa[i, neg] + margin)
-        # log(1 + sum_n exp(.) * sum_p exp(.)), in logs: the terms reach exp(1000).
-        log_n = np.logaddexp.reduce(gamma * alpha_n * (s[i, neg] - margin))
-        log_p = np.logaddexp.reduce(-gamma * alpha_p * (s[i, pos] - (1 - margin)))
-        out[i] = np.logaddexp(0.0, log_n + log_p)
+        out[i] = _ref_circle_anchor(s[i], sa[i], pos, neg, margin, gamma)
     return out
 
 
@@ -286,21 +292,6 @@ class TestNtxent:
         permuted = jaxloss.ntxent(e[perm], labels[perm], temperature=0.5, reduction="none")
         np.testing.assert_allclose(permuted, np.asarray(out)[perm], **TOL)
 
-    def test_errors(self):
-        e, labels = _embeddings(13)
-        with pytest.raises(ValueError, match=r"ntxent: argument 'temperature' must be > 0"):
-            jaxloss.ntxent(e, labels, temperature=0.0)
-        with pytest.raises(ValueError, match=r"ntxent: argument 'labels' must have the shape"):
-            jaxloss.ntxent(e, labels[:-1])
-        with pytest.raises(TypeError, match=r"ntxent: argument 'labels' must have an integer"):
-            jaxloss.ntxent(e, labels.astype(np.float32))
-        with pytest.raises(TypeError, match=r"ntxent: argument 'embeddings' must have a float"):
-            jaxloss.ntxent(e.astype(np.int32), labels)
-        with pytest.raises(ValueError, match=r"ntxent: argument 'embeddings' must have shape"):
-            jaxloss.ntxent(e[0], labels[0])
-        with pytest.raises(ValueError, match=r"ntxent: argument 'temperature' must be > 0"):
-            jax.jit(lambda x: jaxloss.ntxent(x, labels, temperature=-1.0))(e)
-
 
 # ---------------------------------------------------------------------------
 # clip_loss
@@ -357,20 +348,6 @@ class TestClipLoss:
         g = np.asarray(jax.jit(jax.grad(lambda b: jaxloss.clip_loss(x, b, where=mask)))(y_bad))
         assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
 
-    def test_learned_temperature(self):
-        with jax.enable_x64(True):
-            x, y = _pairs(5, (4, 3))
-            x, y = x.astype(np.float64), y.astype(np.float64)
-            f = lambda log_scale: jaxloss.clip_loss(x, y, temperature=jnp.exp(-log_scale))
-            check_grads(f, (np.log(1 / 0.07),), order=1, modes=["rev"], eps=1e-4)
-            check_grads(
-                lambda a, b: jaxloss.clip_loss(a, b, temperature=0.3),
-                (x, y),
-                order=2,
-                modes=["rev"],
-                eps=1e-3,
-            )
-
     def test_zero_vectors_and_single_pair(self):
         x, y = _pairs(6, (3, 2))
         x[0] = 0.0
@@ -395,19 +372,6 @@ class TestClipLoss:
     def test_non_negative_finite(self, x, y):
         out = np.asarray(jaxloss.clip_loss(x, y, temperature=0.05, reduction="none"))
         assert np.all(np.isfinite(out)) and np.all(out >= -1e-5)
-
-    def test_errors(self):
-        x, y = _pairs(7)
-        with pytest.raises(
-            ValueError, match=r"clip_loss: arguments 'x' and 'y' must have the same shape"
-        ):
-            jaxloss.clip_loss(x, y[:-1])
-        with pytest.raises(ValueError, match=r"clip_loss: argument 'temperature' must be > 0"):
-            jaxloss.clip_loss(x, y, temperature=-0.1)
-        with pytest.raises(TypeError, match=r"clip_loss: argument 'y' must have a floating"):
-            jaxloss.clip_loss(x, y.astype(np.int32))
-        with pytest.raises(ValueError, match=r"clip_loss: argument 'x' must have shape"):
-            jaxloss.clip_loss(x[0], y[0])
 
 
 # ---------------------------------------------------------------------------
@@ -448,20 +412,6 @@ class TestSiglipLoss:
         g = np.asarray(jax.jit(jax.grad(lambda a: jnp.sum(f(a, y))))(x_bad))
         assert np.all(np.isfinite(g)) and np.all(g[~mask] == 0)
 
-    def test_learned_temperature_and_bias(self):
-        with jax.enable_x64(True):
-            x, y = _pairs(3, (4, 3))
-            x, y = x.astype(np.float64), y.astype(np.float64)
-            f = lambda t, b: jaxloss.siglip_loss(x, y, temperature=t, bias=b)
-            check_grads(f, (0.2, -3.0), order=2, modes=["rev"], eps=1e-4)
-            check_grads(
-                lambda a, b: jaxloss.siglip_loss(a, b, temperature=0.5, bias=-1.0),
-                (x, y),
-                order=1,
-                modes=["rev"],
-                eps=1e-3,
-            )
-
     def test_large_logits_and_zero_vectors(self):
         x, y = _pairs(4, (3, 2))
         out = jaxloss.siglip_loss(x, y, temperature=1e-4, bias=0.0, reduction="none")
@@ -485,12 +435,8 @@ class TestSiglipLoss:
         out = np.asarray(jaxloss.siglip_loss(x, y, reduction="none"))
         assert np.all(np.isfinite(out)) and np.all(out >= 0)
 
-    def test_errors(self):
+    def test_bias_must_be_real(self):
         x, y = _pairs(5)
-        with pytest.raises(ValueError, match=r"siglip_loss: arguments 'x' and 'y'"):
-            jaxloss.siglip_loss(x, y[:, :2])
-        with pytest.raises(ValueError, match=r"siglip_loss: argument 'temperature' must be > 0"):
-            jaxloss.siglip_loss(x, y, temperature=0.0)
         with pytest.raises(TypeError, match=r"siglip_loss: argument 'bias' must be a real"):
             jaxloss.siglip_loss(x, y, bias="a")
 
@@ -582,14 +528,10 @@ class TestCircleLoss:
         out = np.asarray(jaxloss.circle_loss(e, labels, reduction="none"))
         assert np.all(np.isfinite(out)) and np.all(out >= 0)
 
-    def test_errors(self):
+    def test_gamma_must_be_non_negative(self):
         e, labels = _embeddings(7)
         with pytest.raises(ValueError, match=r"circle_loss: argument 'gamma' must be >= 0"):
             jaxloss.circle_loss(e, labels, gamma=-1.0)
-        with pytest.raises(ValueError, match=r"circle_loss: argument 'labels' must have"):
-            jaxloss.circle_loss(e, labels[None])
-        with pytest.raises(TypeError, match=r"circle_loss: argument 'labels' must have an int"):
-            jaxloss.circle_loss(e, labels.astype(np.float32))
 
 
 def ref_circle_refs(
@@ -607,13 +549,7 @@ def ref_circle_refs(
         same = [j for j in range(len(r)) if ref_labels[j] == labels[i]]
         pos = [j for j in same if not (remove_diagonal and j == i)]
         neg = [j for j in range(len(r)) if ref_labels[j] != labels[i]]
-        if not pos or not neg:
-            continue
-        alpha_p = np.maximum(0.0, 1 + margin - sa[i, pos])
-        alpha_n = np.maximum(0.0, sa[i, neg] + margin)
-        log_n = np.logaddexp.reduce(gamma * alpha_n * (s[i, neg] - margin))
-        log_p = np.logaddexp.reduce(-gamma * alpha_p * (s[i, pos] - (1 - margin)))
-        out[i] = np.logaddexp(0.0, log_n + log_p)
+        out[i] = _ref_circle_anchor(s[i], sa[i], pos, neg, margin, gamma)
     return out
 
 
@@ -645,19 +581,16 @@ class TestCircleLossReferences:
     @pytest.mark.parametrize("remove_diagonal", [True, False])
     def test_matches_reference(self, remove_diagonal):
         e, y, bank, ry = _circle_refs(60)
-        opts = dict(margin=0.3, gamma=12.0, remove_diagonal=remove_diagonal, reduction="none")
+        opts = dict(margin=0.3, gamma=12.0, remove_diagonal=remove_diagonal)  # and the ref's
+        f = functools.partial(jaxloss.circle_loss, reduction="none", **opts)
         out = jax.jit(
             lambda e, y, bank, ry: (
-                jaxloss.circle_loss(e, y, ref_embeddings=bank, ref_labels=ry, **opts),
-                jaxloss.circle_loss(e, y, **opts),  # the batch as its own references
+                f(e, y, ref_embeddings=bank, ref_labels=ry),
+                f(e, y),  # the batch as its own references
             )
         )(e, y, bank, ry)
-        np.testing.assert_allclose(
-            out[0], ref_circle_refs(e, y, bank, ry, 0.3, 12.0, remove_diagonal), **TOL
-        )
-        np.testing.assert_allclose(
-            out[1], ref_circle_refs(e, y, e, y, 0.3, 12.0, remove_diagonal), **TOL
-        )
+        np.testing.assert_allclose(out[0], ref_circle_refs(e, y, bank, ry, **opts), **TOL)
+        np.testing.assert_allclose(out[1], ref_circle_refs(e, y, e, y, **opts), **TOL)
 
     def test_each_reference_argument_defaults_to_the_batch(self):
         e, y, _, _ = _circle_refs(61)
@@ -686,7 +619,7 @@ class TestCircleLossReferences:
                 a.astype(np.float64) if a.dtype == np.float32 else a
                 for a in _circle_refs(62, b=4, r=5, d=3)
             )
-            m, g = 0.25, 6.0
+            opts = dict(margin=0.25, gamma=6.0, remove_diagonal=False)  # and the reference's
             cot = np.random.default_rng(63).normal(size=4)
 
             def loss(e, bank):
@@ -695,11 +628,9 @@ class TestCircleLossReferences:
                     y,
                     ref_embeddings=bank,
                     ref_labels=ry,
-                    margin=m,
-                    gamma=g,
-                    remove_diagonal=False,
                     alpha_gradient=alpha_gradient,
                     reduction="none",
+                    **opts,
                 )
 
             @jax.jit  # one program: the eager VJP would run op by op
@@ -710,10 +641,10 @@ class TestCircleLossReferences:
             out, got = value_and_vjp(e, bank)
             frozen = None if alpha_gradient else (e, bank)
             expected = _fd_grads(
-                lambda a, c: cot @ ref_circle_refs(a, y, c, ry, m, g, False, alpha_from=frozen),
+                lambda a, c: cot @ ref_circle_refs(a, y, c, ry, **opts, alpha_from=frozen),
                 [e, bank],
             )
-            np.testing.assert_allclose(out, ref_circle_refs(e, y, bank, ry, m, g, False), **TOL)
+            np.testing.assert_allclose(out, ref_circle_refs(e, y, bank, ry, **opts), **TOL)
             for a, c in zip(got, expected):
                 np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-7)
 
@@ -751,49 +682,52 @@ class TestCircleLossReferences:
 
     def test_errors(self):
         e, y, bank, ry = _circle_refs(66)
-        f = jaxloss.circle_loss
-        with pytest.raises(
-            ValueError,
-            match=r"circle_loss: argument 'ref_embeddings' must have "
-            r"shape \[\.\.\., R, D\]",
-        ):
-            f(e, y, ref_embeddings=bank[:, :2], ref_labels=ry)
-        with pytest.raises(
-            ValueError,
-            match=r"'ref_embeddings' must have as many rows as "
-            r"'embeddings' when 'ref_labels' is None",
-        ):
-            f(e, y, ref_embeddings=bank)
-        with pytest.raises(
-            ValueError,
-            match=r"circle_loss: argument 'ref_labels' must have the "
-            r"shape of the reference embeddings",
-        ):
-            f(e, y, ref_embeddings=bank, ref_labels=ry[:4])
-        with pytest.raises(TypeError, match=r"circle_loss: argument 'ref_labels' must have an int"):
-            f(e, y, ref_embeddings=bank, ref_labels=ry.astype(np.float32))
-        with pytest.raises(
-            TypeError,
-            match=r"circle_loss: argument 'ref_embeddings' must have a "
-            r"floating",
-        ):
-            f(e, y, ref_embeddings=ry[:, None], ref_labels=ry)
-        with pytest.raises(
-            TypeError,
-            match=r"circle_loss: argument 'remove_diagonal' must be a "
-            r"Python bool",
-        ):
-            f(e, y, remove_diagonal=1)
-        with pytest.raises(
-            TypeError,
-            match=r"circle_loss: argument 'alpha_gradient' must be a "
-            r"Python bool",
-        ):
-            f(e, y, alpha_gradient="yes")
+        cases = [  # (error, message, the reference arguments or the switches)
+            (
+                ValueError,
+                r"circle_loss: argument 'ref_embeddings' must have shape \[\.\.\., R, D\]",
+                dict(ref_embeddings=bank[:, :2], ref_labels=ry),
+            ),
+            (
+                ValueError,
+                r"'ref_embeddings' must have as many rows as "
+                r"'embeddings' when 'ref_labels' is None",
+                dict(ref_embeddings=bank),
+            ),
+            (
+                ValueError,
+                r"circle_loss: argument 'ref_labels' must have the "
+                r"shape of the reference embeddings",
+                dict(ref_embeddings=bank, ref_labels=ry[:4]),
+            ),
+            (
+                TypeError,
+                r"circle_loss: argument 'ref_labels' must have an int",
+                dict(ref_embeddings=bank, ref_labels=ry.astype(np.float32)),
+            ),
+            (
+                TypeError,
+                r"circle_loss: argument 'ref_embeddings' must have a floating",
+                dict(ref_embeddings=ry[:, None], ref_labels=ry),
+            ),
+            (
+                TypeError,
+                r"circle_loss: argument 'remove_diagonal' must be a Python bool",
+                dict(remove_diagonal=1),
+            ),
+            (
+                TypeError,
+                r"circle_loss: argument 'alpha_gradient' must be a Python bool",
+                dict(alpha_gradient="yes"),
+            ),
+        ]
+        for error, match, options in cases:
+            with pytest.raises(error, match=match):
+                jaxloss.circle_loss(e, y, **options)
 
 
 # ---------------------------------------------------------------------------
-# all four: jit(vmap(grad)), empty batches, registry
+# all four: jit(vmap(grad)), empty batches, argument errors; learned parameters
 
 
 def _inputs(name, shape):
@@ -828,3 +762,80 @@ def test_empty_batch(name):
     assert f(*_inputs(name, (2, 0, 4)), reduction="none").shape == (2, 0)
     g = jax.grad(lambda x: f(x, b))(a)
     assert g.shape == (0, 4)
+
+
+# the first and second arguments of each loss, as its messages name them
+ARGUMENTS = {
+    "ntxent": ("embeddings", "labels"),
+    "clip_loss": ("x", "y"),
+    "siglip_loss": ("x", "y"),
+    "circle_loss": ("embeddings", "labels"),
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shape_and_dtype_errors(name):
+    f = getattr(jaxloss, name)
+    a, b = _inputs(name, (6, 4))
+    first, second = ARGUMENTS[name]
+    pairs = second == "y"  # two views of the batch, or embeddings and their labels
+    if pairs:
+        mismatch = "arguments 'x' and 'y' must have the same shape"
+    else:
+        mismatch = "argument 'labels' must have the shape"
+    for short in (b[:-1], b[None], b[..., :2]):
+        with pytest.raises(ValueError, match=rf"{name}: {mismatch}"):
+            f(a, short)
+    with pytest.raises(ValueError, match=rf"{name}: argument '{first}' must have shape"):
+        f(a[0], b[0])
+    with pytest.raises(TypeError, match=rf"{name}: argument '{first}' must have a float"):
+        f(a.astype(np.int32), b)
+    # float labels, integer second views
+    wrong, dtype = (b.astype(np.int32), "a floating") if pairs else (b.astype(np.float32), "an int")
+    with pytest.raises(TypeError, match=rf"{name}: argument '{second}' must have {dtype}"):
+        f(a, wrong)
+
+
+@pytest.mark.parametrize("name", ["ntxent", "clip_loss", "siglip_loss"])
+def test_temperature_must_be_positive(name):
+    f = getattr(jaxloss, name)
+    a, b = _inputs(name, (6, 4))
+    for temperature in (0.0, -0.1):
+        with pytest.raises(ValueError, match=rf"{name}: argument 'temperature' must be > 0"):
+            f(a, b, temperature=temperature)
+    with pytest.raises(ValueError, match=rf"{name}: argument 'temperature' must be > 0"):
+        jax.jit(lambda x: f(x, b, temperature=-1.0))(a)
+
+
+# name: (seed of the pairs, the options from the learned parameters, their values and the
+# order checked; the fixed options of the check in both inputs and its order)
+LEARNED = {
+    "clip_loss": (
+        5,
+        lambda log_scale: dict(temperature=jnp.exp(-log_scale)),
+        (np.log(1 / 0.07),),
+        1,
+        dict(temperature=0.3),
+        2,
+    ),
+    "siglip_loss": (
+        3,
+        lambda t, b: dict(temperature=t, bias=b),
+        (0.2, -3.0),
+        2,
+        dict(temperature=0.5, bias=-1.0),
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_gradients_in_learned_parameters_and_inputs(name):
+    seed, learned, values, order, fixed, input_order = LEARNED[name]
+    f = getattr(jaxloss, name)
+    with jax.enable_x64(True):
+        x, y = (a.astype(np.float64) for a in _pairs(seed, (4, 3)))
+        g = lambda *p: f(x, y, **learned(*p))
+        check_grads(g, values, order=order, modes=["rev"], eps=1e-4)
+        h = lambda a, b: f(a, b, **fixed)
+        check_grads(h, (x, y), order=input_order, modes=["rev"], eps=1e-3)
