@@ -497,23 +497,22 @@ def _valid():
 
 
 class TestErrors:
-    def test_labels_batch_shape(self):
+    @pytest.mark.parametrize(
+        "labels_cut, paddings_cut, message",
+        [
+            (np.s_[:3], np.s_[:3], r"'logits' and 'labels'.*labels.shape=\(3, 4\)"),
+            (
+                np.s_[:],
+                np.s_[:, :-1],
+                r"'labels' and 'label_paddings'.*label_paddings.shape=\(4, 3\)",
+            ),
+        ],
+        ids=["labels_batch_shape", "label_paddings_shape"],
+    )
+    def test_label_shapes(self, labels_cut, paddings_cut, message):
         logits, logit_pad, labels, label_pad = _valid()
-        with pytest.raises(
-            ValueError,
-            match=r"ctc_loss: arguments 'logits' and 'labels'.*"
-            r"labels.shape=\(3, 4\)",
-        ):
-            jaxloss.ctc_loss(logits, logit_pad, labels[:3], label_pad[:3])
-
-    def test_label_paddings_shape(self):
-        logits, logit_pad, labels, label_pad = _valid()
-        with pytest.raises(
-            ValueError,
-            match=r"ctc_loss: arguments 'labels' and 'label_paddings'"
-            r".*label_paddings.shape=\(4, 3\)",
-        ):
-            jaxloss.ctc_loss(logits, logit_pad, labels, label_pad[:, :-1])
+        with pytest.raises(ValueError, match="ctc_loss: arguments " + message):
+            jaxloss.ctc_loss(logits, logit_pad, labels[labels_cut], label_pad[paddings_cut])
 
     def test_logits_rank(self):
         with pytest.raises(ValueError, match=r"ctc_loss: argument 'logits' must have shape"):

@@ -416,20 +416,10 @@ def test_no_tokens_by_vocab_array_in_forward_or_backward(weighted):
     n, d, v, chunk = 64, 24, 1000, 128
     h, w, b, y = _inputs(seed=19, batch=(n,), d=d, v=v)
     cw = jnp.linspace(0.5, 2.0, v) if weighted else None
-    f = jax.value_and_grad(
-        lambda h, w, b: FN(
-            h,
-            w,
-            y,
-            bias=b,
-            class_weights=cw,
-            chunk_size=chunk,
-            label_smoothing=0.1,
-            z_loss=0.01,
-            logit_soft_cap=5.0,
-        ),
-        argnums=(0, 1, 2),
+    opts = dict(
+        class_weights=cw, chunk_size=chunk, label_smoothing=0.1, z_loss=0.01, logit_soft_cap=5.0
     )
+    f = jax.value_and_grad(lambda h, w, b: FN(h, w, y, bias=b, **opts), argnums=(0, 1, 2))
     shapes = set(_all_shapes(jax.make_jaxpr(f)(h, w, b).jaxpr))
     assert (n, chunk) in shapes  # the blocks are there...
     biggest = max(int(np.prod(s)) for s in shapes if d not in s)

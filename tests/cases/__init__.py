@@ -62,6 +62,25 @@ class Case:
         return counts
 
 
+Maker = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
+
+
+def from_inputs(*makers: Maker, **hyperparameters) -> Case:
+    """A default ``Case`` whose args are ``maker(rng, batch)`` for each maker, drawn from
+    ``rng`` in that order, and whose kwargs are (a copy of) ``hyperparameters``."""
+    return Case(lambda rng, b: (tuple(make(rng, b) for make in makers), dict(hyperparameters)))
+
+
+def binary_logits(rng: np.random.Generator, batch: tuple[int, ...]) -> np.ndarray:
+    """Standard normal logits of a binary classifier, one per example."""
+    return rng.normal(size=batch).astype(np.float32)
+
+
+def soft_binary_labels(rng: np.random.Generator, batch: tuple[int, ...]) -> np.ndarray:
+    """Soft binary labels, uniform in [0, 1), one per example."""
+    return rng.uniform(0.0, 1.0, size=batch).astype(np.float32)
+
+
 def all_cases() -> dict[str, Case]:
     out: dict[str, Case] = {}
     for mod in pkgutil.iter_modules(__path__):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from tests.cases import Case
+from tests.cases import binary_logits, from_inputs, soft_binary_labels
 
 
 def _probabilities(rng, batch):
@@ -12,23 +12,12 @@ def _binary_labels(rng, batch):
 
 
 CASES = {
-    "binary_cross_entropy": Case(
-        lambda rng, b: (
-            (_probabilities(rng, b), _binary_labels(rng, b)),
-            {"positive_weight": 1.5, "negative_weight": 0.5},
-        )
+    "binary_cross_entropy": from_inputs(
+        _probabilities, _binary_labels, positive_weight=1.5, negative_weight=0.5
     ),
-    "sigmoid_binary_cross_entropy": Case(
-        lambda rng, b: (
-            (rng.normal(size=b).astype(np.float32), _binary_labels(rng, b)),
-            {"pos_weight": 2.0, "label_smoothing": 0.1},
-        )
+    "sigmoid_binary_cross_entropy": from_inputs(
+        binary_logits, _binary_labels, pos_weight=2.0, label_smoothing=0.1
     ),
     # Soft labels (the hard-label gradient checks then round them to exactly 0/1).
-    "binary_focal_loss": Case(
-        lambda rng, b: (
-            (_probabilities(rng, b), rng.uniform(0.0, 1.0, size=b).astype(np.float32)),
-            {"alpha": 0.25, "gamma": 1.5},
-        )
-    ),
+    "binary_focal_loss": from_inputs(_probabilities, soft_binary_labels, alpha=0.25, gamma=1.5),
 }
