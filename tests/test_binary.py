@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import jaxloss
 from tests.grads import check_grads
+from tests.shared_checks import check_values
 
 # ---------------------------------------------------------------------------
 # references
@@ -48,13 +49,6 @@ def _logits(seed, shape=(4, 3), scale=3.0):
     return x, y
 
 
-def _assert_matches_reference(loss, ref, x, y, kwargs, atol):
-    """``loss`` with ``reduction="none"``: float32 of ``x``'s shape, the values of ``ref``."""
-    out = loss(x, y, **kwargs, reduction="none")
-    assert out.shape == x.shape and out.dtype == jnp.float32
-    np.testing.assert_allclose(out, ref(x, y, **kwargs), rtol=1e-5, atol=atol)
-
-
 # ---------------------------------------------------------------------------
 # binary_cross_entropy
 
@@ -72,7 +66,9 @@ class TestBinaryCrossEntropy:
     )
     def test_matches_reference(self, kwargs):
         p, y = _probabilities(0)
-        _assert_matches_reference(jaxloss.binary_cross_entropy, ref_bce, p, y, kwargs, atol=1e-7)
+        expected = [ref_bce(p, y, **kwargs)]
+        fn = jaxloss.binary_cross_entropy
+        check_values(fn, (p, y), p.shape, expected, rtol=1e-5, atol=1e-7, **kwargs)
 
     def test_soft_labels(self):
         rng = np.random.default_rng(1)
@@ -228,9 +224,9 @@ class TestSigmoidBinaryCrossEntropy:
     )
     def test_matches_reference(self, kwargs):
         x, y = _logits(0)
-        _assert_matches_reference(
-            jaxloss.sigmoid_binary_cross_entropy, ref_sigmoid_bce, x, y, kwargs, atol=1e-6
-        )
+        expected = [ref_sigmoid_bce(x, y, **kwargs)]
+        fn = jaxloss.sigmoid_binary_cross_entropy
+        check_values(fn, (x, y), x.shape, expected, rtol=1e-5, atol=1e-6, **kwargs)
 
     def test_matches_optax(self):
         rng = np.random.default_rng(1)

@@ -280,17 +280,19 @@ def test_second_order_gradients(name, inputs, seed):
         check_grads(f, args, order=2, modes=["rev"], eps=1e-4)
 
 
-_SECOND = {
-    "kl_divergence": "targets",
-    "kl_divergence_with_log_targets": "log_targets",
-    "generalized_kl_divergence": "targets",
+# name: (its second argument, as its messages name it; its inputs)
+_ERROR_INPUTS = {
+    "kl_divergence": ("targets", lambda: _measures(24)),
+    "kl_divergence_with_log_targets": ("log_targets", lambda: _log_pair(13)),
+    "generalized_kl_divergence": ("targets", lambda: _measures(24)),
 }
 
 
-@pytest.mark.parametrize("name", _SECOND)
+@pytest.mark.parametrize("name", _ERROR_INPUTS)
 def test_shape_and_dtype_errors(name):
-    fn, second = getattr(jaxloss, name), _SECOND[name]
-    log_p, s = _log_pair(13) if name == "kl_divergence_with_log_targets" else _measures(24)
+    second, inputs = _ERROR_INPUTS[name]
+    fn = getattr(jaxloss, name)
+    log_p, s = inputs()
     for short in (s[:2], s[:, :2]):
         with pytest.raises(
             ValueError,

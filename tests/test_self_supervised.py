@@ -5,6 +5,8 @@ docstrings (explicit loops over anchors and pairs).
 """
 
 import functools
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -807,35 +809,44 @@ def test_temperature_must_be_positive(name):
         jax.jit(lambda x: f(x, b, temperature=-1.0))(a)
 
 
-# name: (seed of the pairs, the options from the learned parameters, their values and the
-# order checked; the fixed options of the check in both inputs and its order)
+class Learned(NamedTuple):
+    """A gradient check in a loss's learned parameters, then in its inputs."""
+
+    seed: int  # of the pairs
+    options: Callable[..., dict]  # the loss's options from the learned parameters
+    at: tuple[float, ...]  # the parameters' values
+    order: int  # of the check in the parameters
+    fixed: dict  # the options of the check in the inputs
+    input_order: int  # of the check in the inputs
+
+
 LEARNED = {
-    "clip_loss": (
-        5,
-        lambda log_scale: dict(temperature=jnp.exp(-log_scale)),
-        (np.log(1 / 0.07),),
-        1,
-        dict(temperature=0.3),
-        2,
+    "clip_loss": Learned(
+        seed=5,
+        options=lambda log_scale: dict(temperature=jnp.exp(-log_scale)),
+        at=(np.log(1 / 0.07),),
+        order=1,
+        fixed=dict(temperature=0.3),
+        input_order=2,
     ),
-    "siglip_loss": (
-        3,
-        lambda t, b: dict(temperature=t, bias=b),
-        (0.2, -3.0),
-        2,
-        dict(temperature=0.5, bias=-1.0),
-        1,
+    "siglip_loss": Learned(
+        seed=3,
+        options=lambda t, b: dict(temperature=t, bias=b),
+        at=(0.2, -3.0),
+        order=2,
+        fixed=dict(temperature=0.5, bias=-1.0),
+        input_order=1,
     ),
 }
 
 
 @pytest.mark.parametrize("name", LEARNED)
 def test_gradients_in_learned_parameters_and_inputs(name):
-    seed, learned, values, order, fixed, input_order = LEARNED[name]
+    case = LEARNED[name]
     f = getattr(jaxloss, name)
     with jax.enable_x64(True):
-        x, y = (a.astype(np.float64) for a in _pairs(seed, (4, 3)))
-        g = lambda *p: f(x, y, **learned(*p))
-        check_grads(g, values, order=order, modes=["rev"], eps=1e-4)
-        h = lambda a, b: f(a, b, **fixed)
-        check_grads(h, (x, y), order=input_order, modes=["rev"], eps=1e-3)
+        x, y = (a.astype(np.float64) for a in _pairs(case.seed, (4, 3)))
+        g = lambda *p: f(x, y, **case.options(*p))
+        check_grads(g, case.at, order=case.order, modes=["rev"], eps=1e-4)
+        h = lambda a, b: f(a, b, **case.fixed)
+        check_grads(h, (x, y), order=case.input_order, modes=["rev"], eps=1e-3)
